@@ -1,0 +1,67 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+  name: "Ballast",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "ballast", targets: ["ballast"]),
+    .library(name: "BallastModel", targets: ["BallastModel"]),
+    .library(name: "BallastPlanner", targets: ["BallastPlanner"]),
+    .library(name: "BallastEngine", targets: ["BallastEngine"]),
+    .library(name: "BallastHistory", targets: ["BallastHistory"]),
+    .library(name: "BallastQEMU", targets: ["BallastQEMU"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+    .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+    .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+  ],
+  targets: [
+    // Values only: hosts, VMs, datastores, units, cluster and policy files, plans, cost model.
+    .target(
+      name: "BallastModel",
+      dependencies: [.product(name: "Yams", package: "Yams")]
+    ),
+    // Pure planning: snapshot + policy in, MigrationPlan out.
+    .target(name: "BallastPlanner", dependencies: ["BallastModel"]),
+    // The one migration engine, the Driver and Journal protocols, the simulated driver.
+    .target(
+      name: "BallastEngine",
+      dependencies: ["BallastModel", .product(name: "Logging", package: "swift-log")]
+    ),
+    // SQLite history: schema migrations, journal, queries, lease.
+    .target(
+      name: "BallastHistory",
+      dependencies: [
+        "BallastModel", "BallastEngine", .product(name: "GRDB", package: "GRDB.swift"),
+      ]
+    ),
+    // QMP client and the QEMU driver (real processes).
+    .target(
+      name: "BallastQEMU",
+      dependencies: ["BallastModel", "BallastEngine", .product(name: "Logging", package: "swift-log")]
+    ),
+    // The commands, as a library so tests can drive them.
+    .target(
+      name: "BallastCLI",
+      dependencies: [
+        "BallastModel", "BallastPlanner", "BallastEngine", "BallastHistory", "BallastQEMU",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ]
+    ),
+    .executableTarget(name: "ballast", dependencies: ["BallastCLI"]),
+    .testTarget(name: "BallastModelTests", dependencies: ["BallastModel"]),
+    .testTarget(name: "BallastPlannerTests", dependencies: ["BallastPlanner", "BallastModel"]),
+    .testTarget(name: "BallastEngineTests", dependencies: ["BallastEngine", "BallastModel"]),
+    .testTarget(
+      name: "BallastHistoryTests", dependencies: ["BallastHistory", "BallastEngine", "BallastModel"]),
+    .testTarget(name: "BallastQEMUTests", dependencies: ["BallastQEMU", "BallastEngine", "BallastModel"]),
+    .testTarget(name: "BallastCLITests", dependencies: ["BallastCLI", "ballast"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,18 @@
+import ArgumentParser
+
+/// The `ballast` command: balance VM clusters, drain hosts, and show what would move and why.
+public struct BallastCommand: AsyncParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "ballast",
+    abstract: "Keeps a cluster of VM hosts balanced: plans, explains and executes migrations.",
+    discussion: """
+      Cluster files (clusters/*.yaml) describe hosts, datastores and VMs; policy files \
+      (policies/*.yaml) say how to balance. Every command that reads them validates them first.
+      """,
+    subcommands: [
+      ValidateCommand.self
+    ]
+  )
+
+  public init() {}
+}

@@ -1,0 +1,108 @@
+/// The power state of a VM.
+public enum PowerState: String, Sendable, Hashable, Codable, CaseIterable {
+  case running
+  case stopped
+  case suspended
+
+  /// Whether the VM counts as load and must move live (or be shut down) to move.
+  public var isRunning: Bool { self == .running }
+}
+
+/// One virtual disk: where it lives and how big it is.
+public struct Disk: Sendable, Hashable, Codable {
+  /// Datastore holding the disk image.
+  public var datastore: String
+  /// Provisioned size.
+  public var size: ByteCount
+  /// Image path inside the datastore (the QEMU lab); `nil` for simulated clusters.
+  public var path: String?
+
+  public init(datastore: String, size: ByteCount, path: String? = nil) {
+    self.datastore = datastore
+    self.size = size
+    self.path = path
+  }
+}
+
+/// Current demand of a VM as fractions: of its vCPUs busy, of its memory in use.
+public struct Usage: Sendable, Hashable, Codable {
+  /// Fraction of the VM's vCPUs in use, 0…1.
+  public var cpu: Double
+  /// Fraction of the VM's memory in use, 0…1.
+  public var memory: Double
+
+  public init(cpu: Double, memory: Double) {
+    self.cpu = cpu
+    self.memory = memory
+  }
+
+  public static let idle = Usage(cpu: 0, memory: 0)
+}
+
+/// A timestamped load measurement of a VM, for smoothing over a window.
+public struct LoadSample: Sendable, Hashable, Codable {
+  /// Seconds since the start of the trace (or since the Unix epoch for live samples).
+  public var at: Double
+  /// Fraction of vCPUs busy.
+  public var cpu: Double
+  /// Fraction of memory in use.
+  public var memory: Double
+
+  public init(at: Double, cpu: Double, memory: Double) {
+    self.at = at
+    self.cpu = cpu
+    self.memory = memory
+  }
+}
+
+/// A virtual machine: where it runs, its size and its load.
+public struct VM: Sendable, Hashable, Codable {
+  /// Unique name within the cluster.
+  public var name: String
+  /// Name of the host it is placed on.
+  public var host: String
+  public var state: PowerState
+  public var vcpus: Int
+  /// Allocated memory.
+  public var memory: ByteCount
+  /// QEMU CPU model the VM was started with; the destination must offer all its features.
+  public var cpuModel: String
+  public var disks: [Disk]
+  /// Current demand.
+  public var usage: Usage
+  /// Load history, oldest first (may be empty).
+  public var samples: [LoadSample]
+  /// Path of a per-VM CPU trace (one percentage per line), relative to the cluster file.
+  public var trace: String?
+  /// Rate at which the running guest dirties memory (pre-copy model).
+  public var dirtyRate: Bandwidth
+  /// Writable working set: the memory the guest keeps re-dirtying (pre-copy model).
+  public var workingSet: ByteCount
+  public var labels: [String: String]
+
+  public init(
+    name: String, host: String, state: PowerState = .running, vcpus: Int, memory: ByteCount,
+    cpuModel: String, disks: [Disk] = [], usage: Usage = .idle, samples: [LoadSample] = [],
+    trace: String? = nil, dirtyRate: Bandwidth = .zero, workingSet: ByteCount = .zero,
+    labels: [String: String] = [:]
+  ) {
+    self.name = name
+    self.host = host
+    self.state = state
+    self.vcpus = vcpus
+    self.memory = memory
+    self.cpuModel = cpuModel
+    self.disks = disks
+    self.usage = usage
+    self.samples = samples
+    self.trace = trace
+    self.dirtyRate = dirtyRate
+    self.workingSet = workingSet
+    self.labels = labels
+  }
+
+  /// CPU demand in cores: vCPUs × busy fraction (zero unless running).
+  public var cpuDemand: Double { state.isRunning ? Double(vcpus) * usage.cpu : 0 }
+  /// Memory counted against the host: the allocation (zero unless running).
+  public var memoryDemand: ByteCount { state.isRunning ? memory : .zero }
+}

@@ -1,0 +1,3 @@
+import BallastCLI
+
+await BallastCommand.main()
