@@ -1,0 +1,225 @@
+import BallastModel
+
+/// What a hypervisor backend does for the engine. The engine owns the order of stages, the
+/// journal and the rollback decisions; a driver only does the work it is asked for.
+///
+/// Implementations: ``SimulatedDriver`` (in memory, virtual clock) and `QEMUDriver` (real
+/// `qemu-system-x86_64` processes). Every method throws ``DriverError`` with context on failure.
+public protocol Driver: Sendable {
+  /// The cluster as the hypervisors see it now: hosts, VMs, where each VM runs, its state
+  /// and current load.
+  func inventory() async throws -> Cluster
+
+  /// Where `vm` exists right now: every host holding a definition of it, with its state there.
+  /// `reconcile` uses this after a crash.
+  func locate(vm: String) async throws -> [VMPlacement]
+
+  // MARK: Live migration
+
+  /// Stage 1: reserves capacity on `request.to` and creates an empty, paused container
+  /// there, ready to receive (QEMU: a process started with `-incoming defer`).
+  func reserve(_ request: MigrationRequest) async throws -> Reservation
+
+  /// Undoes ``reserve(_:)``: removes the empty container and frees the capacity.
+  func release(_ reservation: Reservation) async throws
+
+  /// Stages 2–3: iterative pre-copy while the VM runs, then stop-and-copy. Returns when the
+  /// destination holds the complete state and both sides are paused. `onEvent` is awaited
+  /// for each round and before the stop-and-copy pause begins, so the engine can journal.
+  /// Convergence follows `settings` (throttle, raise the limit, abort): on abort or any error
+  /// it throws, and the VM is left running on its source.
+  func transfer(
+    _ reservation: Reservation, settings: LiveSettings,
+    onEvent: @Sendable (TransferEvent) async -> Void
+  ) async throws -> TransferResult
+
+  /// Rollback before commitment: cancels any transfer and resumes the VM on its source.
+  func resumeOnSource(_ reservation: Reservation) async throws
+
+  /// Stage 4: the destination confirms it holds a consistent copy; the source copy is
+  /// given up (it stays paused until activation removes it).
+  func commit(_ reservation: Reservation) async throws
+
+  /// Stage 5: resumes the VM on the destination, announces it on the network, and removes
+  /// the paused source.
+  func activate(_ reservation: Reservation) async throws
+
+  // MARK: Cold migration and power
+
+  /// Shuts `vm` down on `host` (clean shutdown, forced after `timeout`).
+  func shutdown(vm: String, on host: String, timeout: TimeSpan) async throws
+
+  /// Starts `vm` on `host`.
+  func start(vm: String, on host: String) async throws
+
+  /// Stage 2 (cold): copies the VM's configuration, logs and `request.disksToCopy` to the
+  /// destination and verifies each copy. Returns what was copied with checksums.
+  func copyFiles(_ request: MigrationRequest, reservation: Reservation) async throws -> CopyResult
+
+  /// Stage 3 (cold): registers the copied VM on the destination (defined, off).
+  func register(_ request: MigrationRequest, reservation: Reservation) async throws
+
+  /// Stage 4 (cold): removes the source definition and the source copies of moved files.
+  /// Called only after ``copyFiles(_:reservation:)`` verified the destination copy.
+  func removeSource(_ request: MigrationRequest) async throws
+
+  /// Rollback of a cold move before commitment: removes anything copied or registered on
+  /// the destination and releases the reservation.
+  func discardDestination(_ request: MigrationRequest, reservation: Reservation) async throws
+}
+
+/// What the engine asks a driver to move.
+public struct MigrationRequest: Sendable, Hashable, Codable {
+  public var vm: String
+  public var from: String
+  public var to: String
+  public var kind: MigrationKind
+  /// Disks the destination does not mount, copied during a cold move.
+  public var disksToCopy: [Disk]
+
+  public init(vm: String, from: String, to: String, kind: MigrationKind, disksToCopy: [Disk] = []) {
+    self.vm = vm
+    self.from = from
+    self.to = to
+    self.kind = kind
+    self.disksToCopy = disksToCopy
+  }
+}
+
+/// Capacity held on a destination for one incoming VM.
+public struct Reservation: Sendable, Hashable, Codable {
+  public var request: MigrationRequest
+  /// Driver-specific handle (QEMU: the incoming process's QMP socket).
+  public var token: String
+
+  public init(request: MigrationRequest, token: String) {
+    self.request = request
+    self.token = token
+  }
+}
+
+/// Settings of one live transfer, from the policy.
+public struct LiveSettings: Sendable, Hashable, Codable {
+  public var downtimeLimit: TimeSpan
+  /// Bandwidth cap for this migration (`nil`: the link's share).
+  public var bandwidthCap: Bandwidth?
+  public var convergence: Convergence
+
+  public init(downtimeLimit: TimeSpan, bandwidthCap: Bandwidth?, convergence: Convergence) {
+    self.downtimeLimit = downtimeLimit
+    self.bandwidthCap = bandwidthCap
+    self.convergence = convergence
+  }
+}
+
+/// Progress of a live transfer.
+public enum TransferEvent: Sendable, Hashable {
+  /// A pre-copy round ended.
+  case round(PreCopyRound)
+  /// The guest is about to be paused for the final copy.
+  case stopAndCopyStarting(remaining: Double)
+}
+
+/// Figures of one pre-copy round.
+public struct PreCopyRound: Sendable, Hashable, Codable {
+  public var index: Int
+  public var bytesSent: Double
+  /// Bytes dirtied while the round was sent.
+  public var bytesDirtied: Double
+  /// Bytes still dirty after the round.
+  public var remaining: Double
+  public var seconds: Double
+  public var bandwidthBytesPerSecond: Double
+  public var throttle: Double
+
+  public init(
+    index: Int, bytesSent: Double, bytesDirtied: Double, remaining: Double, seconds: Double,
+    bandwidthBytesPerSecond: Double, throttle: Double
+  ) {
+    self.index = index
+    self.bytesSent = bytesSent
+    self.bytesDirtied = bytesDirtied
+    self.remaining = remaining
+    self.seconds = seconds
+    self.bandwidthBytesPerSecond = bandwidthBytesPerSecond
+    self.throttle = throttle
+  }
+}
+
+/// The outcome of a completed transfer (destination holds everything, both sides paused).
+public struct TransferResult: Sendable, Hashable, Codable {
+  public var rounds: Int
+  public var bytesSent: Double
+  public var totalSeconds: Double
+  public var downtimeMs: Double
+  public var throttle: Double
+
+  public init(rounds: Int, bytesSent: Double, totalSeconds: Double, downtimeMs: Double, throttle: Double) {
+    self.rounds = rounds
+    self.bytesSent = bytesSent
+    self.totalSeconds = totalSeconds
+    self.downtimeMs = downtimeMs
+    self.throttle = throttle
+  }
+}
+
+/// Files a cold migration copied, with their verification.
+public struct CopyResult: Sendable, Hashable, Codable {
+  public var bytes: Double
+  public var seconds: Double
+  /// File or disk name → checksum, equal on both sides.
+  public var checksums: [String: String]
+
+  public init(bytes: Double, seconds: Double, checksums: [String: String]) {
+    self.bytes = bytes
+    self.seconds = seconds
+    self.checksums = checksums
+  }
+}
+
+/// Where a VM exists: a host and its state there.
+public struct VMPlacement: Sendable, Hashable, Codable {
+  public var host: String
+  public var state: VMPlacementState
+
+  public init(host: String, state: VMPlacementState) {
+    self.host = host
+    self.state = state
+  }
+}
+
+/// A VM's state on one host, as the hypervisor reports it.
+public enum VMPlacementState: String, Sendable, Hashable, Codable {
+  case running
+  /// Paused: an incoming container, or a source in stop-and-copy / after commitment.
+  case paused
+  /// Defined but off.
+  case stopped
+  /// An empty incoming container that never received state.
+  case incoming
+}
+
+/// A driver failure, with what happened and where.
+public struct DriverError: Error, Sendable, Hashable, CustomStringConvertible {
+  public var vm: String?
+  public var host: String?
+  /// What happened, in an operator's words.
+  public var message: String
+  /// What to do about it, when something can be done.
+  public var hint: String?
+
+  public init(vm: String? = nil, host: String? = nil, _ message: String, hint: String? = nil) {
+    self.vm = vm
+    self.host = host
+    self.message = message
+    self.hint = hint
+  }
+
+  public var description: String {
+    var context: [String] = []
+    if let vm { context.append("VM \(vm)") }
+    if let host { context.append("host \(host)") }
+    let prefix = context.isEmpty ? "" : context.joined(separator: ", ") + ": "
+    return prefix + message + (hint.map { " — \($0)" } ?? "")
+  }
+}
