@@ -1,0 +1,343 @@
+import BallastModel
+
+/// An in-memory hypervisor for a whole cluster, on a ``VirtualClock``.
+///
+/// It does what a real backend does, step by step and with the same intermediate states
+/// (an empty incoming container, a source paused in stop-and-copy, a registered-but-off copy),
+/// and writes its state through a ``SimulatedStateStore`` after every operation, so a process
+/// killed mid-migration leaves those states behind for the next one to find.
+///
+/// Pre-copy runs the planner's cost model (``PreCopyRun``) round by round with the bandwidth
+/// each round really gets: a host's migration link is shared equally between the transfers
+/// through it, and rates are recomputed whenever a transfer starts or ends. With one migration
+/// at a time and ``SimulationTimings/transfersOnly`` a migration takes exactly what
+/// ``PreCopyRun/predict(_:bandwidth:)`` says.
+///
+/// Faults (``SimulatedFault``) make chosen operations fail, links slow down and hosts die, so
+/// every rollback path can be tested. For load replay, ``setUsage(_:of:)``,
+/// ``schedule(usage:of:at:)`` and ``advance(to:)`` change what ``inventory()`` reports.
+public actor SimulatedDriver: Driver {
+  /// The clock every operation waits on; give it to the engine.
+  public nonisolated let clock: VirtualClock
+  public nonisolated let timings: SimulationTimings
+
+  var state: SimulatedState
+  let store: any SimulatedStateStore
+  var links = LinkFlows()
+  let vmPosition: [String: Int]
+  let hostPosition: [String: Int]
+  var faults: FaultBook
+  /// Reservation token → the flow of its transfer in progress.
+  var activeTransfers: [String: Int] = [:]
+  /// Transfers told to stop by ``resumeOnSource(_:)``.
+  var abortedTransfers: Set<String> = []
+  /// VMs whose cold move committed and that have not been started since.
+  var awaitingStart: Set<String> = []
+
+  /// Hypervisors running `cluster` as described, starting at the clock's elapsed time.
+  /// The state is saved to `store` at once.
+  public init(
+    cluster: Cluster, store: any SimulatedStateStore = InMemoryStateStore(),
+    timings: SimulationTimings = SimulationTimings(), faults: [SimulatedFault] = [],
+    clock: VirtualClock = VirtualClock()
+  ) throws {
+    self.clock = clock
+    self.timings = timings
+    self.store = store
+    let state = SimulatedState(cluster: cluster, elapsed: clock.elapsed)
+    self.state = state
+    (vmPosition, hostPosition) = Self.positions(state.cluster)
+    self.faults = FaultBook(faults)
+    try store.save(state)
+  }
+
+  /// Hypervisors in the state a previous process left in `store`; the clock resumes at the
+  /// saved time.
+  public init(
+    resumingFrom store: any SimulatedStateStore, timings: SimulationTimings = SimulationTimings(),
+    faults: [SimulatedFault] = [], origin: Double = VirtualClock().origin
+  ) throws {
+    guard let saved = try store.load() else {
+      throw SimulationError("no simulated state saved yet", hint: "start from the cluster file instead")
+    }
+    self.clock = VirtualClock(origin: origin, elapsed: saved.elapsed)
+    self.timings = timings
+    self.store = store
+    self.state = saved
+    (vmPosition, hostPosition) = Self.positions(saved.cluster)
+    self.faults = FaultBook(faults)
+  }
+
+  private static func positions(_ cluster: Cluster) -> (vms: [String: Int], hosts: [String: Int]) {
+    var vms: [String: Int] = [:]
+    for (i, vm) in cluster.vms.enumerated() where vms[vm.name] == nil { vms[vm.name] = i }
+    var hosts: [String: Int] = [:]
+    for (i, host) in cluster.hosts.enumerated() where hosts[host.name] == nil { hosts[host.name] = i }
+    return (vms, hosts)
+  }
+
+  // MARK: Faults and replay
+
+  /// Adds a fault to those still to fire.
+  public func inject(_ fault: SimulatedFault) { faults.add(fault) }
+
+  /// Sets the current load of `vm` now.
+  public func setUsage(_ usage: Usage, of vm: String) {
+    guard let i = vmPosition[vm] else { return }
+    state.cluster.vms[i].usage = usage
+  }
+
+  /// Sets the load of `vm` at elapsed virtual time `at`.
+  public func schedule(usage: Usage, of vm: String, at: Double) {
+    faults.schedule(.usage(vm: vm, usage), at: at)
+  }
+
+  /// Waits until elapsed virtual time `elapsed`, applying what is due on the way. For callers
+  /// that are not participants of the clock (a loop between rounds).
+  public func advance(to elapsed: Double) async {
+    await clock.advance(to: elapsed)
+    applyDue()
+  }
+
+  /// Puts `host` in maintenance or takes it out.
+  public func setMaintenance(_ on: Bool, host: String) throws {
+    guard let i = hostPosition[host] else { throw DriverError(host: host, "no such host") }
+    state.cluster.hosts[i].state = on ? .maintenance : .active
+    try persist()
+  }
+
+  /// Everything the hypervisors hold now.
+  public func snapshot() -> SimulatedState {
+    applyDue()
+    var copy = state
+    copy.elapsed = clock.elapsed
+    return copy
+  }
+
+  // MARK: Inventory
+
+  public func inventory() async throws -> Cluster {
+    applyDue()
+    var cluster = state.cluster
+    cluster.hosts = cluster.hosts.filter { !state.downHosts.contains($0.name) }.map { host in
+      var host = host
+      if let override = state.bandwidthOverrides[host.name] { host.migrationBandwidth = override }
+      return host
+    }
+    return cluster
+  }
+
+  public func locate(vm: String) async throws -> [VMPlacement] {
+    applyDue()
+    if takeStageFault(vm, .preMigration) || takeStageFault(vm, .verifyOff) {
+      throw DriverError(vm: vm, "the hypervisor did not answer the inventory query (injected fault)")
+    }
+    let all = state.instances(of: vm)
+    let reachable = all.filter { !state.downHosts.contains($0.host) }
+    if reachable.isEmpty, let lost = all.first {
+      throw DriverError(
+        vm: vm, host: lost.host, "the host holding the VM is unreachable", hint: "bring the host back, then retry")
+    }
+    return reachable.map { VMPlacement(host: $0.host, state: $0.state) }
+  }
+
+  // MARK: Shared helpers
+
+  func takeStageFault(_ vm: String, _ stage: MigrationStage) -> Bool { faults.takeStageFault(vm, stage) }
+
+  func takeChecksumFault(_ vm: String) -> Bool { faults.takeChecksumFault(vm) }
+
+  func injected(_ vm: String, host: String?, _ what: String) -> DriverError {
+    DriverError(vm: vm, host: host, "\(what) (injected fault)")
+  }
+
+  func requireReachable(_ host: String, vm: String? = nil) throws {
+    guard hostPosition[host] != nil else { throw DriverError(vm: vm, host: host, "no such host") }
+    if state.downHosts.contains(host) {
+      throw DriverError(vm: vm, host: host, "host is unreachable (powered off)", hint: "bring the host back, then retry")
+    }
+  }
+
+  func requireVM(_ name: String) throws -> VM {
+    guard let i = vmPosition[name] else { throw DriverError(vm: name, "no such VM") }
+    return state.cluster.vms[i]
+  }
+
+  func updateVM(_ name: String, _ change: (inout VM) -> Void) {
+    guard let i = vmPosition[name] else { return }
+    change(&state.cluster.vms[i])
+  }
+
+  func updateInstance(_ vm: String, on host: String, _ change: (inout SimulatedInstance) -> Void) {
+    guard var list = state.instances[vm], let i = list.firstIndex(where: { $0.host == host }) else { return }
+    change(&list[i])
+    state.instances[vm] = list
+  }
+
+  func instance(_ vm: String, on host: String) -> SimulatedInstance? {
+    state.instances(of: vm).first { $0.host == host }
+  }
+
+  func removeInstance(_ vm: String, on host: String) {
+    state.instances[vm]?.removeAll { $0.host == host }
+  }
+
+  func bandwidth(of host: String) -> Double {
+    if state.downHosts.contains(host) { return 0 }
+    if let override = state.bandwidthOverrides[host] { return override.bytesPerSecond }
+    guard let i = hostPosition[host] else { return 0 }
+    return state.cluster.hosts[i].migrationBandwidth.bytesPerSecond
+  }
+
+  /// Memory held on `host` by containers that are not off (running, paused, incoming).
+  func memoryInUse(on host: String) -> Int64 {
+    var total: Int64 = 0
+    for vm in state.cluster.vms {
+      if state.instances(of: vm.name).contains(where: { $0.host == host && $0.state != .stopped }) {
+        total += vm.memory.bytes
+      }
+    }
+    return total
+  }
+
+  func requireFreeMemory(_ bytes: Int64, on host: String, vm: String) throws {
+    guard let i = hostPosition[host] else { throw DriverError(vm: vm, host: host, "no such host") }
+    let capacity = state.cluster.hosts[i].memory.bytes
+    let free = capacity - memoryInUse(on: host)
+    if bytes > free {
+      throw DriverError(
+        vm: vm, host: host, "not enough free memory: needs \(ByteCount(bytes)), \(ByteCount(max(free, 0))) free",
+        hint: "free memory on the host or choose another destination")
+    }
+  }
+
+  func persist() throws {
+    state.elapsed = clock.elapsed
+    do {
+      try store.save(state)
+    } catch {
+      throw DriverError("cannot save the simulated state: \(error)", hint: "check the state file's directory")
+    }
+  }
+
+  /// Saves, ignoring failures: for rollback paths that must not throw halfway.
+  func persistQuietly() { try? persist() }
+
+  // MARK: Time
+
+  /// Applies every timed change that is due.
+  func applyDue() {
+    let now = clock.elapsed
+    var linksChanged = false
+    for change in faults.takeDue(now: now) {
+      switch change {
+      case .usage(let vm, let usage):
+        setUsage(usage, of: vm)
+      case .bandwidth(let host, let bandwidth):
+        state.bandwidthOverrides[host] = bandwidth
+        linksChanged = true
+      case .kill(let host):
+        powerLoss(host)
+        linksChanged = true
+      }
+    }
+    if linksChanged {
+      rebalance()
+      persistQuietly()
+    }
+  }
+
+  /// When the next timed change is due.
+  var nextChangeAt: Double { faults.nextChangeAt }
+
+  /// Waits `seconds` of virtual time, applying timed changes as they fall due.
+  func wait(_ seconds: Double) async {
+    guard seconds > 0 else { return }
+    let target = clock.elapsed + seconds
+    while clock.elapsed < target {
+      await clock.sleep(until: min(target, nextChangeAt))
+      applyDue()
+    }
+  }
+
+  /// Recomputes link shares and wakes the transfers whose rate changed.
+  func rebalance() {
+    let changed = links.rebalance(now: clock.elapsed) { bandwidth(of: $0) }
+    for id in changed { clock.interrupt(key: id) }
+  }
+
+  /// `host` loses power: owners there stop, empty and given-up containers vanish, transfers
+  /// through it break.
+  func powerLoss(_ host: String) {
+    state.downHosts.insert(host)
+    for (vm, list) in state.instances {
+      var kept: [SimulatedInstance] = []
+      for var instance in list {
+        guard instance.host == host else {
+          kept.append(instance)
+          continue
+        }
+        if instance.owner {
+          instance.state = .stopped
+          updateVM(vm) { $0.state = .stopped }
+          kept.append(instance)
+        } else if instance.state == .stopped {
+          kept.append(instance)  // a registered copy stays on disk
+        }
+      }
+      state.instances[vm] = kept
+    }
+    for id in links.flows(through: host) {
+      links[id]?.failure = DriverError(host: host, "host lost power during the transfer")
+      clock.interrupt(key: id)
+    }
+  }
+
+  /// Sends `bytes` on flow `id`, sharing the links; returns the seconds it took.
+  func send(_ id: Int, bytes: Double, vm: String, token: String?) async throws -> Double {
+    applyDue()
+    let start = clock.elapsed
+    let planned = links.startSending(id, bytes: bytes, now: start)
+    var stalledSince: Double?
+    while true {
+      guard let flow = links[id] else { throw DriverError(vm: vm, "transfer closed unexpectedly") }
+      if let failure = flow.failure { throw DriverError(vm: vm, host: failure.host, failure.message) }
+      if let token, abortedTransfers.contains(token) {
+        throw DriverError(vm: vm, "transfer cancelled; the VM stays on its source")
+      }
+      let now = clock.elapsed
+      if now >= flow.finishAt { break }
+      var wake = min(flow.finishAt, nextChangeAt)
+      if flow.rate <= 0 {
+        let since = stalledSince ?? now
+        stalledSince = since
+        if now - since >= timings.stallTimeoutSeconds {
+          throw DriverError(
+            vm: vm, "transfer stalled: no bandwidth on the link between \(flow.from) and \(flow.to) for "
+              + "\(TimeSpan(seconds: timings.stallTimeoutSeconds))",
+            hint: "check the migration network")
+        }
+        wake = min(wake, since + timings.stallTimeoutSeconds)
+      } else {
+        stalledSince = nil
+      }
+      await clock.sleep(until: wake, key: id)
+      applyDue()
+    }
+    let seconds = (links[id]?.rateChanged ?? true) ? clock.elapsed - start : planned
+    links.stopSending(id)
+    return seconds
+  }
+
+  func openFlow(from: String, to: String, cap: Bandwidth?) -> Int {
+    let id = links.open(from: from, to: to, cap: cap?.bytesPerSecond)
+    rebalance()
+    return id
+  }
+
+  func closeFlow(_ id: Int) {
+    links.close(id)
+    clock.forget(key: id)
+    rebalance()
+  }
+}
