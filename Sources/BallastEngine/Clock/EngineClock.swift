@@ -7,8 +7,10 @@ import Foundation
 /// tells the clock when an activity (one migration) begins and ends with ``join()`` and
 /// ``leave()``. Wall clocks ignore both.
 public protocol EngineClock: Sendable {
-  /// Seconds since the Unix epoch (virtual when simulated).
+  /// Seconds since the Unix epoch (virtual when simulated): timestamps for the journal.
   func now() -> Double
+  /// Seconds since the clock started, monotonic and precise: for measuring durations.
+  func uptime() -> Double
   /// Waits `seconds`; the caller must be a participant of a virtual clock.
   func sleep(seconds: Double) async
   /// A new concurrent activity starts: a virtual clock does not advance while it runs.
@@ -19,9 +21,16 @@ public protocol EngineClock: Sendable {
 
 /// The wall clock: `Date()` and `Task.sleep`.
 public struct SystemClock: EngineClock {
+  private let started = ContinuousClock.now
+
   public init() {}
 
   public func now() -> Double { Date().timeIntervalSince1970 }
+
+  public func uptime() -> Double {
+    let duration = ContinuousClock.now - started
+    return Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+  }
 
   public func sleep(seconds: Double) async {
     guard seconds > 0 else { return }

@@ -52,6 +52,8 @@ public final class VirtualClock: EngineClock, Sendable {
 
   public func now() -> Double { origin + elapsed }
 
+  public func uptime() -> Double { elapsed }
+
   public func join() { state.withLock { $0.active += 1 } }
 
   public func leave() {

@@ -17,7 +17,7 @@ extension MigrationEngine {
         await run.end(.verifyOff, .aborted, error: "cancelled before the shutdown")
         return run.result(.skipped, reason: "cancelled before anything changed")
       }
-      downtimeStart = clock.now()
+      downtimeStart = clock.uptime()
       do {
         try await driver.shutdown(vm: move.vm, on: move.from, timeout: options.shutdownTimeout)
       } catch {
@@ -121,10 +121,10 @@ extension MigrationEngine {
     run.releaseHold()
     await run.end(
       .start, .succeeded, figures: StageFigures(note: shutDown ? "running on \(move.to)" : "left off (it was off)"))
-    let downtime = downtimeStart.map { (clock.now() - $0) * 1000 } ?? 0
+    let downtime = downtimeStart.map { (clock.uptime() - $0) * 1000 } ?? 0
     return run.result(
       .completed,
-      measured: MeasuredCost(seconds: clock.now() - run.startedAt, downtimeMs: downtime, bytes: copied.bytes, rounds: 0))
+      measured: MeasuredCost(seconds: clock.uptime() - run.startedAt, downtimeMs: downtime, bytes: copied.bytes, rounds: 0))
   }
 
   /// Throws when a cancellation must stop the move here.

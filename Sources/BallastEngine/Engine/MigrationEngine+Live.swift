@@ -115,7 +115,7 @@ extension MigrationEngine {
     return run.result(
       .completed,
       measured: MeasuredCost(
-        seconds: clock.now() - run.startedAt, downtimeMs: transferred.downtimeMs, bytes: transferred.bytesSent,
+        seconds: clock.uptime() - run.startedAt, downtimeMs: transferred.downtimeMs, bytes: transferred.bytesSent,
         rounds: transferred.rounds))
   }
 

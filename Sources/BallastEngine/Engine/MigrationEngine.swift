@@ -80,6 +80,9 @@ public final class MigrationEngine: Sendable {
     for reservation in inFlight { abortTransfer(reservation) }
   }
 
+  /// Capacity held on destinations by moves in flight (empty when nothing runs).
+  public var heldCapacity: [CapacityHold] { shared.withLock { $0.holds.sorted { $0.key < $1.key }.map(\.value) } }
+
   /// Whether ``cancel()`` was called (or the executing task was cancelled).
   public var isCancelled: Bool { shared.withLock { $0.cancelRequested } }
 
@@ -130,12 +133,12 @@ public final class MigrationEngine: Sendable {
 
   private func run(_ plan: MigrationPlan) async -> ExecutionSummary {
     clock.join()  // hold the clock while the first moves are set up
-    let start = clock.now()
+    let start = clock.uptime()
     let before = try? await driver.inventory()
     var results: [MoveResult?] = Array(repeating: nil, count: plan.moves.count)
     let planID: PlanID
     do {
-      planID = try await journal.recordPlan(plan, dryRun: false, at: start)
+      planID = try await journal.recordPlan(plan, dryRun: false, at: clock.now())
     } catch {
       clock.leave()
       return skipAll(plan, reason: "the journal cannot record the plan (\(error)); nothing was moved", start: start)
@@ -198,7 +201,7 @@ public final class MigrationEngine: Sendable {
       emit(
         EngineEvent(
           type: .moveSkipped, move: i, vm: move.vm, from: move.from, to: move.to, kind: move.kind, moveOutcome: .skipped,
-          at: clock.now() - start, time: clock.now(), message: reason))
+          at: clock.uptime() - start, time: clock.now(), message: reason))
       return MoveResult(index: i, move: move, outcome: .skipped, reason: reason)
     }
     return ExecutionSummary(results: results, makespanSeconds: 0, lowerBoundSeconds: 0, cancelled: isCancelled)
@@ -207,6 +210,7 @@ public final class MigrationEngine: Sendable {
   /// Records and reports a move that never started.
   private func skip(_ i: Int, _ move: PlannedMove, plan: PlanID, reason: String, start: Double) async -> MoveResult {
     let now = clock.now()
+    let at = clock.uptime() - start
     do {
       let id = try await journal.moveStarted(plan: plan, index: i, move: move, at: now)
       try await journal.moveFinished(move: id, outcome: .skipped, measured: nil, at: now, detail: reason)
@@ -216,9 +220,9 @@ public final class MigrationEngine: Sendable {
     emit(
       EngineEvent(
         type: .moveSkipped, move: i, vm: move.vm, from: move.from, to: move.to, kind: move.kind, moveOutcome: .skipped,
-        at: now - start, time: now, message: reason))
+        at: at, time: now, message: reason))
     logger.info("move skipped", metadata: ["vm": "\(move.vm)", "reason": "\(reason)"])
-    return MoveResult(index: i, move: move, outcome: .skipped, reason: reason, endedAt: now - start)
+    return MoveResult(index: i, move: move, outcome: .skipped, reason: reason, endedAt: at)
   }
 
   func emit(_ event: EngineEvent) { observer(event) }
@@ -236,10 +240,9 @@ public final class MigrationEngine: Sendable {
         state.transfers[token] = nil
       }
     }
-    let startedAt = clock.now()
     let moveID: MoveID
     do {
-      moveID = try await journal.moveStarted(plan: plan, index: index, move: move, at: startedAt)
+      moveID = try await journal.moveStarted(plan: plan, index: index, move: move, at: clock.now())
     } catch {
       let run = MoveRun(engine: self, index: index, move: move, moveID: nil, token: token, planStart: planStart)
       run.emit(.moveStarted)

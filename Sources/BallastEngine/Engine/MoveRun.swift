@@ -8,6 +8,7 @@ struct MoveRun: Sendable {
   let moveID: MoveID?
   /// The engine's handle of this move (capacity holds, transfers to abort).
   let token: Int
+  /// `clock.uptime()` when the plan and the move started.
   let planStart: Double
   let startedAt: Double
 
@@ -18,21 +19,20 @@ struct MoveRun: Sendable {
     self.moveID = moveID
     self.token = token
     self.planStart = planStart
-    self.startedAt = engine.clock.now()
+    self.startedAt = engine.clock.uptime()
   }
 
   /// Seconds since the plan started.
-  var elapsed: Double { engine.clock.now() - planStart }
+  var elapsed: Double { engine.clock.uptime() - planStart }
 
   func emit(
     _ type: EngineEvent.EventType, stage: MigrationStage? = nil, stageOutcome: StageOutcome? = nil,
     moveOutcome: MoveOutcome? = nil, figures: StageFigures = StageFigures(), message: String? = nil
   ) {
-    let now = engine.clock.now()
     engine.emit(
       EngineEvent(
         type: type, move: index, vm: move.vm, from: move.from, to: move.to, kind: move.kind, stage: stage,
-        stageOutcome: stageOutcome, moveOutcome: moveOutcome, at: now - planStart, time: now, figures: figures,
+        stageOutcome: stageOutcome, moveOutcome: moveOutcome, at: elapsed, time: engine.clock.now(), figures: figures,
         message: message))
   }
 
