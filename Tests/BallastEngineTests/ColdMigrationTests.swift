@@ -18,9 +18,11 @@ import Testing
     #expect(summary.results.first?.measured?.downtimeMs == 0)
     let state = await harness.driver.snapshot()
     #expect(state.violations() == [])
-    #expect(state.instances(of: "batch") == [
-      SimulatedInstance(host: "h1", state: .stopped, owner: true, checksum: SimulatedState.checksum(of: cluster.vms[0]))
-    ])
+    #expect(
+      state.instances(of: "batch") == [
+        SimulatedInstance(
+          host: "h1", state: .stopped, owner: true, checksum: SimulatedState.checksum(of: cluster.vms[0]))
+      ])
     let journal = await harness.journal.entries
     let intents = journal.compactMap { entry -> MigrationStage? in
       if case .intent(_, let stage) = entry { return stage }

@@ -87,7 +87,9 @@ import Testing
     #expect(state.reservations.isEmpty)
     #expect(state.instances(of: "vm").map(\.host) == ["h0"])
     #expect(state.instances(of: "vm").first?.state == .running)
-    await #expect(throws: DriverError.self) { _ = try await harness.driver.reserve(MigrationRequest(vm: "vm", from: "h0", to: "h1", kind: .live)) }
+    await #expect(throws: DriverError.self) {
+      _ = try await harness.driver.reserve(MigrationRequest(vm: "vm", from: "h0", to: "h1", kind: .live))
+    }
   }
 
   @Test func aLinkWithNoBandwidthTimesOutAndRollsBack() async throws {

@@ -97,7 +97,8 @@ import Testing
 
     // Through the engine: round by round as the model steps it.
     let harness = try Harness(cluster: cluster, policy: policy, timings: .transfersOnly)
-    let summary = await harness.engine.execute(Fixture.plan([Fixture.move("vm", from: "h0", to: "h1")], cluster: cluster))
+    let summary = await harness.engine.execute(
+      Fixture.plan([Fixture.move("vm", from: "h0", to: "h1")], cluster: cluster))
     let measured = try #require(summary.results.first?.measured)
     #expect(measured.rounds == prediction.rounds)
     #expect(measured.bytes == prediction.bytes)
@@ -128,11 +129,13 @@ import Testing
     let cluster = Self.hotCluster(workingSet: .gib(2))
     let policy = Fixture.policy(onNoConvergence: action)
     let vm = try #require(cluster.vm(named: "hot"))
-    let alone = PreCopyRun.predict(Fixture.parameters(vm, policy: Fixture.policy(onNoConvergence: .abort)), bandwidth: .gbit(10))
+    let alone = PreCopyRun.predict(
+      Fixture.parameters(vm, policy: Fixture.policy(onNoConvergence: .abort)), bandwidth: .gbit(10))
     #expect(!alone.converges)  // without help it does not converge
     let prediction = PreCopyRun.predict(Fixture.parameters(vm, policy: policy), bandwidth: .gbit(10))
     let harness = try Harness(cluster: cluster, policy: policy, timings: .transfersOnly)
-    let summary = await harness.engine.execute(Fixture.plan([Fixture.move("hot", from: "h0", to: "h1")], cluster: cluster))
+    let summary = await harness.engine.execute(
+      Fixture.plan([Fixture.move("hot", from: "h0", to: "h1")], cluster: cluster))
     let result = try #require(summary.results.first)
     let state = await harness.driver.snapshot()
     #expect(state.violations() == [])
@@ -170,7 +173,8 @@ import Testing
   @Test func raisingTheLimitStillAbortsBeyondTheCap() async throws {
     let cluster = Self.hotCluster(workingSet: .gib(4))  // a 3.4 s pause: over the 2 s cap
     let harness = try Harness(cluster: cluster, policy: Fixture.policy(onNoConvergence: .raiseLimit))
-    let summary = await harness.engine.execute(Fixture.plan([Fixture.move("hot", from: "h0", to: "h1")], cluster: cluster))
+    let summary = await harness.engine.execute(
+      Fixture.plan([Fixture.move("hot", from: "h0", to: "h1")], cluster: cluster))
     #expect(summary.failed == 1)
     #expect(summary.results.first?.reason?.contains("even with the limit raised") == true)
     #expect(await harness.placements()["hot"] == "h0")
@@ -181,7 +185,8 @@ import Testing
     let cluster = Fixture.cluster(
       hostCount: 2, vms: [Fixture.vm("wild", on: "h0", dirtyRate: .mbPerSecond(40_000), workingSet: .gib(6))])
     let harness = try Harness(cluster: cluster, policy: Fixture.policy(onNoConvergence: .throttle))
-    let summary = await harness.engine.execute(Fixture.plan([Fixture.move("wild", from: "h0", to: "h1")], cluster: cluster))
+    let summary = await harness.engine.execute(
+      Fixture.plan([Fixture.move("wild", from: "h0", to: "h1")], cluster: cluster))
     let rounds = harness.recorder.events(of: "wild").filter { $0.type == .progress }.count
     #expect(rounds <= 3 * Policy().convergence.maxRounds)
     #expect(summary.done + summary.failed == 1)

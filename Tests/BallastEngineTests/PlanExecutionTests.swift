@@ -159,4 +159,3 @@ import Testing
     #expect(placements.values.allSatisfy { $0 != "h0" })
   }
 }
-

@@ -9,8 +9,9 @@ import Testing
     _ move: PlannedMove, _ cluster: Cluster, placements: [VMPlacement]? = nil, held: [CapacityHold] = []
   ) -> Result<PreflightResult, NotPossible> {
     let vm = cluster.vm(named: move.vm)
-    let where_ = placements ?? [VMPlacement(host: vm?.host ?? "", state: vm?.state.isRunning == true ? .running : .stopped)]
-    return PreflightCheck.check(move, cluster: cluster, placements: where_, policy: policy, held: held)
+    let where_ =
+      placements ?? [VMPlacement(host: vm?.host ?? "", state: vm?.state.isRunning == true ? .running : .stopped)]
+    return PreflightCheck.check(move, cluster: cluster, placements: found, policy: policy, held: held)
   }
 
   func rejection(_ result: Result<PreflightResult, NotPossible>) -> NotPossible? {
@@ -63,7 +64,8 @@ import Testing
   @Test func theVMMustStillBeWhereAndAsThePlanSaw() {
     let cluster = Fixture.cluster(hostCount: 3, vms: [Fixture.vm("a", on: "h0")])
     let move = Fixture.move("a", from: "h0", to: "h1")
-    #expect(rejection(check(move, cluster, placements: [VMPlacement(host: "h2", state: .running)]))?.check == "location")
+    #expect(
+      rejection(check(move, cluster, placements: [VMPlacement(host: "h2", state: .running)]))?.check == "location")
     #expect(
       rejection(
         check(move, cluster, placements: [.init(host: "h0", state: .running), .init(host: "h1", state: .incoming)])
@@ -79,7 +81,8 @@ import Testing
     let cluster = Fixture.cluster(
       hosts: [Fixture.host("h0"), Fixture.host("h1", state: .maintenance)], vms: [Fixture.vm("a", on: "h0")])
     let harness = try Harness(cluster: cluster, policy: Fixture.policy())
-    let summary = await harness.engine.execute(Fixture.plan([Fixture.move("a", from: "h0", to: "h1")], cluster: cluster))
+    let summary = await harness.engine.execute(
+      Fixture.plan([Fixture.move("a", from: "h0", to: "h1")], cluster: cluster))
     #expect(summary.skipped == 1 && summary.failed == 0)
     #expect(summary.results.first?.reason?.contains("maintenance") == true)
     #expect(harness.recorder.stageEnds(of: "a").map(\.0) == [.preMigration])

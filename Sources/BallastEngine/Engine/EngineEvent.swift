@@ -62,7 +62,9 @@ public typealias EngineObserver = @Sendable (EngineEvent) -> Void
 
 extension MigrationEngine {
   /// An observer feeding an `AsyncStream`, for consumers that iterate events.
-  public static func eventStream() -> (stream: AsyncStream<EngineEvent>, observer: EngineObserver, finish: @Sendable () -> Void) {
+  public static func eventStream() -> (
+    stream: AsyncStream<EngineEvent>, observer: EngineObserver, finish: @Sendable () -> Void
+  ) {
     let (stream, continuation) = AsyncStream<EngineEvent>.makeStream(bufferingPolicy: .unbounded)
     return (stream, { continuation.yield($0) }, { continuation.finish() })
   }

@@ -124,7 +124,8 @@ extension MigrationEngine {
     let downtime = downtimeStart.map { (clock.uptime() - $0) * 1000 } ?? 0
     return run.result(
       .completed,
-      measured: MeasuredCost(seconds: clock.uptime() - run.startedAt, downtimeMs: downtime, bytes: copied.bytes, rounds: 0))
+      measured: MeasuredCost(
+        seconds: clock.uptime() - run.startedAt, downtimeMs: downtime, bytes: copied.bytes, rounds: 0))
   }
 
   /// Throws when a cancellation must stop the move here.
@@ -140,8 +141,9 @@ extension MigrationEngine {
     let move = run.move
     var outcomeReason = reason
     if let reservation {
-      if let error = await retrying({ try await driver.discardDestination(reservation.request, reservation: reservation) })
-      {
+      if let error = await retrying({
+        try await driver.discardDestination(reservation.request, reservation: reservation)
+      }) {
         await run.end(.reservation, .failed, error: "cannot discard the destination copy: \(error)")
         outcomeReason += "; the partial copy on \(move.to) could not be removed (\(error))"
       } else {

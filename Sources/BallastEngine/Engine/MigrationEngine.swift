@@ -146,7 +146,8 @@ public final class MigrationEngine: Sendable {
     var scheduler = PlanScheduler(moves: plan.moves, concurrency: policy.concurrency)
     if let refusal = plan.refusal {
       for i in plan.moves.indices {
-        results[i] = await skip(i, plan.moves[i], plan: planID, reason: "the plan was refused: \(refusal)", start: start)
+        results[i] = await skip(
+          i, plan.moves[i], plan: planID, reason: "the plan was refused: \(refusal)", start: start)
       }
       scheduler = PlanScheduler(moves: [], concurrency: policy.concurrency)
     }
@@ -200,7 +201,8 @@ public final class MigrationEngine: Sendable {
     let results = plan.moves.enumerated().map { i, move in
       emit(
         EngineEvent(
-          type: .moveSkipped, move: i, vm: move.vm, from: move.from, to: move.to, kind: move.kind, moveOutcome: .skipped,
+          type: .moveSkipped, move: i, vm: move.vm, from: move.from, to: move.to, kind: move.kind,
+          moveOutcome: .skipped,
           at: clock.uptime() - start, time: clock.now(), message: reason))
       return MoveResult(index: i, move: move, outcome: .skipped, reason: reason)
     }

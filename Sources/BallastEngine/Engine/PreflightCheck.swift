@@ -88,7 +88,8 @@ public enum PreflightCheck {
             + "(re-plan: it would move cold)"))
     default:
       return .failure(
-        NotPossible(check: "state", reason: "VM \(vm.name) is \(source.state.rawValue) on \(move.from): it cannot move"))
+        NotPossible(check: "state", reason: "VM \(vm.name) is \(source.state.rawValue) on \(move.from): it cannot move")
+      )
     }
     guard let destination = cluster.host(named: move.to) else {
       return .failure(
@@ -126,7 +127,8 @@ public enum PreflightCheck {
     if willRun, let reason = capacityShortfall(vm: vm, on: destination, cluster: cluster, policy: policy, held: held) {
       return .failure(NotPossible(check: "capacity", reason: reason))
     }
-    return .success(PreflightResult(vm: vm, disksToCopy: move.kind == .cold ? unreachable : [], running: running, hold: hold))
+    return .success(
+      PreflightResult(vm: vm, disksToCopy: move.kind == .cold ? unreachable : [], running: running, hold: hold))
   }
 
   private static func capacityShortfall(

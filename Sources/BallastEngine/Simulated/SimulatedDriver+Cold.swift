@@ -80,7 +80,8 @@ extension SimulatedDriver {
       state.reservations[reservation.token]?.phase = .reserved
       persistQuietly()
       throw DriverError(
-        vm: vm, host: request.to, "the copy on the destination does not match its source (checksum mismatch); "
+        vm: vm, host: request.to,
+        "the copy on the destination does not match its source (checksum mismatch); "
           + "the bad copy was removed", hint: "retry the migration")
     }
     state.reservations[reservation.token]?.copiedDisks = request.disksToCopy.map {

@@ -35,6 +35,7 @@ extension SimulatedDriver {
       persistQuietly()
       throw DriverError(vm: vm, host: request.to, "the destination lost power while the container started")
     }
+    persistQuietly()  // the reservation was saved before the wait; this only updates the time
     return Reservation(request: request, token: token)
   }
 

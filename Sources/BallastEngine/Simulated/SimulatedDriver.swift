@@ -154,7 +154,8 @@ public actor SimulatedDriver: Driver {
   func requireReachable(_ host: String, vm: String? = nil) throws {
     guard hostPosition[host] != nil else { throw DriverError(vm: vm, host: host, "no such host") }
     if state.downHosts.contains(host) {
-      throw DriverError(vm: vm, host: host, "host is unreachable (powered off)", hint: "bring the host back, then retry")
+      throw DriverError(
+        vm: vm, host: host, "host is unreachable (powered off)", hint: "bring the host back, then retry")
     }
   }
 
@@ -313,7 +314,8 @@ public actor SimulatedDriver: Driver {
         stalledSince = since
         if now - since >= timings.stallTimeoutSeconds {
           throw DriverError(
-            vm: vm, "transfer stalled: no bandwidth on the link between \(flow.from) and \(flow.to) for "
+            vm: vm,
+            "transfer stalled: no bandwidth on the link between \(flow.from) and \(flow.to) for "
               + "\(TimeSpan(seconds: timings.stallTimeoutSeconds))",
             hint: "check the migration network")
         }
