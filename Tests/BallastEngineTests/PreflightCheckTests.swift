@@ -9,7 +9,7 @@ import Testing
     _ move: PlannedMove, _ cluster: Cluster, placements: [VMPlacement]? = nil, held: [CapacityHold] = []
   ) -> Result<PreflightResult, NotPossible> {
     let vm = cluster.vm(named: move.vm)
-    let where_ =
+    let found =
       placements ?? [VMPlacement(host: vm?.host ?? "", state: vm?.state.isRunning == true ? .running : .stopped)]
     return PreflightCheck.check(move, cluster: cluster, placements: found, policy: policy, held: held)
   }
