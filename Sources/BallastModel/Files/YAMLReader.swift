@@ -20,7 +20,9 @@ final class YAMLDiagnostics {
   /// Parses `text` into a node tree, reporting a syntax error with its line.
   func compose(_ text: String) -> Node? {
     do {
-      return try Yams.compose(yaml: text)
+      // The basic resolver tags every scalar as a string: the readers convert values
+      // themselves, and Yams' regex-based tag resolution is most of the parse time.
+      return try Yams.compose(yaml: text, .basic)
     } catch let error as YamlError {
       issues.append(syntaxIssue(error))
     } catch {
