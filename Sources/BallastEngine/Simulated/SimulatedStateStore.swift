@@ -49,14 +49,14 @@ public struct FileStateStore: SimulatedStateStore {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     let data = try encoder.encode(state)
-    try AtomicFile.write(data, to: path)
+    try DurableFile.replace(path, with: data)
   }
 }
 
-/// Atomic replacement of a file: temporary file in the same directory, fsync, rename.
-public enum AtomicFile {
+/// Atomic, durable replacement of a file: temporary file in the same directory, fsync, rename.
+enum DurableFile {
   /// Writes `data` to `path` so readers see either the old file or the whole new one.
-  public static func write(_ data: Data, to path: String) throws {
+  static func replace(_ path: String, with data: Data) throws {
     let temporary = path + ".tmp-\(getpid())"
     guard FileManager.default.createFile(atPath: temporary, contents: nil) else {
       throw SimulationError("cannot create \(temporary)", hint: "check that the directory exists and is writable")
