@@ -164,10 +164,14 @@ public struct MigrationPlan: Sendable, Hashable, Codable {
   public var after: ClusterView
   /// Predicted time until the last move ends, within the concurrency limits.
   public var predictedMakespanSeconds: Double
+  /// What the planner wants the operator to know beyond the moves, e.g. "imbalance is under
+  /// the threshold: nothing to do".
+  public var notes: [String]
 
   public init(
     trigger: PlanTrigger, cluster: String, policy: String, moves: [PlannedMove], rejected: [Rejection],
-    refusal: String? = nil, before: ClusterView, after: ClusterView, predictedMakespanSeconds: Double = 0
+    refusal: String? = nil, before: ClusterView, after: ClusterView, predictedMakespanSeconds: Double = 0,
+    notes: [String] = []
   ) {
     self.trigger = trigger
     self.cluster = cluster
@@ -178,5 +182,6 @@ public struct MigrationPlan: Sendable, Hashable, Codable {
     self.before = before
     self.after = after
     self.predictedMakespanSeconds = predictedMakespanSeconds
+    self.notes = notes
   }
 }

@@ -1,0 +1,128 @@
+import BallastModel
+
+/// One host's verdict for one VM: rejected (with every reason), or a candidate with its score.
+public struct CandidateVerdict: Sendable, Hashable, Codable {
+  public enum Verdict: String, Sendable, Hashable, Codable {
+    /// The host the VM is on now.
+    case current
+    /// Every filter passes: a possible destination.
+    case candidate
+    /// At least one filter refuses it.
+    case rejected
+  }
+
+  public var host: String
+  public var verdict: Verdict
+  /// Every check that refuses the host (empty unless `rejected`).
+  public var rejections: [Rejection]
+  /// How the VM would move there (candidates only).
+  public var kind: MigrationKind?
+  /// The score, term by term (candidates only); the balance profile's terms.
+  public var score: [ScoreTerm]
+  /// Σ weight × value of `score`.
+  public var total: Double?
+  public var predicted: PredictedCost?
+  public var requiresShutdown: Bool
+  /// Cluster imbalance if the VM moved there.
+  public var imbalanceAfter: Double?
+
+  public init(
+    host: String, verdict: Verdict, rejections: [Rejection] = [], kind: MigrationKind? = nil, score: [ScoreTerm] = [],
+    total: Double? = nil, predicted: PredictedCost? = nil, requiresShutdown: Bool = false, imbalanceAfter: Double? = nil
+  ) {
+    self.host = host
+    self.verdict = verdict
+    self.rejections = rejections
+    self.kind = kind
+    self.score = score
+    self.total = total
+    self.predicted = predicted
+    self.requiresShutdown = requiresShutdown
+    self.imbalanceAfter = imbalanceAfter
+  }
+}
+
+/// Every host's verdict for one VM, and what holds the VM itself back.
+public struct PlacementExplanation: Sendable, Hashable, Codable {
+  public var vm: String
+  public var host: String
+  public var state: PowerState
+  public var imbalance: Double
+  /// About the VM rather than one host: cooldown, stopped VMs, the best destination.
+  public var notes: [String]
+  /// The current host first, then candidates by score (best first), then rejected hosts by name.
+  public var candidates: [CandidateVerdict]
+}
+
+/// Answers "where could this VM go, and why not elsewhere?" for `ballast plan --explain VM`.
+public enum PlacementExplainer {
+  /// Every host's verdict for the VM called `vm`, scored as the balance planner scores.
+  public static func explain(
+    vm name: String, cluster: Cluster, policy: Policy, history: MoveHistory = .none
+  ) throws(PlannerError) -> PlacementExplanation {
+    let state = PlacementState(cluster: cluster, policy: policy, history: history)
+    guard let v = state.vmPosition(name) else {
+      throw .unknownVM(
+        name, cluster: cluster.name, suggestion: PlannerError.closest(to: name, in: cluster.vms.map(\.name)))
+    }
+    let vm = state.vm(v)
+    let pipeline = PlacementPipeline(policy: policy)
+    var cache = PredictionCache()
+    let imbalance = state.imbalance
+    var current: [CandidateVerdict] = []
+    var candidates: [CandidateVerdict] = []
+    var rejected: [CandidateVerdict] = []
+    for d in cluster.hosts.indices {
+      let hostName = state.host(d).name
+      if d == state.hostOf[v] {
+        current.append(CandidateVerdict(host: hostName, verdict: .current))
+        continue
+      }
+      let move = MoveRequest(vm: v, destination: d)
+      let (rejections, decision) = pipeline.allVerdicts(move, in: state, cache: &cache)
+      guard let decision else {
+        rejected.append(CandidateVerdict(host: hostName, verdict: .rejected, rejections: rejections))
+        continue
+      }
+      let after = state.imbalanceAfterMoving(v, to: d)
+      let context = ScoringContext(
+        move: move, decision: decision, imbalanceBefore: imbalance, imbalanceAfter: after,
+        destinationScoreAfter: state.scoreAfterAdding(v, to: d))
+      let terms = ScoringProfile.balance.terms(context, in: state)
+      candidates.append(
+        CandidateVerdict(
+          host: hostName, verdict: .candidate, kind: decision.kind, score: terms, total: terms.total,
+          predicted: decision.predicted, requiresShutdown: decision.requiresShutdown, imbalanceAfter: after))
+    }
+    candidates.sort { ($0.total ?? 0) != ($1.total ?? 0) ? ($0.total ?? 0) > ($1.total ?? 0) : $0.host < $1.host }
+    rejected.sort { $0.host < $1.host }
+
+    var notes: [String] = []
+    if !vm.state.isRunning {
+      notes.append(
+        "\(vm.name) is \(vm.state.rawValue): it is not load and balancing does not move it (a drain moves it cold)")
+    }
+    if let remaining = history.cooldownRemaining(vm: vm.name, cooldown: policy.cooldown.seconds) {
+      notes.append("\(vm.name) moved recently: balancing leaves it in place for \(Wording.duration(remaining)) more")
+    }
+    if state.hostOf[v] >= 0, !state.isActive(state.hostOf[v]) {
+      notes.append("\(vm.host) is in maintenance: a drain moves \(vm.name), balancing does not")
+    }
+    if let best = candidates.first, let after = best.imbalanceAfter {
+      let gain = imbalance - after
+      if gain >= policy.effectiveMinImprovement {
+        notes.append(
+          "best destination: \(best.host) (imbalance \(Wording.imbalance(imbalance)) → \(Wording.imbalance(after)))")
+      } else {
+        notes.append(
+          "no destination removes the policy's minimum of \(Wording.imbalance(policy.effectiveMinImprovement)) "
+            + "imbalance (best: \(best.host), \(Wording.imbalance(imbalance)) → \(Wording.imbalance(after)))")
+      }
+    } else {
+      notes.append("no host accepts \(vm.name)")
+    }
+    return PlacementExplanation(
+      vm: vm.name, host: vm.host, state: vm.state, imbalance: imbalance, notes: notes,
+      candidates: current + candidates + rejected)
+  }
+}

@@ -1,0 +1,44 @@
+import BallastModel
+
+/// A proposed move: VM `vm` from the host it is on now to `destination` (positions in the cluster).
+public struct MoveRequest: Sendable, Hashable {
+  public var vm: Int
+  public var destination: Int
+
+  public init(vm: Int, destination: Int) {
+    self.vm = vm
+    self.destination = destination
+  }
+}
+
+/// A hard constraint on where a VM may go: it passes a move or rejects it with a reason.
+///
+/// `admits` is the fast check planners run on many trial moves; `reason` builds the operator's
+/// sentence and is only asked for moves `admits` refused.
+public protocol PlacementFilter: Sendable {
+  /// Short name shown with each rejection, e.g. `capacity`.
+  var name: String { get }
+  /// Whether the move passes.
+  func admits(_ move: MoveRequest, in state: PlacementState) -> Bool
+  /// Why the move does not pass, in an operator's words (only called when `admits` is false).
+  func reason(_ move: MoveRequest, in state: PlacementState) -> String
+}
+
+extension PlacementFilter {
+  /// `nil` when the move passes, else the rejection naming this filter.
+  public func rejection(_ move: MoveRequest, in state: PlacementState) -> Rejection? {
+    guard !admits(move, in: state) else { return nil }
+    return Rejection(
+      vm: state.vm(move.vm).name, host: state.host(move.destination).name, filter: name,
+      reason: reason(move, in: state))
+  }
+}
+
+/// The standard filters, cheapest first. The storage, CPU and convergence checks for live moves
+/// belong to ``MigrationKindSelector``, because the policy may allow a cold move instead.
+public enum StandardFilters {
+  public static let all: [any PlacementFilter] = [
+    HostStateFilter(), VMHostRuleFilter(), ConcurrencyFilter(), CapacityFilter(), AntiAffinityFilter(),
+    AffinityFilter(),
+  ]
+}

@@ -1,0 +1,76 @@
+import BallastModel
+
+/// The outcome of the placement checks for one move.
+public enum PlacementCheck: Sendable {
+  /// Every filter passes and the VM can move, live or cold.
+  case pass(MoveDecision)
+  /// Filter number `index` of the pipeline refused it.
+  case filtered(index: Int)
+  /// A running VM that cannot move live here, under `liveIneligible: skip` or `fail`.
+  case notLive(filter: String, refusesPlan: Bool)
+}
+
+/// The filters then the kind selection, for one VM and one destination.
+public struct PlacementPipeline: Sendable {
+  public var filters: [any PlacementFilter]
+  public var selector: MigrationKindSelector
+
+  public init(
+    policy: Policy, filters: [any PlacementFilter] = StandardFilters.all,
+    coldModel: ColdMigrationModel = ColdMigrationModel()
+  ) {
+    self.filters = filters
+    self.selector = MigrationKindSelector(policy: policy, coldModel: coldModel)
+  }
+
+  /// Runs the checks, cheapest first, stopping at the first that fails; builds no sentences.
+  public func check(_ move: MoveRequest, in state: PlacementState, cache: inout PredictionCache) -> PlacementCheck {
+    for i in filters.indices where !filters[i].admits(move, in: state) { return .filtered(index: i) }
+    let policy = selector.policy
+    if policy.liveIneligible != .cold, state.vmRunning[move.vm] {
+      if !state.reachesAllStorage(move.vm, from: move.destination) {
+        return .notLive(filter: "storage", refusesPlan: policy.liveIneligible == .fail)
+      }
+      if !state.missingFeatures(move.vm, on: move.destination).isEmpty {
+        return .notLive(filter: "cpu-compatibility", refusesPlan: policy.liveIneligible == .fail)
+      }
+    }
+    switch selector.decide(move, in: state, cache: &cache) {
+    case .move(let decision): return .pass(decision)
+    case .ineligible(let rejection, let refuses): return .notLive(filter: rejection.filter, refusesPlan: refuses)
+    }
+  }
+
+  /// The first rejection of `move`, with its sentence; `nil` when it passes.
+  public func rejection(_ move: MoveRequest, in state: PlacementState, cache: inout PredictionCache) -> Rejection? {
+    for filter in filters {
+      if let rejection = filter.rejection(move, in: state) { return rejection }
+    }
+    if case .ineligible(let rejection, _) = selector.decide(move, in: state, cache: &cache) { return rejection }
+    return nil
+  }
+
+  /// Every rejection of `move` (all filters, then the kind selection) and its decision when
+  /// it has none: what `--explain` shows.
+  public func allVerdicts(
+    _ move: MoveRequest, in state: PlacementState, cache: inout PredictionCache
+  ) -> (rejections: [Rejection], decision: MoveDecision?) {
+    var rejections = filters.compactMap { $0.rejection(move, in: state) }
+    switch selector.decide(move, in: state, cache: &cache) {
+    case .move(let decision):
+      return (rejections, rejections.isEmpty ? decision : nil)
+    case .ineligible(let rejection, _):
+      rejections.append(rejection)
+      return (rejections, nil)
+    }
+  }
+
+  /// Name of the filter behind a failed ``check(_:in:cache:)``.
+  public func filterName(_ check: PlacementCheck) -> String? {
+    switch check {
+    case .pass: nil
+    case .filtered(let index): filters[index].name
+    case .notLive(let filter, _): filter
+    }
+  }
+}

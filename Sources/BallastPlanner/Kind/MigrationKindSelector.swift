@@ -1,0 +1,205 @@
+import BallastModel
+
+/// Why a running VM cannot move live to one destination.
+public enum LiveObstacle: Sendable, Hashable {
+  /// These disks are local, or on datastores the destination does not mount.
+  case storage(disks: [Disk])
+  /// The destination CPU lacks these features the VM was started with.
+  case cpu(vmModel: String, hostModel: String, missing: [String])
+  /// Pre-copy is predicted not to converge at this bandwidth.
+  case convergence(bandwidth: Bandwidth, reason: String)
+
+  /// Name of the check, as rejections show it: `storage`, `cpu-compatibility`, `convergence`.
+  public var filter: String {
+    switch self {
+    case .storage: "storage"
+    case .cpu: "cpu-compatibility"
+    case .convergence: "convergence"
+    }
+  }
+
+  /// The obstacle in an operator's words.
+  public func sentence(vm: String, host: String) -> String {
+    switch self {
+    case .storage(let disks):
+      let stores = Array(Set(disks.map(\.datastore))).sorted()
+      let verb = disks.count == 1 ? "disk is" : "disks are"
+      return "\(vm)'s \(verb) on \(Wording.list(stores)), not on shared storage \(host) mounts"
+    case .cpu(let vmModel, let hostModel, let missing):
+      return "\(vm) was started as \(vmModel) and \(host) (\(hostModel)) lacks \(Wording.list(missing, limit: 4))"
+    case .convergence(let bandwidth, let reason):
+      return "at \(bandwidth) \(reason)"
+    }
+  }
+
+  /// The obstacle as a rejection of `host` for `vm`.
+  public func rejection(vm: String, host: String) -> Rejection {
+    Rejection(vm: vm, host: host, filter: filter, reason: sentence(vm: vm, host: host))
+  }
+}
+
+/// How one VM would move to one destination, and what the move is predicted to cost.
+public struct MoveDecision: Sendable, Hashable {
+  public var kind: MigrationKind
+  public var predicted: PredictedCost
+  /// A running VM that moves cold: it is shut down first and started on the destination.
+  public var requiresShutdown: Bool
+  /// Why a running VM does not move live (`nil` when it does, or when it is off).
+  public var whyNotLive: LiveObstacle?
+  /// Cost in ``MigrationCost`` units.
+  public var costUnits: Double
+
+  public init(kind: MigrationKind, predicted: PredictedCost, requiresShutdown: Bool, whyNotLive: LiveObstacle?) {
+    self.kind = kind
+    self.predicted = predicted
+    self.requiresShutdown = requiresShutdown
+    self.whyNotLive = whyNotLive
+    self.costUnits = MigrationCost.units(predicted)
+  }
+}
+
+/// The kind selection's answer for one VM and destination.
+public enum KindVerdict: Sendable, Hashable {
+  /// The VM can move, live or cold.
+  case move(MoveDecision)
+  /// A running VM that cannot move live, under `liveIneligible: skip` (`refusesPlan` false)
+  /// or `fail` (`refusesPlan` true: a plan that needs this move must be refused).
+  case ineligible(Rejection, refusesPlan: Bool)
+
+  /// The decision, when the VM can move.
+  public var decision: MoveDecision? {
+    if case .move(let decision) = self { return decision }
+    return nil
+  }
+}
+
+/// Chooses live or cold per VM and destination, exactly as DESIGN.md's table says.
+///
+/// Stopped or suspended → cold. Running, with every disk on a shared datastore the destination
+/// mounts (`storage`), a destination CPU offering every feature the VM was started with
+/// (`cpu-compatibility`), and pre-copy predicted to converge at the bandwidth share
+/// min(source link, destination link, policy cap) under the policy's downtime limit and
+/// convergence settings (`convergence`) → live. Otherwise `liveIneligible` decides: `cold`
+/// (shut down, move, restart; the outage is predicted), `skip` or `fail` (a rejection naming
+/// the check that failed).
+public struct MigrationKindSelector: Sendable {
+  public var policy: Policy
+  public var coldModel: ColdMigrationModel
+
+  public init(policy: Policy, coldModel: ColdMigrationModel = ColdMigrationModel()) {
+    self.policy = policy
+    self.coldModel = coldModel
+  }
+
+  /// The pre-copy inputs for `vm` under this policy.
+  public func preCopyParameters(for vm: VM) -> PreCopyParameters {
+    PreCopyParameters(
+      memory: vm.memory, dirtyRate: vm.dirtyRate, workingSet: vm.workingSet, downtimeLimit: policy.downtimeLimit,
+      convergence: policy.convergence)
+  }
+
+  /// The verdict for moving `vm` to `destination`.
+  ///
+  /// - Parameters:
+  ///   - disksToCopy: disks on datastores `destination` does not mount, and local disks.
+  ///   - missingFeatures: CPU features `vm` needs that `destination` lacks.
+  ///   - bandwidth: this migration's share of the link.
+  ///   - livePrediction: the pre-copy prediction at `bandwidth`, when the caller has it cached.
+  public func decide(
+    vm: VM, destination: Host, disksToCopy: [Disk], missingFeatures: [String], bandwidth: Bandwidth,
+    livePrediction: LivePrediction? = nil
+  ) -> KindVerdict {
+    guard vm.state.isRunning else {
+      let cold = coldModel.predict(vm: vm, disksToCopy: disksToCopy, bandwidth: bandwidth)
+      return .move(MoveDecision(kind: .cold, predicted: predicted(cold), requiresShutdown: false, whyNotLive: nil))
+    }
+    let obstacle: LiveObstacle
+    if !disksToCopy.isEmpty {
+      obstacle = .storage(disks: disksToCopy)
+    } else if !missingFeatures.isEmpty {
+      obstacle = .cpu(vmModel: vm.cpuModel, hostModel: destination.cpuModel, missing: missingFeatures)
+    } else {
+      let live = livePrediction ?? PreCopyRun.predict(preCopyParameters(for: vm), bandwidth: bandwidth)
+      if live.converges {
+        return .move(MoveDecision(kind: .live, predicted: predicted(live), requiresShutdown: false, whyNotLive: nil))
+      }
+      obstacle = .convergence(bandwidth: bandwidth, reason: live.abortReason ?? "pre-copy does not converge")
+    }
+    switch policy.liveIneligible {
+    case .cold:
+      let cold = coldModel.predict(vm: vm, disksToCopy: disksToCopy, bandwidth: bandwidth)
+      return .move(MoveDecision(kind: .cold, predicted: predicted(cold), requiresShutdown: true, whyNotLive: obstacle))
+    case .skip, .fail:
+      return .ineligible(
+        Self.ineligibleRejection(obstacle, vm: vm.name, host: destination.name, action: policy.liveIneligible),
+        refusesPlan: policy.liveIneligible == .fail)
+    }
+  }
+
+  /// The rejection of a live-ineligible move under `liveIneligible: skip` or `fail`.
+  static func ineligibleRejection(
+    _ obstacle: LiveObstacle, vm: String, host: String, action: LiveIneligibleAction
+  ) -> Rejection {
+    var rejection = obstacle.rejection(vm: vm, host: host)
+    rejection.reason +=
+      action == .fail
+      ? "; it cannot move live and the policy (liveIneligible: fail) refuses plans that need it moved"
+      : "; it cannot move live and the policy (liveIneligible: skip) leaves it in place"
+    return rejection
+  }
+
+  private func predicted(_ live: LivePrediction) -> PredictedCost {
+    PredictedCost(
+      seconds: live.totalSeconds, downtimeMs: live.downtimeSeconds * 1000, bytes: live.bytes, rounds: live.rounds,
+      converges: live.converges, throttle: live.throttle)
+  }
+
+  private func predicted(_ cold: ColdPrediction) -> PredictedCost {
+    PredictedCost(
+      seconds: cold.totalSeconds, downtimeMs: cold.downtimeSeconds * 1000, bytes: cold.bytes, rounds: 0,
+      converges: true)
+  }
+}
+
+/// Live predictions already computed in one planning run, per VM and bandwidth.
+public struct PredictionCache: Sendable {
+  private struct Key: Hashable {
+    var vm: Int
+    var bandwidth: Double
+  }
+  private var entries: [Key: LivePrediction] = [:]
+
+  public init() {}
+
+  /// The prediction for VM `v` at `bandwidth`, computing it once.
+  public mutating func prediction(
+    vm v: Int, bandwidth: Bandwidth, compute: () -> LivePrediction
+  ) -> LivePrediction {
+    let key = Key(vm: v, bandwidth: bandwidth.bytesPerSecond)
+    if let known = entries[key] { return known }
+    let made = compute()
+    entries[key] = made
+    return made
+  }
+}
+
+extension MigrationKindSelector {
+  /// The verdict for `move` in `state`, reusing predictions from `cache`.
+  public func decide(_ move: MoveRequest, in state: PlacementState, cache: inout PredictionCache) -> KindVerdict {
+    let v = move.vm
+    let d = move.destination
+    let vm = state.vm(v)
+    let disks = state.reachesAllStorage(v, from: d) ? [] : state.disksToCopy(v, to: d)
+    let missing = vm.state.isRunning ? state.missingFeatures(v, on: d) : []
+    let bandwidth = state.bandwidth(from: state.hostOf[v], to: d)
+    var live: LivePrediction?
+    if vm.state.isRunning, disks.isEmpty, missing.isEmpty {
+      live = cache.prediction(vm: v, bandwidth: bandwidth) {
+        PreCopyRun.predict(preCopyParameters(for: vm), bandwidth: bandwidth)
+      }
+    }
+    return decide(
+      vm: vm, destination: state.host(d), disksToCopy: disks, missingFeatures: missing, bandwidth: bandwidth,
+      livePrediction: live)
+  }
+}

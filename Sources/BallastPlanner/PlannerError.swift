@@ -1,0 +1,49 @@
+/// Why a planner could not even start: the request names something the cluster does not have.
+///
+/// A plan that is *not possible* (a drain that does not fit) is not an error: it is a
+/// ``MigrationPlan`` with a `refusal` and its rejections.
+public enum PlannerError: Error, Sendable, Hashable, CustomStringConvertible {
+  /// No host has this name; `suggestion` is the closest known name, if any.
+  case unknownHost(String, cluster: String, suggestion: String?)
+  /// No VM has this name; `suggestion` is the closest known name, if any.
+  case unknownVM(String, cluster: String, suggestion: String?)
+
+  public var description: String {
+    switch self {
+    case .unknownHost(let name, let cluster, let suggestion):
+      return "no host named \(name) in cluster \(cluster)"
+        + (suggestion.map { "; did you mean \($0)?" } ?? "; run `ballast status` to list the hosts")
+    case .unknownVM(let name, let cluster, let suggestion):
+      return "no VM named \(name) in cluster \(cluster)"
+        + (suggestion.map { "; did you mean \($0)?" } ?? "; check the VM names in the cluster file")
+    }
+  }
+
+  /// The name in `candidates` closest to `name` (edit distance at most a third of its length).
+  static func closest(to name: String, in candidates: [String]) -> String? {
+    let target = Array(name.lowercased())
+    var best: (String, Int)?
+    for candidate in candidates {
+      let d = editDistance(target, Array(candidate.lowercased()))
+      if d <= max(1, target.count / 3), best.map({ d < $0.1 || (d == $0.1 && candidate < $0.0) }) ?? true {
+        best = (candidate, d)
+      }
+    }
+    return best?.0
+  }
+
+  private static func editDistance(_ a: [Character], _ b: [Character]) -> Int {
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previous = Array(0...b.count)
+    var current = previous
+    for i in 1...a.count {
+      current[0] = i
+      for j in 1...b.count {
+        current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+      }
+      swap(&previous, &current)
+    }
+    return previous[b.count]
+  }
+}

@@ -1,0 +1,286 @@
+import BallastModel
+
+/// The cluster as a plan sees it while the plan is built: where each VM is, each host's load,
+/// state and weighted score, the running imbalance, and the indexes filters need.
+///
+/// Hosts and VMs are addressed by their position in `cluster.hosts` / `cluster.vms`. Moving a VM
+/// updates its two hosts in O(VMs on them) and the imbalance in O(1), so planners can try many
+/// moves cheaply. It is a value: copy it to explore, mutate it to commit.
+public struct PlacementState: Sendable {
+  /// The snapshot the plan starts from (never changed: moves live in `hostOf` and `loads`).
+  public let cluster: Cluster
+  public let policy: Policy
+  public let index: ClusterIndex
+  /// Host position of each VM now (−1 when its host is unknown).
+  public private(set) var hostOf: [Int]
+  /// VM positions on each host now.
+  public private(set) var vmsOn: [[Int]]
+  /// Demand totals per host now.
+  public private(set) var loads: [HostLoad]
+  /// Host states in the plan's view (a drained host is in maintenance).
+  public private(set) var hostStates: [HostState]
+  /// Migrations already in progress per host (from ``MoveHistory/inFlight``).
+  public let inFlight: [Int]
+  /// Weighted utilization of each host now (policy weights).
+  public private(set) var scores: [Double]
+  private var accumulator: ImbalanceAccumulator
+  /// Normalized policy weights.
+  public let weights: MetricWeights
+
+  // Per-VM and per-host numbers for the hot paths.
+  let vmCPUDemand: [Double]
+  let vmMemory: [Double]
+  let vmRunning: [Bool]
+  let hostCores: [Double]
+  let hostMemory: [Double]
+
+  // Storage: datastore ids, whether shared, what each host mounts, where each disk lives.
+  let datastoreShared: [Bool]
+  let hostMounts: [[Int]]
+  let vmStores: [[Int]]
+  /// Active-or-not hosts mounting each datastore, by datastore id.
+  let storeMembers: [[Int]]
+
+  // CPU: model ids and the missing-feature table, computed once per (VM model, host profile).
+  let vmCPU: [Int]
+  let hostCPU: [Int]
+  let missing: [[[String]]]
+
+  // Rules: which rules apply to each VM, members of each rule, members per host.
+  let rulesOf: [[Int]]
+  let ruleMembers: [[Int]]
+  let ruleHosts: [Set<Int>]
+  private var ruleCount: [[Int: Int]]
+
+  /// The state of `cluster` before any move; `history.inFlight` marks busy hosts.
+  public init(cluster: Cluster, policy: Policy, history: MoveHistory = .none) {
+    self.cluster = cluster
+    self.policy = policy
+    let index = ClusterIndex(cluster)
+    self.index = index
+    self.weights = policy.weights.normalized
+
+    var hostOf = [Int](repeating: -1, count: cluster.vms.count)
+    for (v, vm) in cluster.vms.enumerated() { hostOf[v] = index.hostPosition[vm.host] ?? -1 }
+    self.hostOf = hostOf
+    self.vmsOn = index.vmsOnHost
+    self.loads = cluster.hostLoads(index: index)
+    self.hostStates = cluster.hosts.map(\.state)
+    self.inFlight = cluster.hosts.map { history.inFlight[$0.name] ?? 0 }
+
+    vmCPUDemand = cluster.vms.map(\.cpuDemand)
+    vmMemory = cluster.vms.map { $0.memory.double }
+    vmRunning = cluster.vms.map(\.state.isRunning)
+    hostCores = cluster.hosts.map { Double($0.cores) }
+    hostMemory = cluster.hosts.map(\.memory.double)
+
+    var storeID: [String: Int] = [:]
+    var shared: [Bool] = []
+    for store in cluster.datastores where storeID[store.name] == nil {
+      storeID[store.name] = shared.count
+      shared.append(store.shared)
+    }
+    datastoreShared = shared
+    hostMounts = cluster.hosts.map { host in host.datastores.compactMap { storeID[$0] } }
+    vmStores = cluster.vms.map { vm in vm.disks.map { storeID[$0.datastore] ?? -1 } }
+    var members = [[Int]](repeating: [], count: shared.count)
+    for (h, mounts) in hostMounts.enumerated() {
+      for id in Set(mounts).sorted() { members[id].append(h) }
+    }
+    storeMembers = members
+
+    var vmModelID: [String: Int] = [:]
+    var vmModels: [String] = []
+    vmCPU = cluster.vms.map { vm in
+      if let id = vmModelID[vm.cpuModel] { return id }
+      vmModelID[vm.cpuModel] = vmModels.count
+      vmModels.append(vm.cpuModel)
+      return vmModels.count - 1
+    }
+    var profileID: [String: Int] = [:]
+    var profiles: [Host] = []
+    hostCPU = cluster.hosts.map { host in
+      let key = ([host.cpuModel] + host.cpuFeatures.sorted()).joined(separator: " ")
+      if let id = profileID[key] { return id }
+      profileID[key] = profiles.count
+      profiles.append(host)
+      return profiles.count - 1
+    }
+    missing = vmModels.map { model in
+      profiles.map { CPUModels.missingFeatures(vmModel: model, hostModel: $0.cpuModel, hostExtra: $0.cpuFeatures) }
+    }
+
+    let rules = policy.rules
+    var rulesOf = [[Int]](repeating: [], count: cluster.vms.count)
+    var ruleMembers = [[Int]](repeating: [], count: rules.count)
+    var ruleCount = [[Int: Int]](repeating: [:], count: rules.count)
+    for (r, rule) in rules.enumerated() {
+      for (v, vm) in cluster.vms.enumerated() where rule.applies(to: vm) {
+        rulesOf[v].append(r)
+        ruleMembers[r].append(v)
+        if rule.kind != .vmHost, hostOf[v] >= 0 { ruleCount[r][hostOf[v], default: 0] += 1 }
+      }
+    }
+    self.rulesOf = rulesOf
+    self.ruleMembers = ruleMembers
+    self.ruleCount = ruleCount
+    self.ruleHosts = rules.map { Set($0.hosts.compactMap { index.hostPosition[$0] }) }
+
+    let weights = self.weights
+    let scores = zip(cluster.hosts, loads).map { $1.utilization(of: $0).weighted(weights) }
+    self.scores = scores
+    self.accumulator = ImbalanceAccumulator(
+      zip(scores, cluster.hosts).compactMap { $1.state == .active ? $0 : nil })
+  }
+
+  // MARK: Lookups
+
+  /// Position of the host called `name`.
+  public func hostPosition(_ name: String) -> Int? { index.hostPosition[name] }
+  /// Position of the VM called `name`.
+  public func vmPosition(_ name: String) -> Int? { index.vmPosition[name] }
+  /// The host at position `h`.
+  public func host(_ h: Int) -> Host { cluster.hosts[h] }
+  /// The VM at position `v`.
+  public func vm(_ v: Int) -> VM { cluster.vms[v] }
+  /// Whether host `h` takes part in placement in the plan's view.
+  public func isActive(_ h: Int) -> Bool { hostStates[h] == .active }
+  /// Hosts that are active in the plan's view, in file order.
+  public var activeHosts: [Int] { hostStates.indices.filter { hostStates[$0] == .active } }
+  /// Current imbalance (population standard deviation of active hosts' scores).
+  public var imbalance: Double { accumulator.standardDeviation }
+  /// Mean weighted utilization of active hosts.
+  public var meanScore: Double { accumulator.count > 0 ? accumulator.sum / Double(accumulator.count) : 0 }
+
+  // MARK: Load arithmetic
+
+  /// What VM `v` adds to the weighted score of host `h` (0 unless it runs).
+  public func contribution(of v: Int, on h: Int) -> Double {
+    guard vmRunning[v] else { return 0 }
+    let cpu = hostCores[h] > 0 ? vmCPUDemand[v] / hostCores[h] : 0
+    let memory = hostMemory[h] > 0 ? vmMemory[v] / hostMemory[h] : 0
+    return weights.cpu * cpu + weights.memory * memory
+  }
+
+  /// The imbalance once VM `v` has moved from its host to `d`, in O(1).
+  public func imbalanceAfterMoving(_ v: Int, to d: Int) -> Double {
+    let s = hostOf[v]
+    guard s != d else { return imbalance }
+    var trial = accumulator
+    if s >= 0, hostStates[s] == .active { trial.replace(scores[s], with: scores[s] - contribution(of: v, on: s)) }
+    if hostStates[d] == .active { trial.replace(scores[d], with: scores[d] + contribution(of: v, on: d)) }
+    return trial.standardDeviation
+  }
+
+  /// Weighted utilization of `d` once `v` is added to it.
+  public func scoreAfterAdding(_ v: Int, to d: Int) -> Double { scores[d] + contribution(of: v, on: d) }
+
+  // MARK: Changes
+
+  /// Moves VM `v` to host `d`, updating loads, scores, the imbalance and rule counts.
+  public mutating func move(_ v: Int, to d: Int) {
+    let s = hostOf[v]
+    guard s != d else { return }
+    let vm = cluster.vms[v]
+    if s >= 0 {
+      loads[s].apply(vm, sign: -1)
+      if let i = vmsOn[s].firstIndex(of: v) { vmsOn[s].remove(at: i) }
+      for r in rulesOf[v] where policy.rules[r].kind != .vmHost {
+        let left = (ruleCount[r][s] ?? 1) - 1
+        ruleCount[r][s] = left > 0 ? left : nil
+      }
+      refreshScore(s)
+    }
+    loads[d].apply(vm)
+    vmsOn[d].append(v)
+    hostOf[v] = d
+    for r in rulesOf[v] where policy.rules[r].kind != .vmHost { ruleCount[r][d, default: 0] += 1 }
+    refreshScore(d)
+  }
+
+  /// Counts VM `v` on `d` as well as on its host, as the engine's reservation does until the
+  /// move commits. Used to find which moves need another move's room.
+  public mutating func reserve(_ v: Int, on d: Int) {
+    guard hostOf[v] != d else { return }
+    loads[d].apply(cluster.vms[v])
+    for r in rulesOf[v] where policy.rules[r].kind != .vmHost { ruleCount[r][d, default: 0] += 1 }
+    refreshScore(d)
+  }
+
+  /// Stops counting VM `v` on `h` (a reserved VM whose move off `h` has committed).
+  mutating func release(_ v: Int, from h: Int) {
+    loads[h].apply(cluster.vms[v], sign: -1)
+    for r in rulesOf[v] where policy.rules[r].kind != .vmHost {
+      let left = (ruleCount[r][h] ?? 1) - 1
+      ruleCount[r][h] = left > 0 ? left : nil
+    }
+    refreshScore(h)
+  }
+
+  /// Sets host `h`'s state in the plan's view (a host put in maintenance leaves the imbalance).
+  public mutating func setState(_ state: HostState, of h: Int) {
+    guard hostStates[h] != state else { return }
+    hostStates[h] = state
+    accumulator = ImbalanceAccumulator(scores.indices.compactMap { hostStates[$0] == .active ? scores[$0] : nil })
+  }
+
+  private mutating func refreshScore(_ h: Int) {
+    let new = loads[h].utilization(of: cluster.hosts[h]).weighted(weights)
+    if hostStates[h] == .active { accumulator.replace(scores[h], with: new) }
+    scores[h] = new
+  }
+
+  // MARK: Storage, CPU, rules
+
+  /// Whether every disk of `v` is on a shared datastore that host `d` mounts.
+  public func reachesAllStorage(_ v: Int, from d: Int) -> Bool {
+    for id in vmStores[v] where id < 0 || !datastoreShared[id] || !hostMounts[d].contains(id) { return false }
+    return true
+  }
+
+  /// Disks of `v` that must be copied to run on `d`: on datastores `d` does not mount, or local.
+  public func disksToCopy(_ v: Int, to d: Int) -> [Disk] {
+    let disks = cluster.vms[v].disks
+    return vmStores[v].indices.compactMap { i in
+      let id = vmStores[v][i]
+      return id >= 0 && datastoreShared[id] && hostMounts[d].contains(id) ? nil : disks[i]
+    }
+  }
+
+  /// CPU features VM `v` was started with that host `d` lacks (empty when compatible).
+  public func missingFeatures(_ v: Int, on d: Int) -> [String] { missing[vmCPU[v]][hostCPU[d]] }
+
+  /// Migration bandwidth for a move from `s` to `d`: min(source link, destination link, cap).
+  public func bandwidth(from s: Int, to d: Int) -> Bandwidth {
+    var rate = cluster.hosts[d].migrationBandwidth
+    if s >= 0 { rate = min(rate, cluster.hosts[s].migrationBandwidth) }
+    if let cap = policy.bandwidthCap { rate = min(rate, cap) }
+    return rate
+  }
+
+  /// Other members of rule `r` on host `h` (excluding `v`).
+  func othersOfRule(_ r: Int, on h: Int, excluding v: Int) -> Int {
+    let count = ruleCount[r][h] ?? 0
+    return hostOf[v] == h ? count - 1 : count
+  }
+
+  /// Hosts holding members of rule `r` other than `v`, with how many, sorted by host position.
+  func hostsOfRule(_ r: Int, excluding v: Int) -> [(host: Int, count: Int)] {
+    ruleCount[r].compactMap { h, count in
+      let others = hostOf[v] == h ? count - 1 : count
+      return others > 0 ? (h, others) : nil
+    }.sorted { $0.host < $1.host }
+  }
+
+  // MARK: Views
+
+  /// Utilization and imbalance of the cluster now, as plans report them.
+  public func view() -> ClusterView {
+    let hosts = cluster.hosts.indices.map { h in
+      let u = loads[h].utilization(of: cluster.hosts[h])
+      return HostView(name: cluster.hosts[h].name, cpu: u.cpu, memory: u.memory, state: hostStates[h])
+    }
+    let active = scores.indices.compactMap { hostStates[$0] == .active ? scores[$0] : nil }
+    return ClusterView(imbalance: Imbalance.standardDeviation(active), hosts: hosts)
+  }
+}
