@@ -13,6 +13,8 @@ public struct BallastCommand: AsyncParsableCommand {
       ValidateCommand.self,
       StatusCommand.self,
       GenerateCommand.self,
+      MigrateCommand.self,
+      ActivateCommand.self,
     ]
   )
 
