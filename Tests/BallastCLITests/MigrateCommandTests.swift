@@ -136,3 +136,61 @@ struct MigrateCommandTests {
     #expect(unknown.status != 0 && unknown.stderr.contains("no host named h9"))
   }
 }
+
+@Suite("migrate: Ctrl-C (end to end)")
+struct MigrateInterruptTests {
+  /// Runs `ballast arguments…`, sends SIGINT once stdout contains `trigger`, and waits.
+  static func interrupt(_ arguments: [String], when trigger: String) throws -> BallastProcess.Result {
+    let process = Process()
+    process.executableURL = BallastProcess.executable
+    process.arguments = arguments
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    var collected = Data()
+    while !String(decoding: collected, as: UTF8.self).contains(trigger) {
+      let chunk = out.fileHandleForReading.availableData
+      if chunk.isEmpty { break }
+      collected += chunk
+    }
+    process.interrupt()
+    collected += out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return BallastProcess.Result(
+      status: process.terminationStatus, stdout: String(decoding: collected, as: UTF8.self),
+      stderr: String(decoding: stderr, as: UTF8.self))
+  }
+
+  @Test(arguments: ["abort", "finish"])
+  func ctrlCDuringPreCopyEndsCleanlyPerThePolicy(onCancel: String) throws {
+    let (folder, file) = try MigrateCommandTests.folder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let policy = folder.appendingPathComponent("policy.yaml").path
+    try "version: 1\nname: stop\nonCancel: \(onCancel)\n".write(toFile: policy, atomically: true, encoding: .utf8)
+    let before = try String(contentsOfFile: file, encoding: .utf8)
+    // 8 GiB at 10 Gbit/s take about 7 virtual seconds: at 10× they last long enough to interrupt.
+    let result = try Self.interrupt(
+      ["migrate", "web", "--to", "h2", "--cluster", file, "--policy", policy, "--json", "--pace", "10", "--save"],
+      when: "\"name\":\"preCopy\",\"phase\":\"started\"")
+    let lines = try MigrateCommandTests.jsonLines(result.stdout)
+    let summary = try #require(lines.last)
+    #expect(summary["event"] as? String == "summary")
+    #expect(summary["cancelled"] as? Bool == true)
+    #expect(result.stderr.contains("stopping"))
+    let saved = try ClusterFile.load(path: file)
+    if onCancel == "abort" {
+      #expect(result.status == 1)
+      #expect(summary["failed"] as? Int == 1)
+      #expect(lines.contains { $0["name"] as? String == "preCopy" && $0["outcome"] as? String == "aborted" })
+      #expect(saved.vm(named: "web")?.host == "h1")
+      #expect(try String(contentsOfFile: file, encoding: .utf8) == before)
+    } else {
+      #expect(result.status == 0, "\(result.stderr)")
+      #expect(summary["done"] as? Int == 1)
+      #expect(saved.vm(named: "web")?.host == "h2")
+    }
+  }
+}

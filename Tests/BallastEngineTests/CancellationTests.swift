@@ -52,6 +52,20 @@ import Testing
     #expect(await harness.placements()["vm1"] == "h0")
   }
 
+  @Test func anAbortRequestedAsPreCopyBeginsStopsItThere() async throws {
+    let cluster = Fixture.cluster(hostCount: 2, vms: [Fixture.vm("vm", on: "h0")])
+    let harness = try Harness(cluster: cluster, policy: Fixture.policy(onCancel: .abort)) { event, engine in
+      if event.type == .stageStarted, event.stage == .preCopy { engine.cancel() }
+    }
+    let summary = await harness.engine.execute(
+      Fixture.plan([Fixture.move("vm", from: "h0", to: "h1")], cluster: cluster))
+    #expect(summary.failed == 1)
+    #expect(harness.recorder.stageEnds(of: "vm").map(\.0) == [.preMigration, .reservation, .preCopy, .reservation])
+    #expect(harness.recorder.stageEnds(of: "vm")[2].1 == .aborted)
+    #expect(!harness.recorder.events.contains { $0.type == .progress })  // not even one round
+    await Self.expectConsistent(harness)
+  }
+
   @Test func cancellingTheTaskStopsTheRunLikeCancel() async throws {
     let (cluster, plan) = Self.twelveFromOneHost()
     let task = Mutex<Task<ExecutionSummary, Never>?>(nil)

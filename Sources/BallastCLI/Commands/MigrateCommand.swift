@@ -77,10 +77,10 @@ struct MigrateCommand: AsyncParsableCommand {
 
     if !asJSON { writeLine("Migrating " + ManualMove.describe(move)) }
     let (summary, final) = try await runner.run(plan, on: driver)
-    if save {
+    if save, final != cluster {
       try ClusterFile.save(final, to: files.cluster)
       if !asJSON { writeLine("Saved the new placement to \(files.cluster).") }
-    } else if !asJSON, summary.done > 0 {
+    } else if !asJSON, summary.done > 0, !save {
       writeLine("The cluster file is unchanged (add --save to write the new placement).")
     }
     if summary.needsAttention > 0 { throw ExitCode(2) }

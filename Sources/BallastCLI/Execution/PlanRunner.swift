@@ -28,6 +28,12 @@ struct PlanRunner {
     return try SimulatedDriver(cluster: cluster, store: store)
   }
 
+  /// Runs `plan` on a driver made by ``makeDriver()``; returns the summary and the cluster
+  /// afterwards (what `--save` writes).
+  func execute(_ plan: MigrationPlan) async throws -> (ExecutionSummary, Cluster) {
+    try await run(plan, on: makeDriver())
+  }
+
   /// The output for a run: JSON lines, or the terminal view with the virtual time of `clock`.
   static func output(json: Bool, clock: VirtualClock) -> any ProgressOutput {
     if json { return JSONLinesOutput() }

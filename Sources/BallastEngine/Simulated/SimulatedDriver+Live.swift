@@ -42,6 +42,7 @@ extension SimulatedDriver {
   public func release(_ reservation: Reservation) async throws {
     applyDue()
     let request = reservation.request
+    abortedTransfers.remove(reservation.token)
     guard let record = state.reservations[reservation.token] else { return }
     if record.phase == .committed {
       throw DriverError(
@@ -70,7 +71,7 @@ extension SimulatedDriver {
     guard let source = instance(vm, on: request.from), source.owner, source.state == .running else {
       throw DriverError(vm: vm, host: request.from, "the VM is not running on its source")
     }
-    abortedTransfers.remove(reservation.token)
+    try checkAborted(reservation)  // told to stop before it began
     state.reservations[reservation.token]?.phase = .transferring
     try persist()
     let flow = openFlow(from: request.from, to: request.to, cap: settings.bandwidthCap)
@@ -93,7 +94,6 @@ extension SimulatedDriver {
 
   private func finishTransfer(_ token: String, flow: Int) {
     activeTransfers[token] = nil
-    abortedTransfers.remove(token)
     closeFlow(flow)
   }
 
@@ -180,10 +180,9 @@ extension SimulatedDriver {
         vm: request.vm, host: request.from, "the migration was committed; the source copy was given up",
         hint: "activate the VM on \(request.to)")
     }
-    if activeTransfers[reservation.token] != nil {
-      abortedTransfers.insert(reservation.token)
-      if let flow = activeTransfers[reservation.token] { clock.interrupt(key: flow) }
-    }
+    // Stop the transfer, whether it runs now or has not begun yet.
+    if state.reservations[reservation.token] != nil { abortedTransfers.insert(reservation.token) }
+    if let flow = activeTransfers[reservation.token] { clock.interrupt(key: flow) }
     try requireReachable(request.from, vm: request.vm)
     if let source = instance(request.vm, on: request.from), source.owner, source.state == .paused {
       updateInstance(request.vm, on: request.from) { $0.state = .running }

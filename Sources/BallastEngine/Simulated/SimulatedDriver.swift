@@ -29,7 +29,7 @@ public actor SimulatedDriver: Driver {
   var faults: FaultBook
   /// Reservation token → the flow of its transfer in progress.
   var activeTransfers: [String: Int] = [:]
-  /// Transfers told to stop by ``resumeOnSource(_:)``.
+  /// Reservations whose transfer was told to stop by ``resumeOnSource(_:)`` (until released).
   var abortedTransfers: Set<String> = []
   /// VMs whose cold move committed and that have not been started since.
   var awaitingStart: Set<String> = []
