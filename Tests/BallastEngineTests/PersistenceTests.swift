@@ -105,17 +105,32 @@ import Testing
     let state = await revived.snapshot()
     #expect(state.violations() == [])
 
-    // Recovery from there, the way reconcile will do it: past commitment finish, before undo.
-    guard checkpoint.kind == .live, let (token, record) = state.reservations.first else { return }
-    let reservation = Reservation(request: record.request, token: token)
-    if record.phase == .committed {
+    // Recovery from there as `reconcile` does it: no token (the journal does not keep it), and
+    // operations that may repeat what the dead process already did.
+    let request = MigrationRequest(vm: "vm", from: "h0", to: "h1", kind: checkpoint.kind)
+    let reservation = Reservation(request: request, token: "")
+    let committed = checkpoint.owner == "h1"
+    switch (checkpoint.kind, committed) {
+    case (.live, true):
+      try await revived.commit(reservation)
       try await revived.activate(reservation)
-      #expect(try await revived.locate(vm: "vm") == [VMPlacement(host: "h1", state: .running)])
-    } else {
+      try await revived.activate(reservation)
+    case (.live, false):
       try await revived.resumeOnSource(reservation)
       try await revived.release(reservation)
-      #expect(try await revived.locate(vm: "vm") == [VMPlacement(host: "h0", state: .running)])
+      try await revived.release(reservation)
+    case (.cold, true):
+      try await revived.removeSource(request)
+      try await revived.start(vm: "vm", on: "h1")
+    case (.cold, false):
+      try await revived.discardDestination(request, reservation: reservation)
+      try await revived.discardDestination(request, reservation: reservation)
+      try await revived.start(vm: "vm", on: "h0")
     }
-    #expect(await revived.snapshot().violations() == [])
+    let home = committed ? "h1" : "h0"
+    #expect(try await revived.locate(vm: "vm") == [VMPlacement(host: home, state: .running)])
+    let after = await revived.snapshot()
+    #expect(after.violations() == [])
+    #expect(after.reservations.isEmpty)
   }
 }

@@ -44,6 +44,7 @@ extension SimulatedDriver {
   }
 
   public func copyFiles(_ request: MigrationRequest, reservation: Reservation) async throws -> CopyResult {
+    let reservation = resolved(reservation)
     applyDue()
     let vm = request.vm
     if takeStageFault(vm, .copy) {
@@ -107,6 +108,7 @@ extension SimulatedDriver {
   }
 
   public func register(_ request: MigrationRequest, reservation: Reservation) async throws {
+    let reservation = resolved(reservation)
     applyDue()
     let vm = request.vm
     if takeStageFault(vm, .register) {
@@ -139,6 +141,7 @@ extension SimulatedDriver {
         $0.value.request.vm == vm && $0.value.request.to == request.to
       }), record.phase == .registered
     else {
+      if instance(vm, on: request.to)?.owner == true, instance(vm, on: request.from) == nil { return }  // done
       throw DriverError(vm: vm, host: request.to, "the destination copy is not registered: keeping the source")
     }
     try requireReachable(request.from, vm: vm)
@@ -168,6 +171,7 @@ extension SimulatedDriver {
   }
 
   public func discardDestination(_ request: MigrationRequest, reservation: Reservation) async throws {
+    let reservation = resolved(reservation)
     applyDue()
     if let record = state.reservations[reservation.token], record.phase == .committed {
       throw DriverError(vm: request.vm, host: request.to, "the move was committed: the destination copy is the VM")

@@ -40,10 +40,20 @@ extension SimulatedDriver {
   }
 
   public func release(_ reservation: Reservation) async throws {
+    let reservation = resolved(reservation)
     applyDue()
     let request = reservation.request
     abortedTransfers.remove(reservation.token)
-    guard let record = state.reservations[reservation.token] else { return }
+    guard let record = state.reservations[reservation.token] else {
+      // Nothing reserved (any more): remove a container left without one, if any.
+      if !state.downHosts.contains(request.to), let copy = instance(request.vm, on: request.to), !copy.owner,
+        copy.state != .stopped
+      {
+        removeInstance(request.vm, on: request.to)
+        try persist()
+      }
+      return
+    }
     if record.phase == .committed {
       throw DriverError(
         vm: request.vm, host: request.to, "the reservation was committed; the VM now lives on the destination")
@@ -59,6 +69,7 @@ extension SimulatedDriver {
   public func transfer(
     _ reservation: Reservation, settings: LiveSettings, onEvent: @Sendable (TransferEvent) async -> Void
   ) async throws -> TransferResult {
+    let reservation = resolved(reservation)
     applyDue()
     let request = reservation.request
     let vm = request.vm
@@ -173,6 +184,7 @@ extension SimulatedDriver {
   }
 
   public func resumeOnSource(_ reservation: Reservation) async throws {
+    let reservation = resolved(reservation)
     applyDue()
     let request = reservation.request
     if let record = state.reservations[reservation.token], record.phase == .committed {
@@ -196,13 +208,17 @@ extension SimulatedDriver {
   }
 
   public func commit(_ reservation: Reservation) async throws {
+    let reservation = resolved(reservation)
     applyDue()
     let request = reservation.request
     let vm = request.vm
     if takeStageFault(vm, .commitment) {
       throw injected(vm, host: request.to, "the destination did not confirm the copy")
     }
-    guard let record = state.reservations[reservation.token], record.phase == .transferred else {
+    let record = state.reservations[reservation.token]
+    if record?.phase == .committed { return }  // committed already
+    if record == nil, instance(vm, on: request.to)?.owner == true { return }  // committed and activated
+    guard record?.phase == .transferred else {
       throw DriverError(vm: vm, host: request.to, "nothing to commit: the transfer did not complete")
     }
     try requireReachable(request.to, vm: vm)
@@ -224,6 +240,7 @@ extension SimulatedDriver {
   }
 
   public func activate(_ reservation: Reservation) async throws {
+    let reservation = resolved(reservation)
     applyDue()
     let request = reservation.request
     let vm = request.vm

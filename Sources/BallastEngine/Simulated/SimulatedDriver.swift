@@ -151,6 +151,18 @@ public actor SimulatedDriver: Driver {
     DriverError(vm: vm, host: host, "\(what) (injected fault)")
   }
 
+  /// `reservation` with the token this driver knows it by. A recovering process has no token
+  /// (the journal does not keep it): the reservation is then found from the VM and its hosts.
+  func resolved(_ reservation: Reservation) -> Reservation {
+    if state.reservations[reservation.token] != nil { return reservation }
+    let request = reservation.request
+    let match = state.reservations.filter {
+      $0.value.request.vm == request.vm && $0.value.request.from == request.from && $0.value.request.to == request.to
+    }
+    guard let token = match.keys.sorted().last else { return reservation }
+    return Reservation(request: reservation.request, token: token)
+  }
+
   func requireReachable(_ host: String, vm: String? = nil) throws {
     guard hostPosition[host] != nil else { throw DriverError(vm: vm, host: host, "no such host") }
     if state.downHosts.contains(host) {
