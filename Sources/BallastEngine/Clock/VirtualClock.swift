@@ -41,8 +41,11 @@ public final class VirtualClock: EngineClock, Sendable {
 
   private let state: Mutex<State>
 
-  /// A clock at `elapsed` seconds after `origin` (Unix time; 2026-01-01 by default).
-  public init(origin: Double = 1_767_225_600, elapsed: Double = 0) {
+  /// The default origin: 2026-01-01T00:00:00Z.
+  public static let defaultOrigin: Double = 1_767_225_600
+
+  /// A clock at `elapsed` seconds after `origin` (Unix time).
+  public init(origin: Double = VirtualClock.defaultOrigin, elapsed: Double = 0) {
     self.origin = origin
     self.state = Mutex(State(elapsed: elapsed))
   }

@@ -1,6 +1,12 @@
 import BallastModel
 
 /// Something the engine did, as it happens: what the CLI prints and what tests assert on.
+///
+/// Figures by event: `progress` (one per pre-copy round) has the round's index, bytes sent and
+/// dirtied, what is still dirty (`remaining`), the measured rate and the throttle; `stageEnded`
+/// of `preCopy` has the number of rounds and their bytes; `stageEnded` of `stopAndCopy` has the
+/// rounds, every byte sent and the downtime; `stageEnded` of a cold `copy` has bytes, rate and
+/// checksums; `moveEnded` of a completed move has what it measured.
 public struct EngineEvent: Sendable, Hashable, Codable {
   /// What happened.
   public enum EventType: String, Sendable, Hashable, Codable, CaseIterable {

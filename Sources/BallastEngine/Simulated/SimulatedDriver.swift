@@ -55,7 +55,7 @@ public actor SimulatedDriver: Driver {
   /// saved time.
   public init(
     resumingFrom store: any SimulatedStateStore, timings: SimulationTimings = SimulationTimings(),
-    faults: [SimulatedFault] = [], origin: Double = VirtualClock().origin
+    faults: [SimulatedFault] = [], origin: Double = VirtualClock.defaultOrigin
   ) throws {
     guard let saved = try store.load() else {
       throw SimulationError("no simulated state saved yet", hint: "start from the cluster file instead")
