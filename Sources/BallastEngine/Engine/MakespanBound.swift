@@ -23,7 +23,9 @@ public struct MakespanBound: Sendable, Hashable, Codable {
   /// The bound for `moves` (positions in `dependsOn` refer to this array) on `cluster`.
   public static func compute(moves: [PlannedMove], cluster: Cluster, policy: Policy) -> MakespanBound {
     let hosts = Dictionary(cluster.hosts.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-    let vms = Dictionary(cluster.vms.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+    let wanted = Set(moves.map(\.vm))
+    let vms = Dictionary(
+      cluster.vms.filter { wanted.contains($0.name) }.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
     var bytesThrough: [String: Double] = [:]
     var secondsThrough: [String: Double] = [:]
     var durations: [Double] = []

@@ -139,9 +139,11 @@ public enum PreflightCheck {
   ) -> String? {
     var memory = vm.memory.bytes
     var vcpus = vm.vcpus
-    for other in cluster.vms where other.host == host.name && other.state.isRunning && other.name != vm.name {
-      memory += other.memory.bytes
-      vcpus += other.vcpus
+    cluster.vms.withUnsafeBufferPointer { vms in  // no copy of each VM: this runs for every move
+      for i in vms.indices where vms[i].host == host.name && vms[i].state.isRunning && vms[i].name != vm.name {
+        memory += vms[i].memory.bytes
+        vcpus += vms[i].vcpus
+      }
     }
     for hold in held where hold.host == host.name {
       memory += hold.memory

@@ -121,7 +121,8 @@ extension SimulatedDriver {
     guard let source = instance(vm, on: request.from), source.owner else {
       throw DriverError(vm: vm, host: request.from, "the VM is no longer on its source")
     }
-    state.instances[vm, default: []].append(
+    addInstance(
+      vm,
       SimulatedInstance(host: request.to, state: .stopped, owner: false, checksum: source.checksum))
     try persist()
     await wait(timings.registerSeconds)

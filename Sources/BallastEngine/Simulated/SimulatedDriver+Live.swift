@@ -25,7 +25,8 @@ extension SimulatedDriver {
     state.reservations[token] = SimulatedReservation(
       request: request, memory: holdsMemory ? config.memory.bytes : 0, vcpus: holdsMemory ? config.vcpus : 0)
     if request.kind == .live {
-      state.instances[vm, default: []].append(
+      addInstance(
+        vm,
         SimulatedInstance(host: request.to, state: .incoming, owner: false, checksum: ""))
     }
     try persist()

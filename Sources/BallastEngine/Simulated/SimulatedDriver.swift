@@ -22,10 +22,13 @@ public actor SimulatedDriver: Driver {
   public nonisolated let timings: SimulationTimings
 
   var state: SimulatedState
-  let store: any SimulatedStateStore
+  /// Where the state is written through; `nil` keeps it only in this actor (fastest).
+  let store: (any SimulatedStateStore)?
   var links = LinkFlows()
   let vmPosition: [String: Int]
   let hostPosition: [String: Int]
+  /// Host → the VMs that have an instance on it (kept in step with `state.instances`).
+  var residents: [String: Set<String>] = [:]
   var faults: FaultBook
   /// Reservation token → the flow of its transfer in progress.
   var activeTransfers: [String: Int] = [:]
@@ -35,9 +38,9 @@ public actor SimulatedDriver: Driver {
   var awaitingStart: Set<String> = []
 
   /// Hypervisors running `cluster` as described, starting at the clock's elapsed time.
-  /// The state is saved to `store` at once.
+  /// With a `store`, the state is saved at once and after every operation.
   public init(
-    cluster: Cluster, store: any SimulatedStateStore = InMemoryStateStore(),
+    cluster: Cluster, store: (any SimulatedStateStore)? = nil,
     timings: SimulationTimings = SimulationTimings(), faults: [SimulatedFault] = [],
     clock: VirtualClock = VirtualClock()
   ) throws {
@@ -47,8 +50,9 @@ public actor SimulatedDriver: Driver {
     let state = SimulatedState(cluster: cluster, elapsed: clock.elapsed)
     self.state = state
     (vmPosition, hostPosition) = Self.positions(state.cluster)
+    residents = Self.residents(state)
     self.faults = FaultBook(faults)
-    try store.save(state)
+    try store?.save(state)
   }
 
   /// Hypervisors in the state a previous process left in `store`; the clock resumes at the
@@ -65,6 +69,7 @@ public actor SimulatedDriver: Driver {
     self.store = store
     self.state = saved
     (vmPosition, hostPosition) = Self.positions(saved.cluster)
+    residents = Self.residents(saved)
     self.faults = FaultBook(faults)
   }
 
@@ -74,6 +79,14 @@ public actor SimulatedDriver: Driver {
     var hosts: [String: Int] = [:]
     for (i, host) in cluster.hosts.enumerated() where hosts[host.name] == nil { hosts[host.name] = i }
     return (vms, hosts)
+  }
+
+  private static func residents(_ state: SimulatedState) -> [String: Set<String>] {
+    var residents: [String: Set<String>] = [:]
+    for (vm, list) in state.instances {
+      for instance in list { residents[instance.host, default: []].insert(vm) }
+    }
+    return residents
   }
 
   // MARK: Faults and replay
@@ -191,8 +204,14 @@ public actor SimulatedDriver: Driver {
     state.instances(of: vm).first { $0.host == host }
   }
 
+  func addInstance(_ vm: String, _ instance: SimulatedInstance) {
+    state.instances[vm, default: []].append(instance)
+    residents[instance.host, default: []].insert(vm)
+  }
+
   func removeInstance(_ vm: String, on host: String) {
     state.instances[vm]?.removeAll { $0.host == host }
+    residents[host]?.remove(vm)
   }
 
   func bandwidth(of host: String) -> Double {
@@ -205,10 +224,9 @@ public actor SimulatedDriver: Driver {
   /// Memory held on `host` by containers that are not off (running, paused, incoming).
   func memoryInUse(on host: String) -> Int64 {
     var total: Int64 = 0
-    for vm in state.cluster.vms {
-      if state.instances(of: vm.name).contains(where: { $0.host == host && $0.state != .stopped }) {
-        total += vm.memory.bytes
-      }
+    for vm in residents[host] ?? [] {
+      guard let copy = instance(vm, on: host), copy.state != .stopped, let i = vmPosition[vm] else { continue }
+      total += state.cluster.vms[i].memory.bytes
     }
     return total
   }
@@ -225,6 +243,7 @@ public actor SimulatedDriver: Driver {
   }
 
   func persist() throws {
+    guard let store else { return }
     state.elapsed = clock.elapsed
     do {
       try store.save(state)
@@ -299,6 +318,7 @@ public actor SimulatedDriver: Driver {
         }
       }
       state.instances[vm] = kept
+      if !kept.contains(where: { $0.host == host }) { residents[host]?.remove(vm) }
     }
     for id in links.flows(through: host) {
       links[id]?.failure = DriverError(host: host, "host lost power during the transfer")
