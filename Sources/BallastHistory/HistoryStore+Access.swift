@@ -1,10 +1,13 @@
 import GRDB
 
 extension HistoryStore {
-  /// Runs `body` in one committed (IMMEDIATE) write transaction; errors name the file and `what`.
+  /// Runs `body` in one committed (IMMEDIATE) write transaction; database errors name the file
+  /// and `what`, a ``LeaseError`` thrown by `body` passes unchanged.
   func write<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
     do {
       return try await pool.write(body)
+    } catch let error as LeaseError {
+      throw error
     } catch {
       throw failure(what, error)
     }

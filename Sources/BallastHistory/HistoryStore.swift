@@ -11,8 +11,8 @@ import GRDB
 ///
 /// One `DatabasePool` in WAL mode: readers (`ballast history`) never wait for the writer
 /// (`balance --loop`), writers wait up to the busy timeout for each other, foreign keys are
-/// enforced, and every journal write is committed (synchronous = FULL) before it returns, so
-/// the engine acts only on what is on disk. Safe to share between tasks and processes.
+/// enforced, and every journal write is committed (and, by default, synced to disk) before it
+/// returns, so the engine acts only on what is on disk. Safe to share between tasks and processes.
 public struct HistoryStore: Sendable {
   /// The database file.
   public let path: String
@@ -26,8 +26,12 @@ public struct HistoryStore: Sendable {
   ///   - path: the database file (see ``HistoryLocation/path(option:environment:)``).
   ///   - busyTimeout: how long a writer waits for another writer before failing.
   ///   - clock: the time source of lease expiry.
+  ///   - durability: ``Durability/full`` unless the history may lose its last entries when the
+  ///     machine (not the process) goes down, e.g. in a simulation.
   /// - Throws: ``HistoryError`` naming the file and what to do.
-  public init(path: String, busyTimeout: Double = 5, clock: HistoryClock = .system) throws {
+  public init(
+    path: String, busyTimeout: Double = 5, clock: HistoryClock = .system, durability: Durability = .full
+  ) throws {
     self.path = path
     self.clock = clock
     try Self.createIfMissing(path)
@@ -35,16 +39,24 @@ public struct HistoryStore: Sendable {
     configuration.label = "ballast-history"
     configuration.foreignKeysEnabled = true
     configuration.busyMode = .timeout(busyTimeout)
-    configuration.prepareDatabase { db in
-      // The journal must survive a power loss too, not only a killed process.
-      try db.execute(sql: "PRAGMA synchronous = FULL")
-    }
     do {
       pool = try DatabasePool(path: path, configuration: configuration)
+      let synchronous = durability.rawValue
+      try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
     } catch {
       throw Self.openError(path: path, error)
     }
     try Self.migrate(pool, path: path)
+  }
+
+  /// How hard each commit is pushed to disk (SQLite's `synchronous`).
+  public enum Durability: String, Sendable {
+    /// Every commit is on disk when the call returns, even across a power loss (an fsync per
+    /// commit). What the migration journal needs.
+    case full = "FULL"
+    /// Commits survive a killed process but the last ones may be lost when the machine goes
+    /// down; several times faster. For simulations and benchmarks.
+    case normal = "NORMAL"
   }
 
   /// The names of the schema migrations applied to this database, in order.
