@@ -64,7 +64,7 @@ struct Situation {
 
   /// What was found, for the journal: `running on a, paused on b`, with the journal's position.
   var found: String {
-    let where_ =
+    let location =
       placements.isEmpty
       ? "found on no host"
       : placements.map { "\($0.state.rawValue) on \($0.host)" }.joined(separator: ", ")
@@ -72,7 +72,7 @@ struct Situation {
       unfinished.lastStage.map {
         "last stage \($0.rawValue) (\(unfinished.lastStageSucceeded ? "succeeded" : "not finished"))"
       } ?? "no stage begun"
-    return "\(move.kind.rawValue) move of \(move.vm) \(move.from) → \(move.to) interrupted at \(stage); VM \(where_)"
+    return "\(move.kind.rawValue) move of \(move.vm) \(move.from) → \(move.to) interrupted at \(stage); VM \(location)"
   }
 
   func decide() -> Decision {
