@@ -64,7 +64,9 @@ let package = Package(
         "BallastHistory", "BallastEngine", "BallastModel", .product(name: "GRDB", package: "GRDB.swift"),
       ]),
     .testTarget(name: "BallastQEMUTests", dependencies: ["BallastQEMU", "BallastEngine", "BallastModel"]),
-    .testTarget(name: "BallastCLITests", dependencies: ["BallastCLI", "ballast"]),
+    .testTarget(
+      name: "BallastCLITests",
+      dependencies: ["BallastCLI", "ballast", "BallastHistory", "BallastEngine", "BallastModel"]),
   ],
   swiftLanguageModes: [.v6]
 )
