@@ -131,11 +131,13 @@ struct LeaseTests {
       let other = LeaseHolder.current(command: "drain")
       let error = try await #require(throws: LeaseError.self) {
         try await store.withLease(cluster: "lab", holder: holder, duration: 10, renewInterval: 0.01) { _ in
-          // Another process takes over the (expired) lease between two renewals.
+          // Another process takes the lease over (as after an expiry), in one transaction so
+          // that no renewal comes in between.
           try await store.pool.write { db in
-            try db.execute(sql: "UPDATE cluster_leases SET expires_at = 0")
+            try db.execute(
+              sql: "UPDATE cluster_leases SET holder = ?, pid = ?, hostname = ? WHERE cluster = 'lab'",
+              arguments: [other.id, other.pid, other.hostname])
           }
-          _ = try await store.acquireLease(cluster: "lab", holder: other, duration: 10)
           try await Task.sleep(for: .seconds(30))
           Issue.record("the body should have been cancelled")
         }
