@@ -15,6 +15,7 @@ struct Situation {
   }
 
   enum ForwardAction: Hashable {
+    case commit
     case activate
     case removeSource
     case startOnDestination
@@ -31,11 +32,14 @@ struct Situation {
     case rollBack([RollbackStep], detail: String)
     case complete([ForwardStep], detail: String)
     case needsAttention(detail: String)
+    /// Live, killed during commitment with the source still there: run commitment again
+    /// (``ForwardAction/commit``); if it succeeds do `then`, else roll back with `orElse`.
+    case recommit(then: [ForwardStep], detail: String, orElse: [RollbackStep], rollbackDetail: String)
 
     var summary: String {
       switch self {
       case .rollBack: "rolling back"
-      case .complete: "completing"
+      case .complete, .recommit: "completing"
       case .needsAttention: "recording that it needs attention"
       }
     }
@@ -137,10 +141,21 @@ struct Situation {
           [.perform(.activation, .activate)],
           detail: "\(found): activated on \(move.to) and removed the paused source on \(move.from)")
       }
-      return .rollBack(
-        destination == nil ? [.resumeOnSource] : [.resumeOnSource, .releaseDestination],
-        detail: "\(found): commitment was never reached; resumed it on \(move.from)"
-          + (destination == nil ? "" : " and removed the \(describe(destination)) container on \(move.to)"))
+      let rollback: [RollbackStep] = destination == nil ? [.resumeOnSource] : [.resumeOnSource, .releaseDestination]
+      let rolledBack =
+        "resumed it on \(move.from)"
+        + (destination == nil ? "" : " and removed the \(describe(destination)) container on \(move.to)")
+      if committing && destination == .paused {
+        // Killed during commitment: the destination may or may not have confirmed. Ask it again;
+        // if it confirms, finish forward, else the source (intact, paused) takes the VM back.
+        return .recommit(
+          then: [.perform(.activation, .activate)],
+          detail: "\(found): the destination confirmed the copy again; activated on \(move.to) and removed the "
+            + "paused source on \(move.from)",
+          orElse: rollback,
+          rollbackDetail: "\(found): the destination did not confirm the copy; " + rolledBack)
+      }
+      return .rollBack(rollback, detail: "\(found): commitment was never reached; " + rolledBack)
 
     case (let source, .paused?):
       // The source is gone (or only defined, off): it was given up, so the destination's copy is

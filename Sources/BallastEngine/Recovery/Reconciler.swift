@@ -11,6 +11,8 @@ import Logging
 /// - **past commitment** (or commitment begun and the source already gone): completes
 ///   activation on the destination (cold: removes the source, starts the VM if it was running),
 ///   and records `completed`;
+/// - **during commitment**, live, with the source still paused: asks the destination to commit
+///   again; if it confirms, completes as above, else rolls back (the paused source is intact);
 /// - when what it finds contradicts the journal (running on two hosts, on none, on a third
 ///   host, on the destination before commitment…): touches nothing and records
 ///   `needsAttention` with the exact situation.
@@ -21,8 +23,8 @@ import Logging
 /// the move unfinished (``ReconcileResult/Resolution/unresolved``) for the next run.
 ///
 /// Driver calls may repeat work a killed process had partly done, so drivers must accept them
-/// idempotently: `release`, `resumeOnSource`, `activate`, `removeSource` and
-/// `discardDestination` succeed when there is nothing (left) to do. The reservation token of
+/// idempotently: `release`, `resumeOnSource`, `commit`, `activate`, `removeSource` and
+/// `discardDestination` succeed when there is nothing (left) to do or it was already done. The reservation token of
 /// the dead process is not journaled: the reconciler passes a ``Reservation`` with an empty
 /// token, and drivers find the container from the request's VM and hosts.
 public struct Reconciler: Sendable {
@@ -88,6 +90,17 @@ public struct Reconciler: Sendable {
       case .complete(let steps, let detail):
         try await complete(unfinished, steps: steps, detail: detail)
         return result(.finished(.completed), detail)
+      case .recommit(let then, let detail, let orElse, let rollbackDetail):
+        let reservation = Self.recoveredReservation(move)
+        do {
+          try await driver.commit(reservation)
+        } catch {
+          let detail = rollbackDetail + " (\(error))"
+          try await rollBack(unfinished, steps: orElse, detail: detail, lastStageError: "\(error)")
+          return result(.finished(.rolledBack), detail)
+        }
+        try await complete(unfinished, steps: [.confirm(.commitment)] + then, detail: detail)
+        return result(.finished(.completed), detail)
       case .needsAttention(let detail):
         try await journal.moveFinished(
           move: unfinished.id, outcome: .needsAttention, measured: nil, at: now(), detail: detail)
@@ -102,7 +115,9 @@ public struct Reconciler: Sendable {
 
   // MARK: Rolling back
 
-  private func rollBack(_ unfinished: UnfinishedMove, steps: [Situation.RollbackStep], detail: String) async throws {
+  private func rollBack(
+    _ unfinished: UnfinishedMove, steps: [Situation.RollbackStep], detail: String, lastStageError: String? = nil
+  ) async throws {
     let move = unfinished.move
     let reservation = Self.recoveredReservation(move)
     var released = false
@@ -123,7 +138,7 @@ public struct Reconciler: Sendable {
     let note = StageFigures(note: "reconcile: " + detail)
     if let stage = unfinished.lastStage {
       try await journal.stageOutcome(
-        move: unfinished.id, stage: stage, outcome: .rolledBack, at: now(), figures: note, error: nil)
+        move: unfinished.id, stage: stage, outcome: .rolledBack, at: now(), figures: note, error: lastStageError)
       if released, stage.number > MigrationStage.reservation.number {
         try await journal.stageOutcome(
           move: unfinished.id, stage: .reservation, outcome: .rolledBack, at: now(), figures: note, error: nil)
@@ -150,6 +165,7 @@ public struct Reconciler: Sendable {
           try await journal.stageIntent(move: unfinished.id, stage: stage, at: now())
         }
         switch action {
+        case .commit: try await driver.commit(reservation)
         case .activate: try await driver.activate(reservation)
         case .removeSource: try await driver.removeSource(reservation.request)
         case .startOnDestination: try await driver.start(vm: move.vm, on: move.to)

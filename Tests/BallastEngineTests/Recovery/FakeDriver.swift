@@ -57,7 +57,9 @@ actor ReconcileFakeDriver: Driver {
     placements[request.vm]?[request.from] = .running
   }
 
-  func commit(_ reservation: Reservation) async throws { throw DriverError("commit is not used by reconcile") }
+  func commit(_ reservation: Reservation) async throws {
+    try await perform("commit", "\(reservation.request.vm) \(reservation.request.to)")
+  }
 
   func activate(_ reservation: Reservation) async throws {
     let request = reservation.request

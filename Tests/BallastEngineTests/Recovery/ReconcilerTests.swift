@@ -14,6 +14,8 @@ struct ReconcileCase: Sendable, CustomTestStringConvertible {
   var succeeded = false
   /// Where the driver finds the VM (host → state).
   var found: [String: VMPlacementState]
+  /// Driver operations that fail.
+  var failing: Set<String> = []
   var outcome: MoveOutcome
   /// Driver calls expected, in order.
   var calls: [String] = []
@@ -42,9 +44,13 @@ private let liveCases: [ReconcileCase] = [
     name: "live, during stop-and-copy, destination container gone", lastStage: .stopAndCopy, found: ["h1": .paused],
     outcome: .rolledBack, calls: ["resumeOnSource web1 h1"], after: ["h1": .running]),
   ReconcileCase(
-    name: "live, commitment begun, source still there: rolled back", lastStage: .commitment,
-    found: ["h1": .paused, "h2": .paused], outcome: .rolledBack, calls: ["resumeOnSource web1 h1", "release web1 h2"],
-    after: ["h1": .running]),
+    name: "live, during commitment, the destination confirms again", lastStage: .commitment,
+    found: ["h1": .paused, "h2": .paused], outcome: .completed, calls: ["commit web1 h2", "activate web1 h2"],
+    after: ["h2": .running]),
+  ReconcileCase(
+    name: "live, during commitment, the destination does not confirm", lastStage: .commitment,
+    found: ["h1": .paused, "h2": .paused], failing: ["commit"], outcome: .rolledBack,
+    calls: ["resumeOnSource web1 h1", "release web1 h2"], after: ["h1": .running]),
   ReconcileCase(
     name: "live, committed: paused on both", lastStage: .commitment, succeeded: true,
     found: ["h1": .paused, "h2": .paused], outcome: .completed, calls: ["activate web1 h2"], after: ["h2": .running]),
@@ -120,6 +126,10 @@ private let coldCases: [ReconcileCase] = [
     outcome: .needsAttention),
 ]
 
+private func liveCase(_ name: String) throws -> ReconcileCase {
+  try #require(liveCases.first { $0.name == name })
+}
+
 /// A journal holding one started move of web1 from h1 to h2 that reached `lastStage`.
 private func journalWithUnfinishedMove(_ c: ReconcileCase) async throws -> (InMemoryJournal, MoveID) {
   let journal = InMemoryJournal()
@@ -159,6 +169,7 @@ struct ReconcilerTests {
   func situation(_ c: ReconcileCase) async throws {
     let (journal, id) = try await journalWithUnfinishedMove(c)
     let driver = ReconcileFakeDriver(["web1": c.found], journal: journal)
+    await driver.setFailing(c.failing)
     let entriesBefore = await journal.entries.count
 
     let results = try await reconciler(journal, driver).run()
@@ -180,18 +191,22 @@ struct ReconcilerTests {
     #expect(written.last == .moveFinished(id, c.outcome))
     // Forward work is journaled before it is done: every driver call that completes a move
     // comes after the intent of its stage.
-    for call in await driver.calls where ["activate", "removeSource"].contains(call.call.split(separator: " ")[0]) {
+    let stageOfCall: [String: MigrationStage] = [
+      "activate": .activation, "commit": .commitment, "removeSource": .commitment,
+    ]
+    for call in await driver.calls {
+      guard let expected = stageOfCall[String(call.call.split(separator: " ")[0])] else { continue }
       guard case .intent(id, let stage)? = call.lastJournalEntry else {
         Issue.record("\(call.call) came after \(String(describing: call.lastJournalEntry)), not after an intent")
         continue
       }
-      #expect(stage == (call.call.hasPrefix("activate") ? .activation : .commitment))
+      #expect(stage == expected)
     }
   }
 
   @Test("a rollback is recorded on the interrupted stage and the reservation")
   func rollbackEntries() async throws {
-    let c = liveCases[3]  // paused on both during stop-and-copy
+    let c = try liveCase("live, during stop-and-copy: paused on both")
     let (journal, id) = try await journalWithUnfinishedMove(c)
     let driver = ReconcileFakeDriver(["web1": c.found], journal: journal)
     let before = await journal.entries.count
@@ -205,7 +220,7 @@ struct ReconcilerTests {
 
   @Test("a completion writes the intent before acting, then the outcome")
   func completionEntries() async throws {
-    let c = liveCases[7]  // commitment begun, source gone
+    let c = try liveCase("live, commitment begun, source already gone")
     let (journal, id) = try await journalWithUnfinishedMove(c)
     let driver = ReconcileFakeDriver(["web1": c.found], journal: journal)
     let before = await journal.entries.count
@@ -220,7 +235,7 @@ struct ReconcilerTests {
 
   @Test("when the driver cannot locate the VM, nothing changes and the move stays unfinished")
   func locateFails() async throws {
-    let c = liveCases[3]
+    let c = try liveCase("live, during stop-and-copy: paused on both")
     let (journal, id) = try await journalWithUnfinishedMove(c)
     let driver = ReconcileFakeDriver(["web1": c.found], journal: journal)
     await driver.setFailing(["locate"])
@@ -237,7 +252,7 @@ struct ReconcilerTests {
 
   @Test("a driver failure mid-way is retried by the next run without a second intent")
   func actionFailsThenRetried() async throws {
-    let c = liveCases[6]  // committed, paused on both
+    let c = try liveCase("live, committed: paused on both")
     let (journal, id) = try await journalWithUnfinishedMove(c)
     let driver = ReconcileFakeDriver(["web1": c.found], journal: journal)
     await driver.setFailing(["activate"])
@@ -280,5 +295,25 @@ struct ReconcilerTests {
     let results = try await reconciler(journal, driver).run()
     #expect(results.map(\.vm) == ["a", "c"])
     #expect(results.allSatisfy { $0.resolution == .finished(.rolledBack) })
+  }
+}
+
+@Suite("Reconciler during commitment")
+struct ReconcilerCommitmentTests {
+  @Test("a refused re-commitment is recorded on the commitment stage with the driver's error")
+  func refusedRecommit() async throws {
+    let c = try liveCase("live, during commitment, the destination does not confirm")
+    let (journal, id) = try await journalWithUnfinishedMove(c)
+    let driver = ReconcileFakeDriver(["web1": c.found], journal: journal)
+    await driver.setFailing(["commit"])
+    let before = await journal.entries.count
+    let results = try await reconciler(journal, driver).run()
+    #expect(results.first?.detail.contains("did not confirm") == true)
+    #expect(results.first?.detail.contains("host unreachable") == true)
+    #expect(
+      Array(await journal.entries.dropFirst(before)) == [
+        .outcome(id, .commitment, .rolledBack), .outcome(id, .reservation, .rolledBack),
+        .moveFinished(id, .rolledBack),
+      ])
   }
 }
