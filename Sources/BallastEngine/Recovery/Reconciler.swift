@@ -19,8 +19,10 @@ import Logging
 ///
 /// It writes like the engine: a stage's intent before a driver call that gives something up,
 /// the outcome after it, then ``MigrationJournal/moveFinished(move:outcome:measured:at:detail:)``.
-/// So a crash during `reconcile` is itself reconciled by the next run. A driver failure leaves
-/// the move unfinished (``ReconcileResult/Resolution/unresolved``) for the next run.
+/// So a crash during `reconcile` is itself reconciled by the next run. Before recording a move as
+/// ended it asks the driver again where the VM is, and records it only if the VM is where it
+/// should be. A driver failure, or a VM not where the driver said it put it, leaves the move
+/// unfinished (``ReconcileResult/Resolution/unresolved``) for the next run.
 ///
 /// Driver calls may repeat work a killed process had partly done, so drivers must accept them
 /// idempotently: `release`, `resumeOnSource`, `commit`, `activate`, `removeSource` and
@@ -108,9 +110,45 @@ public struct Reconciler: Sendable {
       }
     } catch {
       return result(
-        .unresolved,
-        "\(decision.summary) was interrupted: \(error) — the move stays unfinished; run reconcile again")
+        .unresolved, "\(decision.summary) did not finish: \(error) — the move stays unfinished; run reconcile again")
     }
+  }
+
+  // MARK: Verifying
+
+  /// Where the VM must be once reconciled: only on `host`, running when `running`.
+  private struct Expectation {
+    var host: String
+    var running: Bool
+  }
+
+  /// The placement a rollback must leave: on the source only, running if it ran before the move.
+  private static func afterRollback(_ move: PlannedMove) -> Expectation {
+    Expectation(host: move.from, running: move.kind == .live || move.requiresShutdown)
+  }
+
+  /// The placement a completion must leave: on the destination only, running if it ran before.
+  private static func afterCompletion(_ move: PlannedMove) -> Expectation {
+    Expectation(host: move.to, running: move.kind == .live || move.requiresShutdown)
+  }
+
+  /// Asks the driver again where the VM is and throws unless it is where `expected` says: the
+  /// journal records a move as ended only once the hypervisors agree.
+  private func verify(_ move: PlannedMove, _ expected: Expectation) async throws {
+    let placements = try await driver.locate(vm: move.vm)
+    let onHost = placements.filter { $0.host == expected.host }
+    let fine =
+      placements.count == 1 && onHost.count == 1
+      && (expected.running ? onHost[0].state == .running : onHost[0].state != .incoming)
+    guard !fine else { return }
+    let found =
+      placements.isEmpty
+      ? "on no host" : placements.map { "\($0.state.rawValue) on \($0.host)" }.joined(separator: ", ")
+    throw DriverError(
+      vm: move.vm,
+      "the driver reported success, but the VM is \(found) instead of only \(expected.running ? "running " : "")on "
+        + expected.host,
+      hint: "check the hypervisors of \(move.from) and \(move.to)")
   }
 
   // MARK: Rolling back
@@ -135,6 +173,7 @@ public struct Reconciler: Sendable {
         try await driver.start(vm: move.vm, on: move.from)
       }
     }
+    try await verify(move, Self.afterRollback(move))
     let note = StageFigures(note: "reconcile: " + detail)
     if let stage = unfinished.lastStage {
       try await journal.stageOutcome(
@@ -174,6 +213,7 @@ public struct Reconciler: Sendable {
           move: unfinished.id, stage: stage, outcome: .succeeded, at: now(), figures: note, error: nil)
       }
     }
+    try await verify(move, Self.afterCompletion(move))
     try await journal.moveFinished(move: unfinished.id, outcome: .completed, measured: nil, at: now(), detail: detail)
   }
 

@@ -10,6 +10,8 @@ actor ReconcileFakeDriver: Driver {
   private(set) var calls: [(call: String, lastJournalEntry: InMemoryJournal.Entry?)] = []
   /// Operations (`locate`, `activate`, …) that fail.
   var failing: Set<String> = []
+  /// Operations that report success but change nothing (a buggy driver).
+  var ignoring: Set<String> = []
   private let journal: InMemoryJournal
 
   init(_ placements: [String: [String: VMPlacementState]], journal: InMemoryJournal) {
@@ -20,12 +22,18 @@ actor ReconcileFakeDriver: Driver {
   var callNames: [String] { calls.map(\.call) }
 
   func setFailing(_ operations: Set<String>) { failing = operations }
+  func setIgnoring(_ operations: Set<String>) { ignoring = operations }
 
   private func perform(_ operation: String, _ detail: String) async throws {
     if failing.contains(operation) {
       throw DriverError(host: nil, "\(operation) failed: host unreachable", hint: "check the network")
     }
     calls.append((call: "\(operation) \(detail)", lastJournalEntry: await journal.entries.last))
+  }
+
+  /// Applies `change` unless the operation is ignored.
+  private func apply(_ operation: String, _ change: () -> Void) {
+    if !ignoring.contains(operation) { change() }
   }
 
   func inventory() async throws -> Cluster { throw DriverError("inventory is not used by reconcile") }
@@ -42,7 +50,9 @@ actor ReconcileFakeDriver: Driver {
   func release(_ reservation: Reservation) async throws {
     let request = reservation.request
     try await perform("release", "\(request.vm) \(request.to)")
-    if placements[request.vm]?[request.to] != .running { placements[request.vm]?[request.to] = nil }
+    apply("release") {
+      if placements[request.vm]?[request.to] != .running { placements[request.vm]?[request.to] = nil }
+    }
   }
 
   func transfer(
@@ -64,8 +74,10 @@ actor ReconcileFakeDriver: Driver {
   func activate(_ reservation: Reservation) async throws {
     let request = reservation.request
     try await perform("activate", "\(request.vm) \(request.to)")
-    placements[request.vm]?[request.to] = .running
-    placements[request.vm]?[request.from] = nil
+    apply("activate") {
+      placements[request.vm]?[request.to] = .running
+      placements[request.vm]?[request.from] = nil
+    }
   }
 
   func shutdown(vm: String, on host: String, timeout: TimeSpan) async throws {

@@ -316,4 +316,26 @@ struct ReconcilerCommitmentTests {
         .moveFinished(id, .rolledBack),
       ])
   }
+
+  @Test(
+    "a move is not recorded as ended when the driver says it acted but the VM is not where it should be",
+    arguments: ["release", "activate"])
+  func driverSaysDoneButIsNot(operation: String) async throws {
+    let c =
+      operation == "release"
+      ? try liveCase("live, during pre-copy") : try liveCase("live, committed: paused on both")
+    let (journal, id) = try await journalWithUnfinishedMove(c)
+    let driver = ReconcileFakeDriver(["web1": c.found], journal: journal)
+    await driver.setIgnoring([operation])
+    let before = await journal.entries
+    let results = try await reconciler(journal, driver).run()
+    #expect(results.first?.resolution == .unresolved)
+    #expect(results.first?.detail.contains("the driver reported success, but the VM is") == true)
+    #expect(await journal.unfinishedMoves().map(\.id) == [id])
+    let written = Array(await journal.entries.dropFirst(before.count))
+    #expect(!written.contains { if case .moveFinished = $0 { true } else { false } })
+    // Once the driver does its work, the next run ends the move.
+    await driver.setIgnoring([])
+    #expect(try await reconciler(journal, driver).run().first?.resolution == .finished(c.outcome))
+  }
 }
