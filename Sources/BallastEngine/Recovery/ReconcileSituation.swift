@@ -39,7 +39,8 @@ struct Situation {
     var summary: String {
       switch self {
       case .rollBack: "rolling back"
-      case .complete, .recommit: "completing"
+      case .complete: "completing"
+      case .recommit: "asking the destination to commit again"
       case .needsAttention: "recording that it needs attention"
       }
     }
