@@ -77,7 +77,10 @@ struct SchemaTests {
       ("002-host-samples-and-state-changes", 0xcef1_be49_960c_497b),
       ("003-cluster-leases", 0x9f4c_6a14_1027_ba1e),
       ("004-move-history-view", 0x4ef7_05d7_e8d2_c1aa),
+      ("005-moves-by-host", 0xdab4_ccfb_003a_06cd),
     ]
+    #expect(
+      HistorySchema.migrations.count == shipped.count, "pin the hash of each new migration here when it ships")
     for (index, (name, hash)) in shipped.enumerated() {
       let migration = HistorySchema.migrations[index]
       #expect(migration.name == name)

@@ -32,13 +32,21 @@ extension HistoryStore {
       }
       arguments.append(filter.limit)
       let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+      // Pick the rows first (indexes serve the filter and the order), then compute the per-move
+      // subqueries of `migrationSelect` for those rows only.
+      let sortTime = filter.includePlanned ? "coalesce(m.started_at, p.created_at)" : "m.started_at"
       let rows = try Row.fetchAll(
         db,
-        sql: Self.migrationSelect + """
-           \(whereClause)
-          ORDER BY coalesce(m.started_at, p.created_at) DESC, m.id DESC
-          LIMIT ?
-          """,
+        sql: """
+          WITH picked AS (
+            SELECT m.id, \(sortTime) AS sort_time FROM moves m JOIN plans p ON p.id = m.plan_id
+            \(whereClause)
+            ORDER BY sort_time DESC, m.id DESC
+            LIMIT ?)
+          """ + Self.migrationSelect + """
+             JOIN picked ON picked.id = m.id
+            ORDER BY picked.sort_time DESC, m.id DESC
+            """,
         arguments: StatementArguments(arguments))
       return try rows.map(Self.migrationRecord)
     }

@@ -25,6 +25,7 @@ public enum HistorySchema {
     Migration(name: "002-host-samples-and-state-changes", sql: hostRecords),
     Migration(name: "003-cluster-leases", sql: clusterLeases),
     Migration(name: "004-move-history-view", sql: moveHistoryView),
+    Migration(name: "005-moves-by-host", sql: movesByHost),
   ]
 
   /// The names of ``migrations``, in order.
@@ -165,5 +166,11 @@ public enum HistorySchema {
       m.reason, m.detail
     FROM moves m JOIN plans p ON p.id = m.plan_id
     ORDER BY m.id;
+    """
+
+  static let movesByHost = """
+    -- `ballast history --host H`: moves from or to a host, newest first.
+    CREATE INDEX moves_from_host ON moves (from_host, started_at);
+    CREATE INDEX moves_to_host ON moves (to_host, started_at);
     """
 }
