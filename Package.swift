@@ -59,9 +59,14 @@ let package = Package(
     .testTarget(name: "BallastPlannerTests", dependencies: ["BallastPlanner", "BallastModel"]),
     .testTarget(name: "BallastEngineTests", dependencies: ["BallastEngine", "BallastModel"]),
     .testTarget(
-      name: "BallastHistoryTests", dependencies: ["BallastHistory", "BallastEngine", "BallastModel"]),
+      name: "BallastHistoryTests",
+      dependencies: [
+        "BallastHistory", "BallastEngine", "BallastModel", .product(name: "GRDB", package: "GRDB.swift"),
+      ]),
     .testTarget(name: "BallastQEMUTests", dependencies: ["BallastQEMU", "BallastEngine", "BallastModel"]),
-    .testTarget(name: "BallastCLITests", dependencies: ["BallastCLI", "ballast"]),
+    .testTarget(
+      name: "BallastCLITests",
+      dependencies: ["BallastCLI", "ballast", "BallastHistory", "BallastEngine", "BallastModel"]),
   ],
   swiftLanguageModes: [.v6]
 )

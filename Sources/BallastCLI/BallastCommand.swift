@@ -15,6 +15,7 @@ public struct BallastCommand: AsyncParsableCommand {
       GenerateCommand.self,
       MigrateCommand.self,
       ActivateCommand.self,
+      HistoryCommand.self,
     ]
   )
 
