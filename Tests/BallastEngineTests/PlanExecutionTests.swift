@@ -119,6 +119,24 @@ import Testing
     #expect(await harness.placements() == ["a": "h2", "b": "h1", "c": "h2"])
   }
 
+  @Test func twoRunsOnOneEngineNeverMoveTheSameVMAtOnce() async throws {
+    let cluster = Fixture.cluster(hostCount: 3, vms: [Fixture.vm("a", on: "h0"), Fixture.vm("b", on: "h0")])
+    let harness = try Harness(cluster: cluster, policy: Fixture.policy())
+    let engine = harness.engine
+    let first = Fixture.plan([Fixture.move("a", from: "h0", to: "h1")], cluster: cluster)
+    let second = Fixture.plan(
+      [Fixture.move("a", from: "h0", to: "h2"), Fixture.move("b", from: "h0", to: "h2")], cluster: cluster)
+    async let one = engine.execute(first)
+    async let two = engine.execute(second)
+    let (a, b) = await (one, two)
+    // Exactly one run moved `a`; the other skipped it (in flight, or no longer where planned).
+    let movesOfA = [a.results[0], b.results[0]]
+    #expect(movesOfA.filter { $0.outcome == .completed }.count == 1)
+    #expect(movesOfA.filter { $0.outcome == .skipped }.count == 1)
+    #expect(b.results[1].outcome == .completed)
+    _ = await harness.placements()
+  }
+
   @Test func aRefusedPlanMovesNothing() async throws {
     let cluster = Fixture.cluster(hostCount: 2, vms: [Fixture.vm("a", on: "h0")])
     var plan = Fixture.plan([Fixture.move("a", from: "h0", to: "h1")], cluster: cluster)

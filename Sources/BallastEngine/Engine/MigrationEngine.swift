@@ -37,6 +37,8 @@ public final class MigrationEngine: Sendable {
     var holds: [Int: CapacityHold] = [:]
     /// Live transfers before commitment, by move token: what cancellation aborts.
     var transfers: [Int: Reservation] = [:]
+    /// VMs with a move in flight, in any run on this engine.
+    var moving: Set<String> = []
     var nextToken = 0
   }
 
@@ -232,14 +234,20 @@ public final class MigrationEngine: Sendable {
   // MARK: One move
 
   private func runMove(_ index: Int, _ move: PlannedMove, plan: PlanID, planStart: Double) async -> MoveResult {
-    let token = shared.withLock { state in
+    let claimed: Int? = shared.withLock { state in
+      guard state.moving.insert(move.vm).inserted else { return nil }
       state.nextToken += 1
       return state.nextToken
+    }
+    guard let token = claimed else {
+      return await skip(
+        index, move, plan: plan, reason: "VM \(move.vm) is being moved by another run right now", start: planStart)
     }
     defer {
       shared.withLock { state in
         state.holds[token] = nil
         state.transfers[token] = nil
+        state.moving.remove(move.vm)
       }
     }
     let moveID: MoveID
