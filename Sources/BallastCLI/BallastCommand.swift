@@ -13,6 +13,7 @@ public struct BallastCommand: AsyncParsableCommand {
       ValidateCommand.self,
       StatusCommand.self,
       GenerateCommand.self,
+      BalanceCommand.self,
       MigrateCommand.self,
       ActivateCommand.self,
       HistoryCommand.self,

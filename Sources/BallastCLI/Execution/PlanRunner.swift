@@ -21,11 +21,15 @@ struct PlanRunner {
   var logger = Logger(label: "ballast.engine", factory: { _ in SwiftLogNoOpLogHandler() })
 
   /// The driver this runner uses: resumed from the state file when it holds a state.
+  /// Virtual time starts at the wall clock's now, so history shows real dates.
   func makeDriver() throws -> SimulatedDriver {
-    guard let statePath else { return try SimulatedDriver(cluster: cluster) }
+    let now = Date().timeIntervalSince1970
+    guard let statePath else { return try SimulatedDriver(cluster: cluster, clock: VirtualClock(origin: now)) }
     let store = FileStateStore(path: statePath)
-    if try store.load() != nil { return try SimulatedDriver(resumingFrom: store) }
-    return try SimulatedDriver(cluster: cluster, store: store)
+    if let saved = try store.load() {
+      return try SimulatedDriver(resumingFrom: store, origin: now - saved.elapsed)
+    }
+    return try SimulatedDriver(cluster: cluster, store: store, clock: VirtualClock(origin: now))
   }
 
   /// Runs `plan` on a driver made by ``makeDriver()``; returns the summary and the cluster
