@@ -14,6 +14,7 @@ public struct BallastCommand: AsyncParsableCommand {
       StatusCommand.self,
       GenerateCommand.self,
       BalanceCommand.self,
+      SimulateCommand.self,
       MigrateCommand.self,
       ActivateCommand.self,
       HistoryCommand.self,

@@ -68,6 +68,8 @@ struct BalanceCommand: AsyncParsableCommand {
     if let pace, pace <= 0 { throw ValidationError("--pace must be positive") }
   }
 
+  private var intervalSeconds: Double? { interval.flatMap { TimeSpan(parsing: $0)?.seconds } }
+
   func run() async throws {
     let logger = Logger(label: "ballast.balance", factory: { StreamLogHandler.standardError(label: $0) })
     let session = try ClusterSession.open(files: files, database: database, statePath: state)
@@ -83,7 +85,7 @@ struct BalanceCommand: AsyncParsableCommand {
       history: SQLiteLoopHistory(store: session.store, holder: holder), policy: session.policy,
       options: .init(
         cluster: session.cluster.name, dryRun: dryRun, requireHold: loop || once,
-        trigger: loop || once ? .loop : .balance),
+        trigger: loop || once ? .loop : .balance, interval: intervalSeconds),
       logger: logger)
     if loop || once { try await controller.restoreHold() }
     let pacer = session.simulated.flatMap { driver in
@@ -93,7 +95,7 @@ struct BalanceCommand: AsyncParsableCommand {
     let print = RoundPrinter(json: json)
 
     if loop {
-      let seconds = interval.flatMap { TimeSpan(parsing: $0)?.seconds } ?? session.policy.monitor.interval.seconds
+      let seconds = intervalSeconds ?? session.policy.monitor.interval.seconds
       let policyPath = files.policy
       let cluster = session.cluster
       let service = BalanceLoopService(

@@ -22,6 +22,8 @@ actor BalanceController {
     var requireHold = true
     /// The plan's trigger in history.
     var trigger: PlanTrigger = .loop
+    /// Seconds between rounds when not the policy's `monitor.interval` (`--interval`, a replay's step).
+    var interval: Double?
   }
 
   let driver: any Driver
@@ -53,17 +55,19 @@ actor BalanceController {
     self.logger = logger
     self.observer = observer
     self.monitor = LoadMonitor(settings: policy.monitor)
-    self.hold = HoldTracker(threshold: policy.threshold, maxGap: Self.maxGap(policy))
+    self.hold = HoldTracker(threshold: policy.threshold, maxGap: Self.maxGap(policy, interval: options.interval))
   }
 
-  private static func maxGap(_ policy: Policy) -> Double {
-    max(3 * policy.monitor.interval.seconds, policy.monitor.staleAfter.seconds)
+  /// A gap between observations longer than this breaks the hold streak: three intervals, or
+  /// the staleness limit if that is longer.
+  private static func maxGap(_ policy: Policy, interval: Double?) -> Double {
+    max(3 * (interval ?? policy.monitor.interval.seconds), policy.monitor.staleAfter.seconds)
   }
 
   /// Rebuilds the hold time from recorded host samples, so a restart does not reset it.
   func restoreHold() async throws {
     let now = clock.now()
-    let since = now - policy.holdFor.seconds - Self.maxGap(policy)
+    let since = now - policy.holdFor.seconds - Self.maxGap(policy, interval: options.interval)
     let samples = try await history.samples(cluster: options.cluster, since: since)
     let weights = policy.weights.normalized
     for (at, group) in Dictionary(grouping: samples, by: \.at).sorted(by: { $0.key < $1.key }) {
@@ -77,7 +81,7 @@ actor BalanceController {
     policy = newPolicy
     monitor.settings = newPolicy.monitor
     hold.threshold = newPolicy.threshold
-    hold.maxGap = Self.maxGap(newPolicy)
+    hold.maxGap = Self.maxGap(newPolicy, interval: options.interval)
   }
 
   /// No new round or migration starts; migrations in flight finish or abort per the policy.
