@@ -86,7 +86,7 @@ struct BalanceCommand: AsyncParsableCommand {
       options: .init(
         cluster: session.cluster.name, dryRun: dryRun, requireHold: loop || once,
         trigger: loop || once ? .loop : .balance, interval: intervalSeconds),
-      logger: logger)
+      hosts: session.cluster.hosts, logger: logger)
     if loop || once { try await controller.restoreHold() }
     let pacer = session.simulated.flatMap { driver in
       (loop || pace != nil) ? VirtualPacer(clock: driver.clock, rate: pace ?? 1) : nil

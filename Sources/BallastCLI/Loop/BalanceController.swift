@@ -42,9 +42,11 @@ actor BalanceController {
   private var engine: MigrationEngine?
   private var stopping = false
 
+  /// `hosts` are the hosts the cluster should have (its file): one the driver does not
+  /// report is left out of planning from the first round on.
   init(
     driver: any Driver, clock: any EngineClock, journal: any MigrationJournal, history: any LoopHistory,
-    policy: Policy, options: Options, logger: Logger, observer: @escaping EngineObserver = { _ in }
+    policy: Policy, options: Options, hosts: [Host], logger: Logger, observer: @escaping EngineObserver = { _ in }
   ) {
     self.driver = driver
     self.clock = clock
@@ -56,6 +58,7 @@ actor BalanceController {
     self.observer = observer
     self.monitor = LoadMonitor(settings: policy.monitor)
     self.hold = HoldTracker(threshold: policy.threshold, maxGap: Self.maxGap(policy, interval: options.interval))
+    self.knownHosts = hosts
   }
 
   /// A gap between observations longer than this breaks the hold streak: three intervals, or
@@ -117,8 +120,13 @@ actor BalanceController {
       knownHosts.map(\.name).filter { !visible.contains($0) })
     for i in view.hosts.indices where excluded.contains(view.hosts[i].name) { view.hosts[i].state = .maintenance }
     let imbalance = Imbalance.of(view, weights: policy.weights)
+    var measured = inventory
+    measured.hosts = view.hosts
+    // The hold needs the load both as measured now and as smoothed over the window to stay
+    // above the threshold: a lone spike is high only in the first, its echo only in the second.
+    let measuredImbalance = Imbalance.of(measured, weights: policy.weights)
     try await history.record(samples: samples(inventory, at: now))
-    hold.observe(at: now, imbalance: imbalance)
+    hold.observe(at: now, imbalance: min(imbalance, measuredImbalance))
 
     var report = RoundReport(
       at: now, imbalance: imbalance, threshold: policy.threshold, excludedHosts: excluded.sorted(), decision: .balanced)
@@ -133,7 +141,7 @@ actor BalanceController {
       return report
     }
     guard imbalance > policy.threshold else { return report }
-    if options.requireHold, hold.heldFor(now: now) < policy.holdFor.seconds {
+    if options.requireHold, measuredImbalance <= policy.threshold || hold.heldFor(now: now) < policy.holdFor.seconds {
       report.decision = .holding(remaining: policy.holdFor.seconds - hold.heldFor(now: now))
       return report
     }

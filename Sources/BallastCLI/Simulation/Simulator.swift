@@ -23,7 +23,7 @@ struct Simulator: Sendable {
     let controller = BalanceController(
       driver: driver, clock: clock, journal: InMemoryJournal(), history: InMemoryLoopHistory(keepSamples: false),
       policy: policy, options: .init(cluster: cluster.name, requireHold: true, trigger: .loop, interval: step),
-      logger: logger)
+      hosts: cluster.hosts, logger: logger)
     var record = SimulationRecord(policy: name, hosts: cluster.hosts.map(\.name), stepSeconds: step)
     var time = 0.0
     while time < duration {
