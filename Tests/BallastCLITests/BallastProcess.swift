@@ -37,6 +37,52 @@ struct BallastProcess {
       stderr: String(decoding: stderr, as: UTF8.self))
   }
 
+  /// A `ballast` process running in the background, its output going to files in `folder`.
+  final class Background {
+    let process = Process()
+    let stdoutURL: URL
+    let stderrURL: URL
+
+    init(_ arguments: [String], in folder: URL) throws {
+      stdoutURL = folder.appendingPathComponent("stdout.txt")
+      stderrURL = folder.appendingPathComponent("stderr.txt")
+      _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
+      _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+      process.executableURL = BallastProcess.executable
+      process.arguments = arguments
+      process.currentDirectoryURL = folder
+      process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
+      process.standardError = try FileHandle(forWritingTo: stderrURL)
+      try process.run()
+    }
+
+    var stdout: String { (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
+
+    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    /// Waits up to `seconds` for `condition`, checking every 100 ms.
+    func wait(upTo seconds: Double, for condition: () async throws -> Bool) async rethrows -> Bool {
+      let deadline = Date().addingTimeInterval(seconds)
+      while Date() < deadline {
+        if try await condition() { return true }
+        if !process.isRunning { return try await condition() }
+        try? await Task.sleep(nanoseconds: 100_000_000)
+      }
+      return false
+    }
+
+    /// Waits up to `seconds` for the process to exit; kills it if it does not.
+    func waitForExit(upTo seconds: Double) async -> Int32? {
+      let exited = await wait(upTo: seconds) { !process.isRunning }
+      if !exited {
+        process.terminate()
+        return nil
+      }
+      return process.terminationStatus
+    }
+  }
+
   /// A fresh temporary folder, removed by the caller.
   static func temporaryFolder() throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("ballast-cli-\(UUID().uuidString)")
