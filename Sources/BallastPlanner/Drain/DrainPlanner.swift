@@ -59,7 +59,7 @@ private struct DrainSearch {
   struct Candidate {
     var host: Int
     var decisions: [MoveDecision]
-    var terms: [ScoreTerm]
+    var context: ScoringContext
     var value: Double
     var shutdown: Bool
     var fullness: Double
@@ -176,6 +176,7 @@ private struct DrainSearch {
         }
         continue
       }
+      let terms = ScoringProfile.drain.terms(best.context, in: attempt.state)
       for (i, v) in unit.enumerated() {
         if detailed {
           attempt.rejected += rejections[v] ?? []
@@ -186,7 +187,7 @@ private struct DrainSearch {
         attempt.state.move(v, to: best.host)
         attempt.placements.append(
           Placement(
-            vm: v, to: best.host, decision: best.decisions[i], terms: best.terms, imbalanceBefore: before,
+            vm: v, to: best.host, decision: best.decisions[i], terms: terms, imbalanceBefore: before,
             imbalanceAfter: attempt.state.imbalance))
       }
     }
@@ -246,10 +247,9 @@ private struct DrainSearch {
     let context = ScoringContext(
       move: MoveRequest(vm: unit[0], destination: d), decision: combined, imbalanceBefore: before,
       imbalanceAfter: after, destinationScoreAfter: scoreAfter)
-    let terms = ScoringProfile.drain.terms(context, in: state)
     return .success(
       Candidate(
-        host: d, decisions: decisions, terms: terms, value: terms.total,
+        host: d, decisions: decisions, context: context, value: ScoringProfile.drain.total(context, in: state),
         shutdown: decisions.contains { $0.requiresShutdown }, fullness: scoreAfter, imbalanceAfter: after))
   }
 

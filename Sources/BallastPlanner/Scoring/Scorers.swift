@@ -110,6 +110,13 @@ public struct ScoringProfile: Sendable {
     HeadroomScorer(weight: 0.05),
   ])
 
+  /// Σ weight × value for `context`, without building the terms.
+  public func total(_ context: ScoringContext, in state: PlacementState) -> Double {
+    var sum = 0.0
+    for scorer in scorers { sum += scorer.weight * scorer.value(context, in: state) }
+    return sum
+  }
+
   /// Each scorer's term for `context`.
   public func terms(_ context: ScoringContext, in state: PlacementState) -> [ScoreTerm] {
     scorers.map { ScoreTerm(name: $0.name, weight: $0.weight, value: $0.value(context, in: state)) }
