@@ -183,7 +183,7 @@ public struct PlacementState: Sendable {
     guard s != d else { return }
     let vm = cluster.vms[v]
     if s >= 0 {
-      loads[s].apply(vm, sign: -1)
+      removeLoad(of: vm, from: s)
       if let i = vmsOn[s].firstIndex(of: v) { vmsOn[s].remove(at: i) }
       for r in rulesOf[v] where policy.rules[r].kind != .vmHost {
         let left = (ruleCount[r][s] ?? 1) - 1
@@ -209,7 +209,7 @@ public struct PlacementState: Sendable {
 
   /// Stops counting VM `v` on `h` (a reserved VM whose move off `h` has committed).
   mutating func release(_ v: Int, from h: Int) {
-    loads[h].apply(cluster.vms[v], sign: -1)
+    removeLoad(of: cluster.vms[v], from: h)
     for r in rulesOf[v] where policy.rules[r].kind != .vmHost {
       let left = (ruleCount[r][h] ?? 1) - 1
       ruleCount[r][h] = left > 0 ? left : nil
@@ -222,6 +222,17 @@ public struct PlacementState: Sendable {
     guard hostStates[h] != state else { return }
     hostStates[h] = state
     accumulator = ImbalanceAccumulator(scores.indices.compactMap { hostStates[$0] == .active ? scores[$0] : nil })
+  }
+
+  /// Takes `vm`'s demand off host `h`; a host left with no running VM has exactly zero demand
+  /// (no floating-point residue from the subtractions).
+  private mutating func removeLoad(of vm: VM, from h: Int) {
+    loads[h].apply(vm, sign: -1)
+    if loads[h].running == 0 {
+      loads[h].cpuDemand = 0
+      loads[h].memoryDemand = 0
+      loads[h].vcpus = 0
+    }
   }
 
   private mutating func refreshScore(_ h: Int) {
