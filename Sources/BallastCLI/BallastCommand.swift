@@ -10,9 +10,28 @@ public struct BallastCommand: AsyncParsableCommand {
       (policies/*.yaml) say how to balance. Every command that reads them validates them first.
       """,
     subcommands: [
-      ValidateCommand.self
+      ValidateCommand.self,
+      StatusCommand.self,
+      GenerateCommand.self,
     ]
   )
 
   public init() {}
+}
+
+extension BallastCommand {
+  /// Parses the process's arguments and runs the chosen subcommand, awaiting async ones.
+  /// (A bare `main()` from an executable resolves to the synchronous entry point.)
+  public static func runAsRoot(_ arguments: [String]? = nil) async {
+    do {
+      var command = try parseAsRoot(arguments)
+      if var asyncCommand = command as? any AsyncParsableCommand {
+        try await asyncCommand.run()
+      } else {
+        try command.run()
+      }
+    } catch {
+      exit(withError: error)
+    }
+  }
 }

@@ -1,3 +1,3 @@
 import BallastCLI
 
-await BallastCommand.main()
+await BallastCommand.runAsRoot()

@@ -17,10 +17,12 @@ public struct Cluster: Sendable, Hashable, Codable {
   public var datastores: [Datastore]
   public var hosts: [Host]
   public var vms: [VM]
+  /// Placement rules that belong to this cluster (they name its VMs); added to the policy's.
+  public var rules: [PlacementRule]
 
   public init(
     version: Int = 1, name: String, driver: DriverKind = .simulated, labRoot: String? = nil,
-    datastores: [Datastore], hosts: [Host], vms: [VM]
+    datastores: [Datastore], hosts: [Host], vms: [VM], rules: [PlacementRule] = []
   ) {
     self.version = version
     self.name = name
@@ -29,6 +31,7 @@ public struct Cluster: Sendable, Hashable, Codable {
     self.datastores = datastores
     self.hosts = hosts
     self.vms = vms
+    self.rules = rules
   }
 
   /// The host called `name`, if any. Linear: build a ``ClusterIndex`` for repeated lookups.

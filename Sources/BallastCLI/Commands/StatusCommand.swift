@@ -1,0 +1,79 @@
+import ArgumentParser
+import BallastModel
+
+/// `ballast status`: per-host utilization, VM counts and the cluster's imbalance.
+struct StatusCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "status",
+    abstract: "Show each host's CPU and memory utilization, its VMs, and the cluster's imbalance.",
+    discussion: """
+      CPU utilization is Σ(vCPUs × CPU usage) of running VMs / cores; memory utilization is \
+      Σ(allocated memory of running VMs) / memory. Imbalance is the standard deviation of the \
+      hosts' weighted utilization over active hosts (policy weights, default 0.5/0.5).
+      """)
+
+  @OptionGroup var files: ClusterOptions
+
+  @Flag(name: .long, help: "Print {\"hosts\":[…],\"imbalance\":…} as JSON.")
+  var json = false
+
+  func run() async throws {
+    let (cluster, policy) = try files.load()
+    let report = StatusReport(cluster: cluster, policy: policy)
+    print(json ? try JSONOutput.string(report) : report.text(cluster: cluster, policy: policy))
+  }
+}
+
+/// What `status` reports; encoded as its `--json` output.
+struct StatusReport: Encodable {
+  struct HostLine: Encodable {
+    var name: String
+    var state: HostState
+    var cpu: Double
+    var memory: Double
+    var vmsRunning: Int
+    var vmsStopped: Int
+  }
+
+  var cluster: String
+  var policy: String
+  var hosts: [HostLine]
+  var imbalance: Double
+  var threshold: Double
+
+  init(cluster: Cluster, policy: Policy) {
+    let loads = cluster.hostLoads()
+    self.cluster = cluster.name
+    self.policy = policy.name
+    self.hosts = zip(cluster.hosts, loads).map { host, load in
+      let u = load.utilization(of: host)
+      return HostLine(
+        name: host.name, state: host.state, cpu: JSONOutput.rounded(u.cpu), memory: JSONOutput.rounded(u.memory),
+        vmsRunning: load.running, vmsStopped: load.stopped)
+    }
+    self.imbalance = JSONOutput.rounded(Imbalance.of(cluster, weights: policy.weights))
+    self.threshold = policy.threshold
+  }
+
+  func text(cluster: Cluster, policy: Policy) -> String {
+    let running = hosts.reduce(0) { $0 + $1.vmsRunning }
+    let maintenance = hosts.filter { $0.state == .maintenance }.count
+    var out = "Cluster \(cluster.name): \(hosts.count) hosts"
+    out += maintenance > 0 ? " (\(maintenance) in maintenance)" : ""
+    out += ", \(cluster.vms.count) VMs (\(running) running, \(cluster.vms.count - running) stopped or suspended)\n\n"
+    var table = TextTable(["HOST", "STATE", "CPU", "MEMORY", "VMS run/off"])
+    for host in hosts {
+      table.add([
+        host.name, host.state.rawValue, TextTable.bar(host.cpu), TextTable.bar(host.memory),
+        "\(host.vmsRunning)/\(host.vmsStopped)",
+      ])
+    }
+    out += table.render() + "\n\n"
+    let verdict =
+      imbalance > threshold
+      ? "above the \(policy.name) policy's threshold \(threshold): a balance round would plan moves"
+      : "within the \(policy.name) policy's threshold \(threshold)"
+    out += "Imbalance: \(String(format: "%.3f", imbalance)) — \(verdict)"
+    return out
+  }
+}

@@ -1,0 +1,114 @@
+import Foundation
+
+/// Writes a ``Cluster`` as a readable, deterministic cluster file.
+public enum ClusterWriter {
+  /// The YAML text of `cluster`, in the format ``ClusterFile`` reads back to the same value.
+  public static func yaml(_ cluster: Cluster) -> String {
+    var out = "version: \(cluster.version)\nname: \(quoted(cluster.name))\n"
+    if cluster.driver != .simulated { out += "driver: \(cluster.driver.rawValue)\n" }
+    if let root = cluster.labRoot { out += "labRoot: \(quoted(root))\n" }
+    out += "datastores:\n"
+    for store in cluster.datastores {
+      var fields = ["name: \(quoted(store.name))", "shared: \(store.shared)"]
+      if let path = store.path { fields.append("path: \(quoted(path))") }
+      out += "  - {\(fields.joined(separator: ", "))}\n"
+    }
+    out += "hosts:\n"
+    for host in cluster.hosts {
+      out += "  - name: \(quoted(host.name))\n"
+      out += "    cores: \(host.cores)\n"
+      out += "    memory: \(exact(host.memory))\n"
+      out += "    cpuModel: \(quoted(host.cpuModel))\n"
+      if !host.cpuFeatures.isEmpty { out += "    cpuFeatures: \(list(host.cpuFeatures))\n" }
+      out += "    migrationBandwidth: \(bandwidth(host.migrationBandwidth))\n"
+      out += "    datastores: \(list(host.datastores))\n"
+      out += "    state: \(host.state.rawValue)\n"
+    }
+    out += cluster.vms.isEmpty ? "vms: []\n" : "vms:\n"
+    for vm in cluster.vms { out += vmYAML(vm) }
+    if !cluster.rules.isEmpty { out += "rules:\n" + cluster.rules.map(ruleYAML).joined() }
+    return out
+  }
+
+  static func ruleYAML(_ rule: PlacementRule) -> String {
+    var fields = ["name: \(quoted(rule.name))", "type: \(rule.kind.rawValue)"]
+    if !rule.vms.isEmpty { fields.append("vms: \(list(rule.vms))") }
+    if !rule.selector.isEmpty {
+      let pairs = rule.selector.sorted { $0.key < $1.key }.map { "\(quoted($0.key)): \(quoted($0.value))" }
+      fields.append("selector: {\(pairs.joined(separator: ", "))}")
+    }
+    if !rule.hosts.isEmpty { fields.append("hosts: \(list(rule.hosts))") }
+    if rule.kind == .vmHost { fields.append("mode: \(rule.mode.rawValue)") }
+    return "  - {\(fields.joined(separator: ", "))}\n"
+  }
+
+  static func vmYAML(_ vm: VM) -> String {
+    var out = "  - name: \(quoted(vm.name))\n"
+    out += "    host: \(quoted(vm.host))\n"
+    out += "    state: \(vm.state.rawValue)\n"
+    out += "    vcpus: \(vm.vcpus)\n"
+    out += "    memory: \(exact(vm.memory))\n"
+    out += "    cpuModel: \(quoted(vm.cpuModel))\n"
+    if !vm.disks.isEmpty {
+      let disks = vm.disks.map { disk in
+        var fields = ["datastore: \(quoted(disk.datastore))", "size: \(exact(disk.size))"]
+        if let path = disk.path { fields.append("path: \(quoted(path))") }
+        return "{\(fields.joined(separator: ", "))}"
+      }
+      out += "    disks: [\(disks.joined(separator: ", "))]\n"
+    }
+    out += "    usage: {cpu: \(number(vm.usage.cpu)), memory: \(number(vm.usage.memory))}\n"
+    if !vm.samples.isEmpty {
+      out += "    samples:\n"
+      for s in vm.samples {
+        out += "      - {at: \(number(s.at)), cpu: \(number(s.cpu)), memory: \(number(s.memory))}\n"
+      }
+    }
+    if let trace = vm.trace { out += "    trace: \(quoted(trace))\n" }
+    if vm.dirtyRate.bytesPerSecond > 0 { out += "    dirtyRate: \(bandwidth(vm.dirtyRate))\n" }
+    if vm.workingSet.bytes > 0 { out += "    workingSet: \(exact(vm.workingSet))\n" }
+    if !vm.labels.isEmpty {
+      let labels = vm.labels.sorted { $0.key < $1.key }.map { "\(quoted($0.key)): \(quoted($0.value))" }
+      out += "    labels: {\(labels.joined(separator: ", "))}\n"
+    }
+    return out
+  }
+
+  /// Bytes per second written exactly, in the largest decimal unit that keeps it whole.
+  static func bandwidth(_ rate: Bandwidth) -> String {
+    let bits = rate.bytesPerSecond * 8
+    for (suffix, factor) in [("Gbit/s", 1e9), ("Mbit/s", 1e6)] where bits >= factor {
+      let value = bits / factor
+      if value == value.rounded() { return "\(Int64(value))\(suffix)" }
+    }
+    for (suffix, factor) in [("MB/s", 1e6), ("kB/s", 1e3)] where rate.bytesPerSecond >= factor {
+      let value = rate.bytesPerSecond / factor
+      if value == value.rounded() { return "\(Int64(value))\(suffix)" }
+    }
+    return "\(number(rate.bytesPerSecond))B/s"
+  }
+
+  /// A size written exactly, in the largest binary unit that divides it.
+  static func exact(_ size: ByteCount) -> String {
+    for (suffix, factor) in [("TiB", Int64(1) << 40), ("GiB", Int64(1) << 30), ("MiB", Int64(1) << 20), ("KiB", 1024)]
+    where size.bytes >= factor && size.bytes % factor == 0 {
+      return "\(size.bytes / factor)\(suffix)"
+    }
+    return "\(size.bytes)B"
+  }
+
+  static func number(_ x: Double) -> String {
+    x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : String(x)
+  }
+
+  static func list(_ items: [String]) -> String { "[\(items.map(quoted).joined(separator: ", "))]" }
+
+  /// `text` as a plain scalar when that reads back as the same string, else double-quoted.
+  static func quoted(_ text: String) -> String {
+    let plain = text.allSatisfy { $0.isLetter || $0.isNumber || "-_./".contains($0) }
+    let ambiguous = ["true", "false", "yes", "no", "on", "off", "null", "~"].contains(text.lowercased())
+    if plain, !text.isEmpty, !ambiguous, Double(text) == nil, !text.hasPrefix("-") { return text }
+    let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+    return "\"\(escaped)\""
+  }
+}

@@ -1,0 +1,44 @@
+import Testing
+
+@testable import BallastModel
+
+@Suite("Units")
+struct UnitsTests {
+  @Test(arguments: [
+    ("8GiB", Int64(8 * 1_073_741_824)), ("512MiB", 536_870_912), ("40GB", 40_000_000_000),
+    ("1.5GiB", 1_610_612_736), ("1024B", 1024), ("2 TiB", 2_199_023_255_552), ("64KiB", 65536),
+  ])
+  func parsesSizes(text: String, bytes: Int64) {
+    #expect(ByteCount(parsing: text)?.bytes == bytes)
+  }
+
+  @Test(arguments: ["8", "8GB?", "GiB", "-1GiB", "eight GiB", "8 gigs", ""])
+  func rejectsBadSizes(text: String) {
+    #expect(ByteCount(parsing: text) == nil)
+  }
+
+  @Test(arguments: [
+    ("10Gbit/s", 1.25e9), ("800Mbit/s", 1e8), ("200MB/s", 2e8), ("1GiB/s", 1_073_741_824.0), ("25Gbps", 3.125e9),
+  ])
+  func parsesRates(text: String, bytesPerSecond: Double) {
+    #expect(Bandwidth(parsing: text)?.bytesPerSecond == bytesPerSecond)
+  }
+
+  @Test(arguments: ["10Gbit", "10", "fast", "10 Gb/s"])
+  func rejectsBadRates(text: String) {
+    #expect(Bandwidth(parsing: text) == nil)
+  }
+
+  @Test(arguments: [("300ms", 0.3), ("60s", 60.0), ("5m", 300.0), ("1h", 3600.0), ("2d", 172_800.0), ("5min", 300.0)])
+  func parsesTimes(text: String, seconds: Double) {
+    #expect(TimeSpan(parsing: text)?.seconds == seconds)
+  }
+
+  @Test func printsReadableUnits() {
+    #expect(ByteCount.gib(8).description == "8GiB")
+    #expect(ByteCount.mib(1536).description == "1.5GiB")
+    #expect(Bandwidth.gbit(10).description == "1.25GB/s")
+    #expect(TimeSpan.milliseconds(300).description == "300ms")
+    #expect(TimeSpan.minutes(90).description == "1.5h")
+  }
+}
