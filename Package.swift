@@ -61,7 +61,7 @@ let package = Package(
     .testTarget(
       name: "BallastHistoryTests", dependencies: ["BallastHistory", "BallastEngine", "BallastModel"]),
     .testTarget(name: "BallastQEMUTests", dependencies: ["BallastQEMU", "BallastEngine", "BallastModel"]),
-    .testTarget(name: "BallastCLITests", dependencies: ["BallastCLI", "ballast"]),
+    .testTarget(name: "BallastCLITests", dependencies: ["BallastCLI", "ballast"], exclude: ["Golden"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -13,6 +13,9 @@ public struct BallastCommand: AsyncParsableCommand {
       ValidateCommand.self,
       StatusCommand.self,
       GenerateCommand.self,
+      PlanCommand.self,
+      DrainCommand.self,
+      BenchCommand.self,
     ]
   )
 

@@ -41,13 +41,16 @@ struct BalancePlannerTests {
     #expect(plan.notes.contains { $0.contains("within the threshold") })
   }
 
-  @Test("Moves cut the imbalance, each by at least the minimum, mostly off the hot host")
+  @Test("Moves cut the imbalance, each by at least the minimum per cost unit, until within the threshold")
   func movesReduceImbalance() throws {
     let policy = Policy()
     let plan = BalancePlanner.plan(cluster: Self.hot, policy: policy)
     #expect(!plan.moves.isEmpty)
     #expect(plan.after.imbalance < plan.before.imbalance)
-    #expect(plan.moves.filter { $0.from == "h1" }.count >= 3)
+    #expect(plan.moves.allSatisfy { $0.from == "h1" })
+    // It stops once the imbalance is within the threshold.
+    #expect(plan.after.imbalance <= policy.threshold)
+    #expect(plan.notes == ["stopped after \(plan.moves.count) moves: the imbalance is within the threshold 0.050"])
     #expect(plan.moves.map(\.kind) == Array(repeating: .live, count: plan.moves.count))
     #expect(plan.moves.count <= policy.maxMovesPerRound)
     #expect(Self.replayIsValid(plan, cluster: Self.hot, policy: policy))
@@ -56,14 +59,15 @@ struct BalancePlannerTests {
     for move in plan.moves {
       let v = try #require(state.vmPosition(move.vm))
       let d = try #require(state.hostPosition(move.to))
-      #expect(state.imbalance - state.imbalanceAfterMoving(v, to: d) >= policy.effectiveMinImprovement - 1e-12)
+      let required = policy.effectiveMinImprovement * MigrationCost.units(move.predicted)
+      #expect(state.imbalance - state.imbalanceAfterMoving(v, to: d) >= required - 1e-12)
       state.move(v, to: d)
     }
     #expect(abs(state.imbalance - plan.after.imbalance) < 1e-9)
     // The score breakdown is the balance profile's.
     let first = try #require(plan.moves.first)
     #expect(first.score.map(\.name) == ["balance-per-cost", "vm-host-preference", "headroom"])
-    #expect(first.reason.hasPrefix("imbalance "))
+    #expect(first.reason.hasPrefix("step 1 of \(plan.moves.count): imbalance "))
   }
 
   @Test("At most maxMovesPerRound moves, and no VM moves twice")
@@ -71,6 +75,7 @@ struct BalancePlannerTests {
     let policy = Fixture.policy {
       $0.maxMovesPerRound = 2
       $0.minImprovement = 1e-9
+      $0.threshold = 0
     }
     let plan = BalancePlanner.plan(cluster: Self.hot, policy: policy)
     #expect(plan.moves.count == 2)

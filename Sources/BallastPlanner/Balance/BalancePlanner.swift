@@ -23,7 +23,9 @@ public struct BalanceOptions: Sendable, Hashable {
 /// (``BalancePerCostScorer``, like DRS's cost-benefit), among running VMs on the
 /// `sourceHosts` most loaded hosts and destinations among the `destinationHosts` least loaded
 /// ones (overall and among those sharing the VM's storage), each removing at least
-/// `policy.effectiveMinImprovement`, up to `policy.maxMovesPerRound`. A plain greedy choice
+/// `policy.effectiveMinImprovement` per unit of its cost (so a move that shuts a VM down must
+/// bring several times the minimum), up to `policy.maxMovesPerRound` or until the imbalance is
+/// within the threshold. A plain greedy choice
 /// can block a better pair of moves, so a small beam search keeps the `beamWidth` best partial
 /// plans at each round and returns the one with the highest total value. Each trial move is
 /// re-evaluated in O(1) with ``ImbalanceAccumulator``. A VM moves at most
@@ -109,16 +111,21 @@ private struct BalanceSearch {
     chosen = beamSearch(depth: limit)
     let replay = self.replay(chosen) ?? Replay(final: initial)
     let count = replay.moves.count
+    let minimum = Wording.imbalance(minimumGain)
     if count == 0 {
       notes.append(
-        "no move removes at least \(Wording.imbalance(minimumGain)) of imbalance "
+        "no move removes at least \(minimum) of imbalance per unit of its cost "
           + "(policy minImprovement at aggressiveness \(policy.aggressiveness))")
+    } else if replay.final.imbalance <= policy.threshold {
+      notes.append(
+        "stopped after \(count) move\(count == 1 ? "" : "s"): the imbalance is within the threshold "
+          + "\(Wording.imbalance(policy.threshold))")
     } else if count >= limit {
       notes.append("stopped at the policy's \(limit) moves per round")
     } else {
       notes.append(
-        "stopped after \(count) move\(count == 1 ? "" : "s"): no further move removes at least "
-          + "\(Wording.imbalance(minimumGain)) of imbalance")
+        "stopped after \(count) move\(count == 1 ? "" : "s"): no further move removes at least \(minimum) "
+          + "of imbalance per unit of its cost")
     }
     rejected += replay.rejected
     recordStuck(on: firstSources, in: replay.final)
@@ -152,7 +159,9 @@ private struct BalanceSearch {
           state.move(choice.vm, to: choice.destination)
           moved[choice.vm] = true
         }
-        for next in bestMoves(count: width) {
+        // A partial plan that brought the imbalance within the threshold is complete.
+        let next = state.imbalance > policy.threshold ? bestMoves(count: width) : []
+        for next in next {
           let key = (partial.key + [next.vm * hostCount + next.destination]).sorted()
           guard seen.insert(key).inserted else { continue }
           extensions.append(Partial(moves: partial.moves + [next], total: partial.total + next.value, key: key))
@@ -209,7 +218,9 @@ private struct BalanceSearch {
           // Cost is at least one unit and headroom at most 1: skip what cannot beat the worst kept.
           if top.count == keep, let worst = top.last, gain * 100 + penalty + 0.01 < worst.value { continue }
           let move = MoveRequest(vm: v, destination: d)
-          guard case .pass(let decision) = pipeline.check(move, in: state, cache: &cache) else { continue }
+          guard case .pass(let decision) = pipeline.check(move, in: state, cache: &cache),
+            gain >= minimumGain * decision.costUnits
+          else { continue }
           let context = ScoringContext(
             move: move, decision: decision, imbalanceBefore: imbalance, imbalanceAfter: after,
             destinationScoreAfter: state.scoreAfterAdding(v, to: d))
@@ -277,7 +288,8 @@ private struct BalanceSearch {
       let move = MoveRequest(vm: v, destination: d)
       guard case .pass(let decision) = pipeline.check(move, in: current, cache: &cache) else { return nil }
       let after = current.imbalanceAfterMoving(v, to: d)
-      guard current.imbalance - after >= minimumGain else { return nil }
+      guard current.imbalance > policy.threshold, current.imbalance - after >= minimumGain * decision.costUnits
+      else { return nil }
       let context = ScoringContext(
         move: move, decision: decision, imbalanceBefore: current.imbalance, imbalanceAfter: after,
         destinationScoreAfter: current.scoreAfterAdding(v, to: d))
@@ -286,7 +298,8 @@ private struct BalanceSearch {
       replay.moves.append(
         PlannedMove(
           vm: current.vm(v).name, from: current.host(s).name, to: current.host(d).name, kind: decision.kind,
-          reason: reasonText(v, to: d, decision: decision, after: after, in: current),
+          reason: "step \(replay.moves.count + 1) of \(choices.count): "
+            + reasonText(v, to: d, decision: decision, after: after, in: current),
           score: profile.terms(context, in: current), predicted: decision.predicted,
           requiresShutdown: decision.requiresShutdown,
           disksToCopy: decision.kind == .cold ? current.disksToCopy(v, to: d) : []))

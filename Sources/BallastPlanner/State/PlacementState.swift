@@ -30,6 +30,7 @@ public struct PlacementState: Sendable {
   // Per-VM and per-host numbers for the hot paths.
   let vmCPUDemand: [Double]
   let vmMemory: [Double]
+  let vmVCPUs: [Int]
   let vmRunning: [Bool]
   let hostCores: [Double]
   let hostMemory: [Double]
@@ -70,6 +71,7 @@ public struct PlacementState: Sendable {
 
     vmCPUDemand = cluster.vms.map(\.cpuDemand)
     vmMemory = cluster.vms.map { $0.memory.double }
+    vmVCPUs = cluster.vms.map(\.vcpus)
     vmRunning = cluster.vms.map(\.state.isRunning)
     hostCores = cluster.hosts.map { Double($0.cores) }
     hostMemory = cluster.hosts.map(\.memory.double)
