@@ -52,6 +52,7 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "UnixSignals", package: "swift-service-lifecycle"),
       ]
     ),
     .executableTarget(name: "ballast", dependencies: ["BallastCLI"]),
@@ -59,9 +60,15 @@ let package = Package(
     .testTarget(name: "BallastPlannerTests", dependencies: ["BallastPlanner", "BallastModel"]),
     .testTarget(name: "BallastEngineTests", dependencies: ["BallastEngine", "BallastModel"]),
     .testTarget(
-      name: "BallastHistoryTests", dependencies: ["BallastHistory", "BallastEngine", "BallastModel"]),
+      name: "BallastHistoryTests",
+      dependencies: [
+        "BallastHistory", "BallastEngine", "BallastModel", .product(name: "GRDB", package: "GRDB.swift"),
+      ]),
     .testTarget(name: "BallastQEMUTests", dependencies: ["BallastQEMU", "BallastEngine", "BallastModel"]),
-    .testTarget(name: "BallastCLITests", dependencies: ["BallastCLI", "ballast"], exclude: ["Golden"]),
+    .testTarget(
+      name: "BallastCLITests",
+      dependencies: ["BallastCLI", "ballast", "BallastHistory", "BallastEngine", "BallastModel"],
+      exclude: ["Golden"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -15,6 +15,11 @@ public struct BallastCommand: AsyncParsableCommand {
       GenerateCommand.self,
       PlanCommand.self,
       DrainCommand.self,
+      BalanceCommand.self,
+      SimulateCommand.self,
+      MigrateCommand.self,
+      ActivateCommand.self,
+      HistoryCommand.self,
       BenchCommand.self,
     ]
   )

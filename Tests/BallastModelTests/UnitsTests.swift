@@ -42,3 +42,33 @@ struct UnitsTests {
     #expect(TimeSpan.minutes(90).description == "1.5h")
   }
 }
+
+@Suite("Exact unit encoding")
+struct ExactUnitsTests {
+  @Test(arguments: [Int64(8 << 30), 1_610_612_736, 1000, 123_456_789, 0])
+  func sizesRoundTrip(bytes: Int64) {
+    let size = ByteCount(bytes)
+    #expect(ByteCount(parsing: size.exactDescription) == size)
+  }
+
+  @Test(arguments: [1.25e9, 1e8, 2e8, 123_456.5, 40e6 / 3])
+  func ratesRoundTrip(bytesPerSecond: Double) {
+    let rate = Bandwidth(bytesPerSecond: bytesPerSecond)
+    #expect(Bandwidth(parsing: rate.exactDescription) == rate)
+  }
+
+  @Test(arguments: [0.3, 300.0, 3600.0, 1.2345678, 86400.0 * 2])
+  func timesRoundTrip(seconds: Double) {
+    let span = TimeSpan(seconds: seconds)
+    #expect(TimeSpan(parsing: span.exactDescription) == span)
+  }
+
+  @Test func exactFormsAreReadable() {
+    #expect(ByteCount.gib(8).exactDescription == "8GiB")
+    #expect(ByteCount.mib(1536).exactDescription == "1536MiB")
+    #expect(Bandwidth.gbit(10).exactDescription == "10Gbit/s")
+    #expect(Bandwidth.mbPerSecond(200).exactDescription == "200MB/s")
+    #expect(Bandwidth(parsing: "900Mbit/s")?.exactDescription == "900Mbit/s")
+    #expect(TimeSpan.milliseconds(300).exactDescription == "300ms")
+  }
+}

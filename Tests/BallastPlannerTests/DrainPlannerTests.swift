@@ -162,6 +162,34 @@ struct DrainPlannerTests {
     #expect(plan.notes.contains { $0.contains("packed") })
   }
 
+  @Test("Past the detail limit, a VM still finds the one busy host it can reach without a shutdown or a copy")
+  func shortlistFallsBackToCheapHosts() throws {
+    // 100 idle hosts mount only `san`; "far" is busy but mounts `pod`, like the drained host.
+    var hosts = (1...100).map { Fixture.host("idle-\($0)") }
+    hosts.append(Fixture.host("far", stores: ["san", "pod"]))
+    hosts.append(Fixture.host("src", stores: ["san", "pod"]))
+    let cluster = Fixture.cluster(
+      hosts,
+      [
+        Fixture.vm("busy", on: "far", vcpus: 8, memoryGiB: 40, cpu: 1),
+        Fixture.vm("pod-vm", on: "src", disks: [Disk(datastore: "pod", size: .gib(100))]),
+        Fixture.vm("pod-off", on: "src", state: .stopped, disks: [Disk(datastore: "pod", size: .gib(100))]),
+        Fixture.vm("san-vm", on: "src"),
+      ])
+    let plan = try DrainPlanner.plan(host: "src", cluster: cluster, policy: Policy())
+    let to = Dictionary(uniqueKeysWithValues: plan.moves.map { ($0.vm, $0) })
+    #expect(to["pod-vm"]?.to == "far")
+    #expect(to["pod-vm"]?.kind == .live)
+    #expect(to["pod-off"]?.to == "far")
+    #expect(to["pod-off"]?.disksToCopy == [])
+    #expect(to["san-vm"]?.to.hasPrefix("idle-") == true)
+    // The same choices as trying every host.
+    var everyHost = DrainOptions()
+    everyHost.detailedRejectionHostLimit = 1000
+    let full = try DrainPlanner.plan(host: "src", cluster: cluster, policy: Policy(), options: everyHost)
+    #expect(full.moves.map(\.to) == plan.moves.map(\.to))
+  }
+
   @Test("An unknown host is an error that suggests the closest name")
   func unknownHost() {
     #expect(throws: PlannerError.unknownHost("h11", cluster: "test", suggestion: "h1")) {

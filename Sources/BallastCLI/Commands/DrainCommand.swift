@@ -31,9 +31,10 @@ struct DrainCommand: AsyncParsableCommand {
 
   func run() async throws {
     guard dryRun else {
-      // ENGINE: executing a drain is wired here by the engine work: set the host to
-      // maintenance, run the plan's moves through the engine (journaled), then report.
-      throw NotAvailableYet(
+      // ENGINE: executing a drain is wired here by the engine work: refuse if the plan is
+      // refused, set the host to maintenance (saved), run the plan's moves through the engine
+      // (journaled, as `migrate` runs its plan with PlanRunner), then report.
+      throw CommandFailure(
         "executing a drain is not available yet; run `ballast drain \(host) --cluster \(files.cluster) --dry-run` "
           + "to see the plan")
     }
@@ -54,10 +55,4 @@ struct DrainCommand: AsyncParsableCommand {
         : PlanRenderer.text(plan, policy: policy, drained: host, planMillis: millis))
     if plan.refusal != nil { throw ExitCode(1) }
   }
-}
-
-/// A command that exists but cannot do this yet; says what to run instead.
-struct NotAvailableYet: Error, CustomStringConvertible {
-  var description: String
-  init(_ description: String) { self.description = description }
 }

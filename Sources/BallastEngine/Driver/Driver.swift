@@ -76,13 +76,20 @@ public struct MigrationRequest: Sendable, Hashable, Codable {
   public var kind: MigrationKind
   /// Disks the destination does not mount, copied during a cold move.
   public var disksToCopy: [Disk]
+  /// Most bandwidth a cold copy may use (the policy's `bandwidthCap`; `nil`: the link's share).
+  /// Live transfers take theirs from ``LiveSettings``.
+  public var bandwidthCap: Bandwidth?
 
-  public init(vm: String, from: String, to: String, kind: MigrationKind, disksToCopy: [Disk] = []) {
+  public init(
+    vm: String, from: String, to: String, kind: MigrationKind, disksToCopy: [Disk] = [],
+    bandwidthCap: Bandwidth? = nil
+  ) {
     self.vm = vm
     self.from = from
     self.to = to
     self.kind = kind
     self.disksToCopy = disksToCopy
+    self.bandwidthCap = bandwidthCap
   }
 }
 

@@ -17,10 +17,10 @@ public enum ClusterWriter {
     for host in cluster.hosts {
       out += "  - name: \(quoted(host.name))\n"
       out += "    cores: \(host.cores)\n"
-      out += "    memory: \(exact(host.memory))\n"
+      out += "    memory: \(host.memory.exactDescription)\n"
       out += "    cpuModel: \(quoted(host.cpuModel))\n"
       if !host.cpuFeatures.isEmpty { out += "    cpuFeatures: \(list(host.cpuFeatures))\n" }
-      out += "    migrationBandwidth: \(bandwidth(host.migrationBandwidth))\n"
+      out += "    migrationBandwidth: \(host.migrationBandwidth.exactDescription)\n"
       out += "    datastores: \(list(host.datastores))\n"
       out += "    state: \(host.state.rawValue)\n"
     }
@@ -47,11 +47,11 @@ public enum ClusterWriter {
     out += "    host: \(quoted(vm.host))\n"
     out += "    state: \(vm.state.rawValue)\n"
     out += "    vcpus: \(vm.vcpus)\n"
-    out += "    memory: \(exact(vm.memory))\n"
+    out += "    memory: \(vm.memory.exactDescription)\n"
     out += "    cpuModel: \(quoted(vm.cpuModel))\n"
     if !vm.disks.isEmpty {
       let disks = vm.disks.map { disk in
-        var fields = ["datastore: \(quoted(disk.datastore))", "size: \(exact(disk.size))"]
+        var fields = ["datastore: \(quoted(disk.datastore))", "size: \(disk.size.exactDescription)"]
         if let path = disk.path { fields.append("path: \(quoted(path))") }
         return "{\(fields.joined(separator: ", "))}"
       }
@@ -65,36 +65,13 @@ public enum ClusterWriter {
       }
     }
     if let trace = vm.trace { out += "    trace: \(quoted(trace))\n" }
-    if vm.dirtyRate.bytesPerSecond > 0 { out += "    dirtyRate: \(bandwidth(vm.dirtyRate))\n" }
-    if vm.workingSet.bytes > 0 { out += "    workingSet: \(exact(vm.workingSet))\n" }
+    if vm.dirtyRate.bytesPerSecond > 0 { out += "    dirtyRate: \(vm.dirtyRate.exactDescription)\n" }
+    if vm.workingSet.bytes > 0 { out += "    workingSet: \(vm.workingSet.exactDescription)\n" }
     if !vm.labels.isEmpty {
       let labels = vm.labels.sorted { $0.key < $1.key }.map { "\(quoted($0.key)): \(quoted($0.value))" }
       out += "    labels: {\(labels.joined(separator: ", "))}\n"
     }
     return out
-  }
-
-  /// Bytes per second written exactly, in the largest decimal unit that keeps it whole.
-  static func bandwidth(_ rate: Bandwidth) -> String {
-    let bits = rate.bytesPerSecond * 8
-    for (suffix, factor) in [("Gbit/s", 1e9), ("Mbit/s", 1e6)] where bits >= factor {
-      let value = bits / factor
-      if value == value.rounded() { return "\(Int64(value))\(suffix)" }
-    }
-    for (suffix, factor) in [("MB/s", 1e6), ("kB/s", 1e3)] where rate.bytesPerSecond >= factor {
-      let value = rate.bytesPerSecond / factor
-      if value == value.rounded() { return "\(Int64(value))\(suffix)" }
-    }
-    return "\(number(rate.bytesPerSecond))B/s"
-  }
-
-  /// A size written exactly, in the largest binary unit that divides it.
-  static func exact(_ size: ByteCount) -> String {
-    for (suffix, factor) in [("TiB", Int64(1) << 40), ("GiB", Int64(1) << 30), ("MiB", Int64(1) << 20), ("KiB", 1024)]
-    where size.bytes >= factor && size.bytes % factor == 0 {
-      return "\(size.bytes / factor)\(suffix)"
-    }
-    return "\(size.bytes)B"
   }
 
   static func number(_ x: Double) -> String {

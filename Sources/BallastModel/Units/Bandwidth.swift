@@ -44,8 +44,22 @@ public struct Bandwidth: Sendable, Hashable, Comparable, Codable, CustomStringCo
     self = parsed
   }
 
+  /// The rate written exactly: `10Gbit/s`, `200MB/s`, `900Mbit/s`, or bytes per second.
+  /// What files and encoders write, so values read back unchanged.
+  public var exactDescription: String {
+    let bits = bytesPerSecond * 8
+    let candidates: [(String, Double)] = [
+      ("Gbit/s", bits / 1e9), ("MB/s", bytesPerSecond / 1e6), ("Mbit/s", bits / 1e6), ("kB/s", bytesPerSecond / 1e3),
+    ]
+    for (suffix, value) in candidates where value >= 1 && value == value.rounded() {
+      return "\(Int64(value))\(suffix)"
+    }
+    let whole = bytesPerSecond == bytesPerSecond.rounded() && bytesPerSecond < 1e15
+    return (whole ? String(Int64(bytesPerSecond)) : String(bytesPerSecond)) + "B/s"
+  }
+
   public func encode(to encoder: any Encoder) throws {
     var container = encoder.singleValueContainer()
-    try container.encode(description)
+    try container.encode(exactDescription)
   }
 }

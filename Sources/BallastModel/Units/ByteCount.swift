@@ -58,8 +58,18 @@ public struct ByteCount: Sendable, Hashable, Comparable, Codable, CustomStringCo
     self = parsed
   }
 
+  /// The amount written exactly, in the largest binary unit that divides it: `8GiB`,
+  /// `1536MiB`, `1000B`. What files and encoders write, so values read back unchanged.
+  public var exactDescription: String {
+    for (suffix, factor) in [("TiB", Int64(1) << 40), ("GiB", Int64(1) << 30), ("MiB", Int64(1) << 20), ("KiB", 1024)]
+    where bytes >= factor && bytes % factor == 0 {
+      return "\(bytes / factor)\(suffix)"
+    }
+    return "\(bytes)B"
+  }
+
   public func encode(to encoder: any Encoder) throws {
     var container = encoder.singleValueContainer()
-    try container.encode(description)
+    try container.encode(exactDescription)
   }
 }

@@ -43,8 +43,20 @@ public struct TimeSpan: Sendable, Hashable, Comparable, Codable, CustomStringCon
     self = parsed
   }
 
+  /// The span written exactly: `300ms`, `5m`, `1h`, or seconds with every digit.
+  /// What encoders write, so values read back unchanged.
+  public var exactDescription: String {
+    for (suffix, factor) in [("d", 86400.0), ("h", 3600), ("m", 60), ("s", 1)] where seconds >= factor {
+      let value = seconds / factor
+      if value == value.rounded() { return "\(Int64(value))\(suffix)" }
+    }
+    let ms = seconds * 1000
+    if ms == ms.rounded() { return "\(Int64(ms))ms" }
+    return "\(seconds)s"
+  }
+
   public func encode(to encoder: any Encoder) throws {
     var container = encoder.singleValueContainer()
-    try container.encode(description)
+    try container.encode(exactDescription)
   }
 }

@@ -156,8 +156,9 @@ private struct DrainSearch {
   private mutating func attempt(_ strategy: Strategy, units: [[Int]]) -> Attempt {
     var attempt = Attempt(state: initial)
     working = initial
-    // Least loaded first (fullest first when packing), so the best is found early and the
-    // bound in `canBeat` skips most hosts; the result does not depend on this order.
+    // Least loaded first (fullest first when packing): the shortlist is taken from the front,
+    // and the best is found early so the bound in `canBeat` skips most hosts. Kept in order as
+    // VMs are placed.
     let destinations = initial.activeHosts.filter { $0 != drained }
     var order = destinations.sorted { isBefore($0, $1, strategy) }
     let detailed = destinations.count <= options.detailedRejectionHostLimit
@@ -177,7 +178,7 @@ private struct DrainSearch {
         tried = [Bool](repeating: false, count: working.cluster.hosts.count)
         for d in shortlist(for: v, order: order) {
           tried[d] = true
-          if let best, !canBeat(best, vm: v, on: d, strategy) { continue }
+          if let best, !best.shutdown, !canBeat(best, vm: v, on: d, strategy) { continue }
           consider(
             unit, on: d, strategy: strategy, detailed: detailed, best: &best, tally: &tally, rejections: &rejections)
         }
@@ -192,7 +193,7 @@ private struct DrainSearch {
       }
       if best == nil {
         for d in order where tried.isEmpty || !tried[d] {
-          if fast, let best, !canBeat(best, vm: v, on: d, strategy) { continue }
+          if fast, let best, !best.shutdown, !canBeat(best, vm: v, on: d, strategy) { continue }
           consider(
             unit, on: d, strategy: strategy, detailed: detailed, best: &best, tally: &tally, rejections: &rejections)
         }
@@ -237,7 +238,7 @@ private struct DrainSearch {
   }
 
   /// Host order for a strategy: least loaded first when spreading, fullest first when packing
-  /// (ties by position). Only the search's speed depends on it, not its result.
+  /// (ties by position in the cluster file).
   private func isBefore(_ a: Int, _ b: Int, _ strategy: Strategy) -> Bool {
     let sa = working.scores[a]
     let sb = working.scores[b]
@@ -295,7 +296,8 @@ private struct DrainSearch {
 
   /// Whether VM `v` on host `d` could score better than `best`: an upper bound from the cheap
   /// parts of the score (the balance term is exact; cost and preference terms are at most 0,
-  /// headroom at most its weight), or, when packing, from the destination's fullness.
+  /// headroom at most its weight), or, when packing, from the destination's fullness. Only
+  /// valid against a `best` that needs no shutdown (one that does loses to any that does not).
   private func canBeat(_ best: Candidate, vm v: Int, on d: Int, _ strategy: Strategy) -> Bool {
     switch strategy {
     case .spread:

@@ -1,0 +1,87 @@
+import BallastModel
+
+/// Faults still to fire and timed changes still to apply, for ``SimulatedDriver``.
+struct FaultBook {
+  struct StageKey: Hashable {
+    var vm: String
+    var stage: MigrationStage
+  }
+
+  enum Change {
+    case bandwidth(host: String, Bandwidth)
+    case kill(host: String)
+    case usage(vm: String, Usage)
+  }
+
+  struct TimedChange {
+    var at: Double
+    var sequence: Int
+    var change: Change
+  }
+
+  /// (VM, stage) → failures still to inject.
+  private var stageFaults: [StageKey: Int] = [:]
+  private var checksumFaults: [String: Int] = [:]
+  /// Timed changes, latest first (the next one is `last`).
+  private var timed: [TimedChange] = []
+  private var sequence = 0
+
+  init(_ faults: [SimulatedFault] = []) {
+    for fault in faults { add(fault) }
+  }
+
+  mutating func add(_ fault: SimulatedFault) {
+    switch fault {
+    case .failStage(let vm, let stage, let times):
+      stageFaults[StageKey(vm: vm, stage: stage), default: 0] += max(times, 0)
+    case .checksumMismatch(let vm, let times):
+      checksumFaults[vm, default: 0] += max(times, 0)
+    case .bandwidth(let host, let bandwidth, let at):
+      schedule(.bandwidth(host: host, bandwidth), at: at)
+    case .killHost(let host, let at):
+      schedule(.kill(host: host), at: at)
+    }
+  }
+
+  /// Adds a change at elapsed time `at`; changes due at the same time apply in the order added.
+  mutating func schedule(_ change: Change, at: Double) {
+    sequence += 1
+    let item = TimedChange(at: at, sequence: sequence, change: change)
+    var low = 0
+    var high = timed.count
+    while low < high {
+      let mid = (low + high) / 2
+      let other = timed[mid]
+      if other.at > at || (other.at == at && other.sequence > item.sequence) { low = mid + 1 } else { high = mid }
+    }
+    timed.insert(item, at: low)
+  }
+
+  /// Whether `stage` of `vm` must fail now (and counts the failure).
+  mutating func takeStageFault(_ vm: String, _ stage: MigrationStage) -> Bool {
+    let key = StageKey(vm: vm, stage: stage)
+    guard let left = stageFaults[key], left > 0 else { return false }
+    stageFaults[key] = left - 1
+    return true
+  }
+
+  /// Whether the next destination copy of `vm` must be corrupt (and counts it).
+  mutating func takeChecksumFault(_ vm: String) -> Bool {
+    guard let left = checksumFaults[vm], left > 0 else { return false }
+    checksumFaults[vm] = left - 1
+    return true
+  }
+
+  /// When the next timed change is due.
+  var nextChangeAt: Double { timed.last?.at ?? .infinity }
+
+  /// Removes and returns the changes due at `now`, in order.
+  mutating func takeDue(now: Double) -> [Change] {
+    var due: [Change] = []
+    while let next = timed.last, next.at <= now {
+      timed.removeLast()
+      due.append(next.change)
+    }
+    return due
+  }
+}

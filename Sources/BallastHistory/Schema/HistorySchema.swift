@@ -1,0 +1,176 @@
+import GRDB
+
+/// The history database's schema, as an ordered list of named migrations in plain SQL.
+///
+/// **Append-only.** A migration that has shipped is never edited, renamed or removed: databases
+/// in the field already ran it and record its name in `grdb_migrations`. To change the schema,
+/// append a new migration at the end of ``migrations``. Tests open a database created at every
+/// step and upgrade it, and compare the result with a fresh database.
+///
+/// Conventions, so the file reads well in the plain `sqlite3` shell:
+/// - times are `REAL` seconds since the Unix epoch, in columns ending in `_at`
+///   (`SELECT datetime(started_at, 'unixepoch') FROM moves`), or see the `move_history` view;
+/// - enumerations are lower-case `TEXT` with a `CHECK`; booleans are `INTEGER` 0 or 1;
+/// - structured figures are JSON `TEXT` (checked with `json_valid`), never blobs.
+public enum HistorySchema {
+  /// One named step of the schema.
+  public struct Migration: Sendable {
+    public let name: String
+    public let sql: String
+  }
+
+  /// Every migration, oldest first. Append only.
+  public static let migrations: [Migration] = [
+    Migration(name: "001-plans-moves-stages", sql: plansMovesStages),
+    Migration(name: "002-host-samples-and-state-changes", sql: hostRecords),
+    Migration(name: "003-cluster-leases", sql: clusterLeases),
+    Migration(name: "004-move-history-view", sql: moveHistoryView),
+    Migration(name: "005-moves-by-host", sql: movesByHost),
+  ]
+
+  /// The names of ``migrations``, in order.
+  public static var migrationNames: [String] { migrations.map(\.name) }
+
+  /// A migrator that runs ``migrations`` (up to and including `last`, when given).
+  public static func migrator(upTo last: String? = nil) -> DatabaseMigrator {
+    var migrator = DatabaseMigrator()
+    for migration in migrations {
+      let sql = migration.sql
+      migrator.registerMigration(migration.name) { db in try db.execute(sql: sql) }
+      if migration.name == last { break }
+    }
+    return migrator
+  }
+
+  // MARK: Shipped migrations — never edit these; append new ones below.
+
+  static let plansMovesStages = """
+    -- A plan: one run of balance, drain, migrate (manual) or one round of the loop.
+    CREATE TABLE plans (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      created_at REAL NOT NULL,
+      trigger_kind TEXT NOT NULL CHECK (trigger_kind IN ('balance', 'drain', 'manual', 'loop')),
+      policy TEXT NOT NULL,
+      cluster TEXT NOT NULL,
+      dry_run INTEGER NOT NULL CHECK (dry_run IN (0, 1)),
+      refusal TEXT,
+      imbalance_before REAL NOT NULL,
+      imbalance_predicted_after REAL NOT NULL,
+      imbalance_measured_after REAL,
+      predicted_makespan_seconds REAL NOT NULL,
+      hosts_before TEXT NOT NULL CHECK (json_valid(hosts_before)),
+      hosts_predicted_after TEXT NOT NULL CHECK (json_valid(hosts_predicted_after)),
+      rejected TEXT NOT NULL CHECK (json_valid(rejected)),
+      ended_at REAL
+    );
+    CREATE INDEX plans_by_time ON plans (created_at);
+
+    -- A move: written for every move of a plan when the plan is recorded (started_at NULL: planned
+    -- only, as in a dry run), started when the engine starts it, ended with its outcome.
+    CREATE TABLE moves (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      plan_id INTEGER NOT NULL REFERENCES plans (id) ON DELETE CASCADE,
+      position INTEGER NOT NULL,
+      vm TEXT NOT NULL,
+      from_host TEXT NOT NULL,
+      to_host TEXT NOT NULL,
+      kind TEXT NOT NULL CHECK (kind IN ('live', 'cold')),
+      reason TEXT NOT NULL,
+      requires_shutdown INTEGER NOT NULL CHECK (requires_shutdown IN (0, 1)),
+      score TEXT NOT NULL CHECK (json_valid(score)),
+      disks_to_copy TEXT NOT NULL CHECK (json_valid(disks_to_copy)),
+      depends_on TEXT NOT NULL CHECK (json_valid(depends_on)),
+      planned_start_seconds REAL NOT NULL,
+      predicted_seconds REAL NOT NULL,
+      predicted_downtime_ms REAL NOT NULL,
+      predicted_bytes REAL NOT NULL,
+      predicted_rounds INTEGER NOT NULL,
+      predicted_converges INTEGER NOT NULL CHECK (predicted_converges IN (0, 1)),
+      predicted_throttle REAL NOT NULL,
+      measured_seconds REAL,
+      measured_downtime_ms REAL,
+      measured_bytes REAL,
+      measured_rounds INTEGER,
+      outcome TEXT CHECK (outcome IN ('completed', 'rolledBack', 'skipped', 'needsAttention')),
+      detail TEXT,
+      started_at REAL,
+      ended_at REAL
+    );
+    CREATE INDEX moves_by_plan ON moves (plan_id, position);
+    CREATE INDEX moves_by_vm ON moves (vm, started_at);
+    CREATE INDEX moves_by_start ON moves (started_at);
+    CREATE INDEX moves_unfinished ON moves (started_at) WHERE ended_at IS NULL;
+
+    -- A stage attempt: intent_at is written before the stage's irreversible step, ended_at,
+    -- outcome, figures and error after it. intent_at is NULL for an outcome recorded without an
+    -- intent (a rollback of an earlier stage, or what reconcile did).
+    CREATE TABLE stages (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      move_id INTEGER NOT NULL REFERENCES moves (id) ON DELETE CASCADE,
+      stage TEXT NOT NULL,
+      number INTEGER NOT NULL CHECK (number BETWEEN 0 AND 5),
+      intent_at REAL,
+      ended_at REAL,
+      outcome TEXT CHECK (outcome IN ('succeeded', 'failed', 'rolledBack', 'aborted')),
+      figures TEXT CHECK (figures IS NULL OR json_valid(figures)),
+      error TEXT
+    );
+    CREATE INDEX stages_by_move ON stages (move_id, id);
+    """
+
+  static let hostRecords = """
+    -- Host load as sampled by the load monitor (fractions: 1.0 is 100 %).
+    CREATE TABLE host_samples (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      cluster TEXT NOT NULL,
+      host TEXT NOT NULL,
+      at REAL NOT NULL,
+      cpu REAL NOT NULL,
+      memory REAL NOT NULL
+    );
+    CREATE INDEX host_samples_by_host ON host_samples (cluster, host, at);
+    CREATE INDEX host_samples_by_time ON host_samples (at);
+
+    -- Maintenance on (drain) and off (activate), by whom and why.
+    CREATE TABLE host_state_changes (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      cluster TEXT NOT NULL,
+      host TEXT NOT NULL,
+      maintenance INTEGER NOT NULL CHECK (maintenance IN (0, 1)),
+      changed_by TEXT NOT NULL,
+      reason TEXT NOT NULL,
+      at REAL NOT NULL
+    );
+    CREATE INDEX host_state_changes_by_host ON host_state_changes (cluster, host, at);
+    """
+
+  static let clusterLeases = """
+    -- At most one Ballast process runs migrations on a cluster: it holds the cluster's lease.
+    CREATE TABLE cluster_leases (
+      cluster TEXT PRIMARY KEY NOT NULL,
+      holder TEXT NOT NULL,
+      pid INTEGER NOT NULL,
+      hostname TEXT NOT NULL,
+      acquired_at REAL NOT NULL,
+      renewed_at REAL NOT NULL,
+      expires_at REAL NOT NULL
+    );
+    """
+
+  static let moveHistoryView = """
+    -- Moves with readable times, for the sqlite3 shell: SELECT * FROM move_history;
+    CREATE VIEW move_history AS
+    SELECT m.id, m.plan_id, p.cluster, p.trigger_kind, p.dry_run, m.vm, m.from_host, m.to_host, m.kind,
+      m.outcome, datetime(m.started_at, 'unixepoch') AS started, datetime(m.ended_at, 'unixepoch') AS ended,
+      m.predicted_seconds, m.measured_seconds, m.predicted_downtime_ms, m.measured_downtime_ms,
+      m.reason, m.detail
+    FROM moves m JOIN plans p ON p.id = m.plan_id
+    ORDER BY m.id;
+    """
+
+  static let movesByHost = """
+    -- `ballast history --host H`: moves from or to a host, newest first.
+    CREATE INDEX moves_from_host ON moves (from_host, started_at);
+    CREATE INDEX moves_to_host ON moves (to_host, started_at);
+    """
+}

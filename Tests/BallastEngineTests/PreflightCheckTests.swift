@@ -1,0 +1,90 @@
+import BallastEngine
+import BallastModel
+import Testing
+
+@Suite struct PreflightCheckTests {
+  let policy = Policy()
+
+  func check(
+    _ move: PlannedMove, _ cluster: Cluster, placements: [VMPlacement]? = nil, held: [CapacityHold] = []
+  ) -> Result<PreflightResult, NotPossible> {
+    let vm = cluster.vm(named: move.vm)
+    let found =
+      placements ?? [VMPlacement(host: vm?.host ?? "", state: vm?.state.isRunning == true ? .running : .stopped)]
+    return PreflightCheck.check(move, cluster: cluster, placements: found, policy: policy, held: held)
+  }
+
+  func rejection(_ result: Result<PreflightResult, NotPossible>) -> NotPossible? {
+    if case .failure(let notPossible) = result { return notPossible }
+    return nil
+  }
+
+  @Test func aMoveThatFitsPasses() throws {
+    let cluster = Fixture.cluster(hostCount: 2, vms: [Fixture.vm("a", on: "h0")])
+    let accepted = try check(Fixture.move("a", from: "h0", to: "h1"), cluster).get()
+    #expect(accepted.running)
+    #expect(accepted.hold == CapacityHold(host: "h1", memory: ByteCount.gib(8).bytes, vcpus: 4))
+  }
+
+  @Test func maintenanceDestinationIsRejected() {
+    let cluster = Fixture.cluster(
+      hosts: [Fixture.host("h0"), Fixture.host("h1", state: .maintenance)], vms: [Fixture.vm("a", on: "h0")])
+    #expect(rejection(check(Fixture.move("a", from: "h0", to: "h1"), cluster))?.check == "maintenance")
+  }
+
+  @Test func missingCPUFeaturesAreNamed() {
+    let cluster = Fixture.cluster(
+      hosts: [Fixture.host("h0"), Fixture.host("h1", cpuModel: "EPYC-Rome")], vms: [Fixture.vm("a", on: "h0")])
+    let notPossible = rejection(check(Fixture.move("a", from: "h0", to: "h1"), cluster))
+    #expect(notPossible?.check == "cpu")
+    #expect(notPossible?.reason.contains("avx512") == true)
+  }
+
+  @Test func liveNeedsSharedStorageButColdCopiesTheDisks() throws {
+    let vm = Fixture.vm("a", on: "h0", state: .stopped, disks: [Disk(datastore: "local-h0", size: .gib(20))])
+    let cluster = Fixture.cluster(
+      hosts: [Fixture.host("h0", datastores: ["local-h0"]), Fixture.host("h1", datastores: ["local-h1"])], vms: [vm])
+    var running = cluster
+    running.vms[0].state = .running
+    #expect(rejection(check(Fixture.move("a", from: "h0", to: "h1"), running))?.check == "storage")
+    let cold = try check(Fixture.move("a", from: "h0", to: "h1", kind: .cold), cluster).get()
+    #expect(cold.disksToCopy == vm.disks)
+    #expect(cold.hold.memory == 0)
+  }
+
+  @Test func capacityCountsMovesInFlight() {
+    let cluster = Fixture.cluster(
+      hosts: [Fixture.host("h0"), Fixture.host("h1", memory: .gib(20))], vms: [Fixture.vm("a", on: "h0")])
+    let move = Fixture.move("a", from: "h0", to: "h1")
+    #expect(rejection(check(move, cluster)) == nil)
+    let held = [CapacityHold(host: "h1", memory: ByteCount.gib(16).bytes, vcpus: 4)]
+    #expect(rejection(check(move, cluster, held: held))?.check == "capacity")
+  }
+
+  @Test func theVMMustStillBeWhereAndAsThePlanSaw() {
+    let cluster = Fixture.cluster(hostCount: 3, vms: [Fixture.vm("a", on: "h0")])
+    let move = Fixture.move("a", from: "h0", to: "h1")
+    #expect(
+      rejection(check(move, cluster, placements: [VMPlacement(host: "h2", state: .running)]))?.check == "location")
+    #expect(
+      rejection(
+        check(move, cluster, placements: [.init(host: "h0", state: .running), .init(host: "h1", state: .incoming)])
+      )?.reason.contains("reconcile") == true)
+    #expect(rejection(check(move, cluster, placements: [.init(host: "h0", state: .stopped)]))?.check == "state")
+    let coldWithoutShutdown = Fixture.move("a", from: "h0", to: "h1", kind: .cold)
+    #expect(rejection(check(coldWithoutShutdown, cluster))?.check == "state")
+    let coldWithShutdown = Fixture.move("a", from: "h0", to: "h1", kind: .cold, requiresShutdown: true)
+    #expect(rejection(check(coldWithShutdown, cluster)) == nil)
+  }
+
+  @Test func aRejectedMoveIsSkippedNotFailed() async throws {
+    let cluster = Fixture.cluster(
+      hosts: [Fixture.host("h0"), Fixture.host("h1", state: .maintenance)], vms: [Fixture.vm("a", on: "h0")])
+    let harness = try Harness(cluster: cluster, policy: Fixture.policy())
+    let summary = await harness.engine.execute(
+      Fixture.plan([Fixture.move("a", from: "h0", to: "h1")], cluster: cluster))
+    #expect(summary.skipped == 1 && summary.failed == 0)
+    #expect(summary.results.first?.reason?.contains("maintenance") == true)
+    #expect(harness.recorder.stageEnds(of: "a").map(\.0) == [.preMigration])
+  }
+}
