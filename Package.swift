@@ -67,7 +67,8 @@ let package = Package(
     .testTarget(name: "BallastQEMUTests", dependencies: ["BallastQEMU", "BallastEngine", "BallastModel"]),
     .testTarget(
       name: "BallastCLITests",
-      dependencies: ["BallastCLI", "ballast", "BallastHistory", "BallastEngine", "BallastModel"]),
+      dependencies: ["BallastCLI", "ballast", "BallastHistory", "BallastEngine", "BallastModel"],
+      exclude: ["Golden"]),
   ],
   swiftLanguageModes: [.v6]
 )

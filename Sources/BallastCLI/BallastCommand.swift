@@ -13,11 +13,14 @@ public struct BallastCommand: AsyncParsableCommand {
       ValidateCommand.self,
       StatusCommand.self,
       GenerateCommand.self,
+      PlanCommand.self,
+      DrainCommand.self,
       BalanceCommand.self,
       SimulateCommand.self,
       MigrateCommand.self,
       ActivateCommand.self,
       HistoryCommand.self,
+      BenchCommand.self,
     ]
   )
 

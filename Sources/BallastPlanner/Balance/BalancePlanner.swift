@@ -10,18 +10,25 @@ public struct BalanceOptions: Sendable, Hashable {
   /// Up to this many active hosts, every destination rejected for a moved VM is listed;
   /// above it, only those among the destinations the search tried.
   public var detailedRejectionHostLimit: Int = 64
+  /// Partial plans kept at each depth of the beam search (1 = plain greedy).
+  public var beamWidth: Int = 4
 
   public init() {}
 }
 
 /// Plans moves that even out the cluster: pure, deterministic (ties broken by name).
 ///
-/// When the imbalance (``Imbalance``, policy weights) is above `policy.threshold`, each round
-/// takes the move with the highest imbalance reduction per unit of migration cost
-/// (``BalancePerCostScorer``, like DRS's cost-benefit) among running VMs on the most loaded
-/// hosts and destinations among the least loaded ones, keeps it if it removes at least
-/// `policy.effectiveMinImprovement`, applies it and repeats, up to `policy.maxMovesPerRound`.
-/// Each trial move is re-evaluated in O(1) with ``ImbalanceAccumulator``. A VM moves at most
+/// When the imbalance (``Imbalance``, policy weights) is above `policy.threshold`, moves are
+/// chosen round by round for the highest imbalance reduction per unit of migration cost
+/// (``BalancePerCostScorer``, like DRS's cost-benefit), among running VMs on the
+/// `sourceHosts` most loaded hosts and destinations among the `destinationHosts` least loaded
+/// ones (overall and among those sharing the VM's storage), each removing at least
+/// `policy.effectiveMinImprovement` per unit of its cost (so a move that shuts a VM down must
+/// bring several times the minimum), up to `policy.maxMovesPerRound` or until the imbalance is
+/// within the threshold. A plain greedy choice
+/// can block a better pair of moves, so a small beam search keeps the `beamWidth` best partial
+/// plans at each round and returns the one with the highest total value. Each trial move is
+/// re-evaluated in O(1) with ``ImbalanceAccumulator``. A VM moves at most
 /// once per plan (so it never returns to a host it left in the plan); VMs inside their
 /// cooldown stay put; stopped and suspended VMs are not load and are not moved. Moves that
 /// need room another frees get `dependsOn`; all are ordered by ``MoveScheduler``.
@@ -35,14 +42,18 @@ public enum BalancePlanner {
   }
 }
 
-/// One best move found in a round.
+/// One move found by the search.
 private struct Choice {
   var vm: Int
   var destination: Int
   var value: Double
-  var decision: MoveDecision
-  var terms: [ScoreTerm]
-  var imbalanceAfter: Double
+}
+
+/// The plan's moves once replayed from the snapshot, with their reasons and scores.
+private struct Replay {
+  var moves: [PlannedMove] = []
+  var rejected: [Rejection] = []
+  var final: PlacementState
 }
 
 private struct BalanceSearch {
@@ -53,11 +64,12 @@ private struct BalanceSearch {
   let options: BalanceOptions
   let pipeline: PlacementPipeline
   let profile = ScoringProfile.balance
+  let minimumGain: Double
   var cache = PredictionCache()
+  /// VMs moved by the partial plan being extended.
   var moved: [Bool]
-  var cooling: [Double?]
-  var moves: [PlannedMove] = []
-  var movedVMs: [(vm: Int, to: Int)] = []
+  let cooling: [Double?]
+  var chosen: [Choice] = []
   var rejected: [Rejection] = []
   var notes: [String] = []
 
@@ -68,6 +80,7 @@ private struct BalanceSearch {
     self.policy = policy
     self.history = history
     self.options = options
+    self.minimumGain = policy.effectiveMinImprovement
     self.pipeline = PlacementPipeline(policy: policy)
     self.moved = [Bool](repeating: false, count: cluster.vms.count)
     var cooling = [Double?](repeating: nil, count: cluster.vms.count)
@@ -81,48 +94,99 @@ private struct BalanceSearch {
 
   mutating func run() -> MigrationPlan {
     let before = initial.view()
-    let active = state.activeHosts
-    let threshold = policy.threshold
-    if active.count < 2 {
+    if initial.activeHosts.count < 2 {
       notes.append("fewer than two active hosts: nothing to balance")
-      return finish(before: before)
+      return finish(before: before, replay: Replay(final: initial))
     }
-    if state.imbalance <= threshold {
+    if initial.imbalance <= policy.threshold {
       notes.append(
-        "imbalance \(Wording.imbalance(state.imbalance)) is within the threshold \(Wording.imbalance(threshold)): "
-          + "nothing to do")
-      return finish(before: before)
+        "imbalance \(Wording.imbalance(initial.imbalance)) is within the threshold "
+          + "\(Wording.imbalance(policy.threshold)): nothing to do")
+      return finish(before: before, replay: Replay(final: initial))
     }
-    let firstSources = hostsByLoad().prefix(options.sourceHosts)
-    recordCooldowns(on: Array(firstSources))
-    let minimum = policy.effectiveMinImprovement
-    for _ in 0..<max(0, policy.maxMovesPerRound) {
-      guard let choice = bestMove(minimumGain: minimum) else {
-        notes.append(
-          moves.isEmpty
-            ? "no move removes at least \(Wording.imbalance(minimum)) of imbalance "
-              + "(policy minImprovement at aggressiveness \(policy.aggressiveness))"
-            : "stopped after \(moves.count) move\(moves.count == 1 ? "" : "s"): no further move removes at least "
-              + "\(Wording.imbalance(minimum)) of imbalance")
-        break
+    let firstSources = Array(hostsByLoad(state).prefix(options.sourceHosts))
+    recordCooldowns(on: firstSources)
+
+    let limit = max(0, policy.maxMovesPerRound)
+    chosen = beamSearch(depth: limit)
+    let replay = self.replay(chosen) ?? Replay(final: initial)
+    let count = replay.moves.count
+    let minimum = Wording.imbalance(minimumGain)
+    if count == 0 {
+      notes.append(
+        "no move removes at least \(minimum) of imbalance per unit of its cost "
+          + "(policy minImprovement at aggressiveness \(policy.aggressiveness))")
+    } else if replay.final.imbalance <= policy.threshold {
+      notes.append(
+        "stopped after \(count) move\(count == 1 ? "" : "s"): the imbalance is within the threshold "
+          + "\(Wording.imbalance(policy.threshold))")
+    } else if count >= limit {
+      notes.append("stopped at the policy's \(limit) moves per round")
+    } else {
+      notes.append(
+        "stopped after \(count) move\(count == 1 ? "" : "s"): no further move removes at least \(minimum) "
+          + "of imbalance per unit of its cost")
+    }
+    rejected += replay.rejected
+    recordStuck(on: firstSources, in: replay.final)
+    return finish(before: before, replay: replay)
+  }
+
+  // MARK: Beam search
+
+  /// A partial plan in the beam: its moves and the sum of their values.
+  private struct Partial {
+    var moves: [Choice]
+    var total: Double
+    /// The set of moves, sorted, to merge orderings that reach the same cluster.
+    var key: [Int]
+  }
+
+  /// Beam search over greedy rounds: at each depth, every kept partial plan is extended by its
+  /// `beamWidth` best next moves and the `beamWidth` best extensions (by total value) are kept.
+  /// Width 1 is the plain greedy. Returns the best plan found at any depth.
+  private mutating func beamSearch(depth: Int) -> [Choice] {
+    let width = max(1, options.beamWidth)
+    let hostCount = state.cluster.hosts.count
+    guard depth > 0 else { return [] }
+    var beam = [Partial(moves: [], total: 0, key: [])]
+    var best = beam[0]
+    for _ in 0..<depth {
+      var extensions: [Partial] = []
+      var seen = Set<[Int]>()
+      for partial in beam {
+        for choice in partial.moves {
+          state.move(choice.vm, to: choice.destination)
+          moved[choice.vm] = true
+        }
+        // A partial plan that brought the imbalance within the threshold is complete.
+        let next = state.imbalance > policy.threshold ? bestMoves(count: width) : []
+        for next in next {
+          let key = (partial.key + [next.vm * hostCount + next.destination]).sorted()
+          guard seen.insert(key).inserted else { continue }
+          extensions.append(Partial(moves: partial.moves + [next], total: partial.total + next.value, key: key))
+        }
+        for choice in partial.moves.reversed() {
+          state.move(choice.vm, to: initial.hostOf[choice.vm])
+          moved[choice.vm] = false
+        }
       }
-      commit(choice)
+      guard !extensions.isEmpty else { break }
+      extensions.sort { $0.total != $1.total ? $0.total > $1.total : $0.key.lexicographicallyPrecedes($1.key) }
+      beam = Array(extensions.prefix(width))
+      if let top = beam.first, top.total > best.total { best = top }
     }
-    if moves.count == policy.maxMovesPerRound, policy.maxMovesPerRound > 0 {
-      notes.append("stopped at the policy's \(policy.maxMovesPerRound) moves per round")
-    }
-    recordStuck(on: Array(firstSources))
-    return finish(before: before)
+    return best.moves
   }
 
   // MARK: Search
 
   /// Active hosts, most loaded first (ties by name).
-  private func hostsByLoad() -> [Int] {
+  private func hostsByLoad(_ state: PlacementState) -> [Int] {
     let scores = state.scores
-    let names = state.cluster.hosts
+    let hosts = state.cluster.hosts
     return state.activeHosts.sorted {
-      scores[$0] != scores[$1] ? scores[$0] > scores[$1] : names[$0].name < names[$1].name
+      scores[$0] != scores[$1] ? scores[$0] > scores[$1] : hosts[$0].name < hosts[$1].name
     }
   }
 
@@ -130,39 +194,47 @@ private struct BalanceSearch {
     state.vmRunning[v] && !moved[v] && cooling[v] == nil
   }
 
-  private mutating func bestMove(minimumGain: Double) -> Choice? {
-    let byLoad = hostsByLoad()
+  /// The `count` best moves from the current state, best first.
+  private mutating func bestMoves(count: Int) -> [Choice] {
+    let byLoad = hostsByLoad(state)
     let sources = byLoad.prefix(options.sourceHosts)
     let leastLoaded = Array(byLoad.reversed().prefix(options.destinationHosts))
     var isGlobal = [Bool](repeating: false, count: state.cluster.hosts.count)
     for d in leastLoaded { isGlobal[d] = true }
     var storeCandidates: [Int: [Int]] = [:]
     let imbalance = state.imbalance
-    var best: Choice?
+    var top: [Choice] = []
+    let keep = max(1, count)
 
     for s in sources {
       for v in state.vmsOn[s] where movable(v) {
         var destinations = leastLoaded
-        destinations += storeDestinations(for: v, excluding: isGlobal, memo: &storeCandidates)
+        destinations += storeDestinations(for: v, in: state, excluding: isGlobal, memo: &storeCandidates)
         for d in destinations where d != s {
           let after = state.imbalanceAfterMoving(v, to: d)
           let gain = imbalance - after
           guard gain >= minimumGain else { continue }
-          let preference = PreferenceScorer.penalty(vm: v, destination: d, in: state)
-          if let best, gain * 100 + preference + 0.01 < best.value { continue }
+          let penalty = PreferenceScorer.penalty(vm: v, destination: d, in: state)
+          // Cost is at least one unit and headroom at most 1: skip what cannot beat the worst kept.
+          if top.count == keep, let worst = top.last, gain * 100 + penalty + 0.01 < worst.value { continue }
           let move = MoveRequest(vm: v, destination: d)
-          guard case .pass(let decision) = pipeline.check(move, in: state, cache: &cache) else { continue }
+          guard case .pass(let decision) = pipeline.check(move, in: state, cache: &cache),
+            gain >= minimumGain * decision.costUnits
+          else { continue }
           let context = ScoringContext(
             move: move, decision: decision, imbalanceBefore: imbalance, imbalanceAfter: after,
             destinationScoreAfter: state.scoreAfterAdding(v, to: d))
-          let terms = profile.terms(context, in: state)
           let candidate = Choice(
-            vm: v, destination: d, value: terms.total, decision: decision, terms: terms, imbalanceAfter: after)
-          if best.map({ isBetter(candidate, than: $0) }) ?? true { best = candidate }
+            vm: v, destination: d, value: profile.total(context, in: state))
+          if top.count < keep || isBetter(candidate, than: top[top.count - 1]) {
+            let at = top.firstIndex { isBetter(candidate, than: $0) } ?? top.count
+            top.insert(candidate, at: at)
+            if top.count > keep { top.removeLast() }
+          }
         }
       }
     }
-    return best
+    return top
   }
 
   private func isBetter(_ a: Choice, than b: Choice) -> Bool {
@@ -175,7 +247,9 @@ private struct BalanceSearch {
 
   /// The least loaded active hosts mounting every shared datastore of `v` (none when a disk is
   /// local: such a VM cannot go live anywhere, and the overall least loaded hosts cover it).
-  private func storeDestinations(for v: Int, excluding global: [Bool], memo: inout [Int: [Int]]) -> [Int] {
+  private func storeDestinations(
+    for v: Int, in state: PlacementState, excluding global: [Bool], memo: inout [Int: [Int]]
+  ) -> [Int] {
     let stores = state.vmStores[v]
     guard !stores.isEmpty, stores.allSatisfy({ $0 >= 0 && state.datastoreShared[$0] }) else { return [] }
     guard let rarest = stores.min(by: { state.storeMembers[$0].count < state.storeMembers[$1].count }) else {
@@ -200,45 +274,60 @@ private struct BalanceSearch {
     return picked
   }
 
-  // MARK: Commit
+  // MARK: Replay
 
-  private mutating func commit(_ choice: Choice) {
-    let v = choice.vm
-    let d = choice.destination
-    let s = state.hostOf[v]
-    recordRejections(for: v, chosen: d)
-    let vm = state.vm(v)
-    let reason = reasonText(choice, source: s)
-    let disks = choice.decision.kind == .cold ? state.disksToCopy(v, to: d) : []
-    moves.append(
-      PlannedMove(
-        vm: vm.name, from: state.host(s).name, to: state.host(d).name, kind: choice.decision.kind, reason: reason,
-        score: choice.terms, predicted: choice.decision.predicted, requiresShutdown: choice.decision.requiresShutdown,
-        disksToCopy: disks))
-    movedVMs.append((v, d))
-    moved[v] = true
-    state.move(v, to: d)
+  /// Replays `choices` from the snapshot, checking each move again and building its reason,
+  /// score and the rejections of the other destinations; `nil` if one no longer passes or
+  /// gains less than the minimum at its place in the order.
+  private mutating func replay(_ choices: [Choice]) -> Replay? {
+    var replay = Replay(final: initial)
+    for choice in choices {
+      let v = choice.vm
+      let d = choice.destination
+      let current = replay.final
+      let move = MoveRequest(vm: v, destination: d)
+      guard case .pass(let decision) = pipeline.check(move, in: current, cache: &cache) else { return nil }
+      let after = current.imbalanceAfterMoving(v, to: d)
+      guard current.imbalance > policy.threshold, current.imbalance - after >= minimumGain * decision.costUnits
+      else { return nil }
+      let context = ScoringContext(
+        move: move, decision: decision, imbalanceBefore: current.imbalance, imbalanceAfter: after,
+        destinationScoreAfter: current.scoreAfterAdding(v, to: d))
+      let s = current.hostOf[v]
+      replay.rejected += rejections(for: v, chosen: d, in: current)
+      replay.moves.append(
+        PlannedMove(
+          vm: current.vm(v).name, from: current.host(s).name, to: current.host(d).name, kind: decision.kind,
+          reason: "step \(replay.moves.count + 1) of \(choices.count): "
+            + reasonText(v, to: d, decision: decision, after: after, in: current),
+          score: profile.terms(context, in: current), predicted: decision.predicted,
+          requiresShutdown: decision.requiresShutdown,
+          disksToCopy: decision.kind == .cold ? current.disksToCopy(v, to: d) : []))
+      replay.final.move(v, to: d)
+    }
+    return replay
   }
 
-  private func reasonText(_ choice: Choice, source s: Int) -> String {
-    let d = choice.destination
-    let v = choice.vm
+  private func reasonText(
+    _ v: Int, to d: Int, decision: MoveDecision, after: Double, in state: PlacementState
+  ) -> String {
+    let s = state.hostOf[v]
     let source = state.host(s).name
     let destination = state.host(d).name
     let sourceAfter = state.scores[s] - state.contribution(of: v, on: s)
     let destinationAfter = state.scoreAfterAdding(v, to: d)
     var text =
-      "imbalance \(Wording.imbalance(state.imbalance)) → \(Wording.imbalance(choice.imbalanceAfter)): "
+      "imbalance \(Wording.imbalance(state.imbalance)) → \(Wording.imbalance(after)): "
       + "\(source) \(Wording.percent(state.scores[s])) → \(Wording.percent(sourceAfter)), "
       + "\(destination) \(Wording.percent(state.scores[d])) → \(Wording.percent(destinationAfter)) weighted load"
-    let predicted = choice.decision.predicted
-    switch choice.decision.kind {
+    let predicted = decision.predicted
+    switch decision.kind {
     case .live:
       text +=
         "; live in ~\(Wording.duration(predicted.seconds)) with a \(Wording.duration(predicted.downtimeMs / 1000)) pause"
       if predicted.throttle > 0 { text += " (guest throttled to \(Wording.percent(1 - predicted.throttle)))" }
     case .cold:
-      let why = choice.decision.whyNotLive?.sentence(vm: state.vm(v).name, host: destination) ?? "it is off"
+      let why = decision.whyNotLive?.sentence(vm: state.vm(v).name, host: destination) ?? "it is off"
       text += "; cold because \(why): down ~\(Wording.duration(predicted.downtimeMs / 1000))"
     }
     return text
@@ -246,25 +335,26 @@ private struct BalanceSearch {
 
   // MARK: Rejections
 
-  /// Destinations that were considered for `v` and refused, before it moves to `chosen`.
-  private mutating func recordRejections(for v: Int, chosen: Int) {
+  /// Destinations considered for `v` and refused, in the state just before it moves to `chosen`.
+  private mutating func rejections(for v: Int, chosen: Int, in state: PlacementState) -> [Rejection] {
     let active = state.activeHosts
     let candidates: [Int]
     if active.count <= options.detailedRejectionHostLimit {
       candidates = active
     } else {
-      let byLoad = hostsByLoad()
       var memo: [Int: [Int]] = [:]
       var global = [Bool](repeating: false, count: state.cluster.hosts.count)
-      let least = Array(byLoad.reversed().prefix(options.destinationHosts))
+      let least = Array(hostsByLoad(state).reversed().prefix(options.destinationHosts))
       for d in least { global[d] = true }
-      candidates = least + storeDestinations(for: v, excluding: global, memo: &memo)
+      candidates = least + storeDestinations(for: v, in: state, excluding: global, memo: &memo)
     }
+    var found: [Rejection] = []
     for d in candidates where d != chosen && d != state.hostOf[v] {
       if let rejection = pipeline.rejection(MoveRequest(vm: v, destination: d), in: state, cache: &cache) {
-        rejected.append(rejection)
+        found.append(rejection)
       }
     }
+    return found
   }
 
   private mutating func recordCooldowns(on sources: [Int]) {
@@ -282,11 +372,12 @@ private struct BalanceSearch {
   }
 
   /// Running VMs on the most loaded hosts that no destination accepts at all.
-  private mutating func recordStuck(on sources: [Int]) {
+  private mutating func recordStuck(on sources: [Int], in state: PlacementState) {
     let active = state.activeHosts
     guard active.count <= options.detailedRejectionHostLimit else { return }
+    let planned = Set(chosen.map(\.vm))
     for s in sources {
-      for v in state.vmsOn[s] where movable(v) {
+      for v in state.vmsOn[s] where state.vmRunning[v] && cooling[v] == nil && !planned.contains(v) {
         var counts: [String: Int] = [:]
         var example: Rejection?
         var accepted = false
@@ -314,13 +405,18 @@ private struct BalanceSearch {
 
   // MARK: Result
 
-  private func finish(before: ClusterView) -> MigrationPlan {
-    let dependencies = MoveDependencies.compute(movedVMs, initial: initial)
+  private func finish(before: ClusterView, replay: Replay) -> MigrationPlan {
+    let moves = replay.moves
+    let pairs = moves.compactMap { move in
+      initial.vmPosition(move.vm).flatMap { v in initial.hostPosition(move.to).map { (vm: v, to: $0) } }
+    }
+    let dependencies = MoveDependencies.compute(pairs, initial: initial)
     var withDependencies = moves
     for i in withDependencies.indices { withDependencies[i].dependsOn = dependencies[i] }
     let (scheduled, makespan) = MoveScheduler(concurrency: policy.concurrency).schedule(withDependencies)
     return MigrationPlan(
-      trigger: .balance, cluster: state.cluster.name, policy: policy.name, moves: scheduled,
-      rejected: rejected, before: before, after: state.view(), predictedMakespanSeconds: makespan, notes: notes)
+      trigger: .balance, cluster: initial.cluster.name, policy: policy.name, moves: scheduled,
+      rejected: rejected, before: before, after: replay.final.view(), predictedMakespanSeconds: makespan,
+      notes: notes)
   }
 }

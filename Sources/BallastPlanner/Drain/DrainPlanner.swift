@@ -3,8 +3,14 @@ import BallastModel
 /// Options of the drain planner.
 public struct DrainOptions: Sendable, Hashable {
   /// Up to this many active hosts, every destination rejected for a moved VM is listed; above
-  /// it, one summary per VM (counts per filter). Blocked VMs are always listed host by host.
+  /// it, only blocked VMs are (host by host), and hosts that cannot score better than the best
+  /// found so far are skipped unchecked (`plan --explain VM` shows any VM's every host).
   public var detailedRejectionHostLimit: Int = 64
+  /// Above the detail limit, each VM is first tried on this many least loaded hosts overall, as
+  /// many it reaches without a disk copy or a shutdown, and as many on links as fast as its
+  /// own; other hosts only when the best of those needs a copy or a shutdown (the ones that do
+  /// not) or when none of them takes it (all of them).
+  public var candidateHosts: Int = 48
 
   public init() {}
 }
@@ -58,12 +64,16 @@ private struct DrainSearch {
 
   struct Candidate {
     var host: Int
-    var decisions: [MoveDecision]
-    var terms: [ScoreTerm]
+    /// The decision for the unit's first VM, then for the others of an affinity group.
+    var decision: MoveDecision
+    var rest: [MoveDecision]
     var value: Double
     var shutdown: Bool
+    /// The destination's weighted utilization with the unit on it.
     var fullness: Double
     var imbalanceAfter: Double
+    /// Cost units of the whole unit.
+    var costUnits: Double
   }
 
   let initial: PlacementState
@@ -72,9 +82,12 @@ private struct DrainSearch {
   let options: DrainOptions
   let pipeline: PlacementPipeline
   var cache = PredictionCache()
+  /// The state of the attempt in progress (a stored property, so the hot loop reads it in place).
+  var working: PlacementState
 
   init(state: PlacementState, drained: Int, policy: Policy, options: DrainOptions) {
     self.initial = state
+    self.working = state
     self.drained = drained
     self.policy = policy
     self.options = options
@@ -142,115 +155,257 @@ private struct DrainSearch {
 
   private mutating func attempt(_ strategy: Strategy, units: [[Int]]) -> Attempt {
     var attempt = Attempt(state: initial)
+    working = initial
+    // Least loaded first (fullest first when packing): the shortlist is taken from the front,
+    // and the best is found early so the bound in `canBeat` skips most hosts. Kept in order as
+    // VMs are placed.
     let destinations = initial.activeHosts.filter { $0 != drained }
+    var order = destinations.sorted { isBefore($0, $1, strategy) }
     let detailed = destinations.count <= options.detailedRejectionHostLimit
     for unit in units {
       var best: Candidate?
       var rejections: [Int: [Rejection]] = [:]
-      var counts: [Int: [String: Int]] = [:]
-      var refusedByFail = Set<Int>()
-      for d in destinations {
-        switch evaluate(unit, on: d, in: &attempt.state) {
-        case .success(let candidate):
-          if best.map({ isBetter(candidate, than: $0, strategy) }) ?? true { best = candidate }
-        case .failure(let refusal):
-          counts[refusal.vm, default: [:]][refusal.filter, default: 0] += 1
-          if refusal.refusesPlan { refusedByFail.insert(refusal.vm) }
-          if detailed {
-            rejections[refusal.vm, default: []].append(refusal.rejection(&cache, attempt.state, pipeline))
+      var tally = RefusalTally(unit: unit, checks: checkNames)
+      // Above the detail limit a single VM is tried on a shortlist: the least loaded hosts
+      // overall, those it reaches cheaply (no disk copy, no shutdown) and those on links as fast
+      // as its own. If the best of them is not cheap, the other cheap hosts are tried too; if
+      // nothing took it, every host is (so a refusal is complete). Hosts that cannot beat the
+      // best so far are not checked.
+      let fast = !detailed && unit.count == 1
+      let v = unit[0]
+      var tried: [Bool] = []
+      if fast && strategy == .spread {
+        tried = [Bool](repeating: false, count: working.cluster.hosts.count)
+        for d in shortlist(for: v, order: order) {
+          tried[d] = true
+          if let best, !best.shutdown, !canBeat(best, vm: v, on: d, strategy) { continue }
+          consider(
+            unit, on: d, strategy: strategy, detailed: detailed, best: &best, tally: &tally, rejections: &rejections)
+        }
+        if let chosen = best, !reachesCheaply(v, chosen.host) {
+          for d in order where !tried[d] && reachesCheaply(v, d) {
+            tried[d] = true
+            if let best, !best.shutdown, !canBeat(best, vm: v, on: d, strategy) { continue }
+            consider(
+              unit, on: d, strategy: strategy, detailed: detailed, best: &best, tally: &tally, rejections: &rejections)
           }
+        }
+      }
+      if best == nil {
+        for d in order where tried.isEmpty || !tried[d] {
+          if fast, let best, !best.shutdown, !canBeat(best, vm: v, on: d, strategy) { continue }
+          consider(
+            unit, on: d, strategy: strategy, detailed: detailed, best: &best, tally: &tally, rejections: &rejections)
         }
       }
       guard let best else {
         // Nowhere to go: list every host's reason for every VM of the unit.
         for v in unit {
           attempt.blocked.append(v)
-          if refusedByFail.contains(v) { attempt.blockedByFail.append(v) }
-          attempt.rejected.append(blockedSummary(v, counts: counts[v] ?? [:], hosts: destinations.count))
+          if tally.refusedByFail.contains(v) { attempt.blockedByFail.append(v) }
+          attempt.rejected.append(blockedSummary(v, counts: tally.counts(of: v), hosts: destinations.count))
           for d in destinations {
-            if let rejection = pipeline.rejection(MoveRequest(vm: v, destination: d), in: attempt.state, cache: &cache)
-            {
+            if let rejection = pipeline.rejection(MoveRequest(vm: v, destination: d), in: working, cache: &cache) {
               attempt.rejected.append(rejection)
             }
           }
         }
         continue
       }
+      var combined = best.decision
+      combined.costUnits = best.costUnits
+      let context = ScoringContext(
+        move: MoveRequest(vm: unit[0], destination: best.host), decision: combined, imbalanceBefore: working.imbalance,
+        imbalanceAfter: best.imbalanceAfter, destinationScoreAfter: best.fullness)
+      let terms = ScoringProfile.drain.terms(context, in: working)
+      if let i = order.firstIndex(of: best.host) { order.remove(at: i) }
+      defer {
+        let at = order.firstIndex { isBefore(best.host, $0, strategy) } ?? order.count
+        order.insert(best.host, at: at)
+      }
       for (i, v) in unit.enumerated() {
-        if detailed {
-          attempt.rejected += rejections[v] ?? []
-        } else if let summary = placedSummary(v, counts: counts[v] ?? [:], hosts: destinations.count) {
-          attempt.rejected.append(summary)
-        }
-        let before = attempt.state.imbalance
-        attempt.state.move(v, to: best.host)
+        if detailed { attempt.rejected += rejections[v] ?? [] }
+        let before = working.imbalance
+        working.move(v, to: best.host)
         attempt.placements.append(
           Placement(
-            vm: v, to: best.host, decision: best.decisions[i], terms: best.terms, imbalanceBefore: before,
-            imbalanceAfter: attempt.state.imbalance))
+            vm: v, to: best.host, decision: i == 0 ? best.decision : best.rest[i - 1], terms: terms,
+            imbalanceBefore: before, imbalanceAfter: working.imbalance))
       }
     }
+    attempt.state = working
     return attempt
   }
 
-  /// The first check that refused one VM of a unit on one host.
-  struct Refusal: Error {
-    var vm: Int
-    var host: Int
-    var filter: String
-    var refusesPlan: Bool
+  /// Host order for a strategy: least loaded first when spreading, fullest first when packing
+  /// (ties by position in the cluster file).
+  private func isBefore(_ a: Int, _ b: Int, _ strategy: Strategy) -> Bool {
+    let sa = working.scores[a]
+    let sb = working.scores[b]
+    if sa != sb { return strategy == .spread ? sa < sb : sa > sb }
+    return a < b
+  }
 
-    func rejection(_ cache: inout PredictionCache, _ state: PlacementState, _ pipeline: PlacementPipeline) -> Rejection
-    {
-      pipeline.rejection(MoveRequest(vm: vm, destination: host), in: state, cache: &cache)
-        ?? Rejection(vm: state.vm(vm).name, host: state.host(host).name, filter: filter, reason: "refused")
+  /// The `candidateHosts` first hosts of `order`, the first ones `v` reaches cheaply (see
+  /// ``reachesCheaply(_:_:)``), and the first ones it reaches at
+  /// the full bandwidth its source link (and the policy's cap) allows: the fastest moves.
+  private func shortlist(for v: Int, order: [Int]) -> [Int] {
+    let limit = max(1, options.candidateHosts)
+    var picked = Array(order.prefix(limit))
+    var seen = Set(picked)
+    let source = working.hostOf[v]
+    let fullSpeed = working.bandwidth(from: source, to: source)
+    var gentle = 0
+    var fast = 0
+    for d in order where gentle < limit || fast < limit {
+      var take = false
+      if gentle < limit, reachesCheaply(v, d) {
+        gentle += 1
+        take = true
+      }
+      if fast < limit, working.bandwidth(from: source, to: d) >= fullSpeed {
+        fast += 1
+        take = true
+      }
+      if take, seen.insert(d).inserted { picked.append(d) }
+    }
+    return picked
+  }
+
+  /// Whether `v` can move to `d` without copying disks and, when it runs, without a shutdown:
+  /// `d` mounts all its storage and offers its CPU features.
+  private func reachesCheaply(_ v: Int, _ d: Int) -> Bool {
+    working.reachesAllStorage(v, from: d) && (!working.vmRunning[v] || working.missingFeatures(v, on: d).isEmpty)
+  }
+
+  /// Evaluates the unit on host `d` and keeps the better of it and `best`, or records the refusal.
+  private mutating func consider(
+    _ unit: [Int], on d: Int, strategy: Strategy, detailed: Bool, best: inout Candidate?, tally: inout RefusalTally,
+    rejections: inout [Int: [Rejection]]
+  ) {
+    switch unit.count == 1 ? evaluate(unit[0], on: d) : evaluate(group: unit, on: d) {
+    case .candidate(let candidate):
+      if best.map({ isBetter(candidate, than: $0, strategy) }) ?? true { best = candidate }
+    case .refused(let v, let check):
+      tally.add(vm: v, check: checkIndex(check), refusesPlan: refusesPlan(check))
+      if detailed, let rejection = pipeline.rejection(MoveRequest(vm: v, destination: d), in: working, cache: &cache) {
+        rejections[v, default: []].append(rejection)
+      }
     }
   }
 
-  /// Places the unit on `d` in `state` and takes it back, returning its score or the first refusal.
-  private mutating func evaluate(
-    _ unit: [Int], on d: Int, in state: inout PlacementState
-  ) -> Result<Candidate, Refusal> {
-    let before = state.imbalance
+  /// Whether VM `v` on host `d` could score better than `best`: an upper bound from the cheap
+  /// parts of the score (the balance term is exact; cost and preference terms are at most 0,
+  /// headroom at most its weight), or, when packing, from the destination's fullness. Only
+  /// valid against a `best` that needs no shutdown (one that does loses to any that does not).
+  private func canBeat(_ best: Candidate, vm v: Int, on d: Int, _ strategy: Strategy) -> Bool {
+    switch strategy {
+    case .spread:
+      let bound = (working.imbalance - working.imbalanceAfterMoving(v, to: d)) * 100 + DrainSearch.otherTermsBound
+      return bound >= best.value
+    case .pack:
+      return working.scoreAfterAdding(v, to: d) >= best.fullness
+    }
+  }
+
+  /// At most what the drain profile's terms other than `balance` can add.
+  static let otherTermsBound = ScoringProfile.drain.bound(excluding: BalanceScorer().name)
+
+  /// Names of the checks a move can fail: the pipeline's filters, then the live-eligibility checks.
+  var checkNames: [String] { pipeline.filters.map(\.name) + ["storage", "cpu-compatibility", "convergence"] }
+
+  private func checkIndex(_ check: PlacementCheck) -> Int {
+    switch check {
+    case .filtered(let index): return index
+    case .notLive(let filter, _):
+      let kinds = ["storage", "cpu-compatibility", "convergence"]
+      return pipeline.filters.count + (kinds.firstIndex(of: filter) ?? 2)
+    case .pass: return 0
+    }
+  }
+
+  private func refusesPlan(_ check: PlacementCheck) -> Bool {
+    if case .notLive(_, let refuses) = check { return refuses }
+    return false
+  }
+
+  /// Per VM of a unit, how many hosts each check refused.
+  struct RefusalTally {
+    let unit: [Int]
+    let checks: [String]
+    var table: [[Int]]
+    var refusedByFail = Set<Int>()
+
+    init(unit: [Int], checks: [String]) {
+      self.unit = unit
+      self.checks = checks
+      self.table = unit.map { _ in [Int](repeating: 0, count: checks.count) }
+    }
+
+    mutating func add(vm: Int, check: Int, refusesPlan: Bool) {
+      guard let i = unit.firstIndex(of: vm) else { return }
+      table[i][check] += 1
+      if refusesPlan { refusedByFail.insert(vm) }
+    }
+
+    func counts(of vm: Int) -> [String: Int] {
+      guard let i = unit.firstIndex(of: vm) else { return [:] }
+      var result: [String: Int] = [:]
+      for (c, count) in table[i].enumerated() where count > 0 { result[checks[c], default: 0] += count }
+      return result
+    }
+  }
+
+  enum Outcome {
+    case candidate(Candidate)
+    /// VM `vm` of the unit failed `check` on this host.
+    case refused(vm: Int, check: PlacementCheck)
+  }
+
+  /// One VM on host `d`: its score, or the first check that refuses it.
+  private mutating func evaluate(_ v: Int, on d: Int) -> Outcome {
+    let move = MoveRequest(vm: v, destination: d)
+    let check = pipeline.check(move, in: working, cache: &cache)
+    guard case .pass(let decision) = check else { return .refused(vm: v, check: check) }
+    let after = working.imbalanceAfterMoving(v, to: d)
+    let fullness = working.scoreAfterAdding(v, to: d)
+    let context = ScoringContext(
+      move: move, decision: decision, imbalanceBefore: working.imbalance, imbalanceAfter: after,
+      destinationScoreAfter: fullness)
+    return .candidate(
+      Candidate(
+        host: d, decision: decision, rest: [], value: ScoringProfile.drain.total(context, in: working),
+        shutdown: decision.requiresShutdown, fullness: fullness, imbalanceAfter: after, costUnits: decision.costUnits))
+  }
+
+  /// An affinity group on host `d`: placed member by member, scored, then taken back.
+  private mutating func evaluate(group unit: [Int], on d: Int) -> Outcome {
+    let before = working.imbalance
     var decisions: [MoveDecision] = []
-    var placed: [Int] = []
-    var refusal: Refusal?
+    var refusal: Outcome?
     for v in unit {
-      let move = MoveRequest(vm: v, destination: d)
-      let check = pipeline.check(move, in: state, cache: &cache)
+      let check = pipeline.check(MoveRequest(vm: v, destination: d), in: working, cache: &cache)
       guard case .pass(let decision) = check else {
-        var refusesPlan = false
-        if case .notLive(_, let refuses) = check { refusesPlan = refuses }
-        refusal = Refusal(vm: v, host: d, filter: pipeline.filterName(check) ?? "placement", refusesPlan: refusesPlan)
+        refusal = .refused(vm: v, check: check)
         break
       }
       decisions.append(decision)
-      if unit.count > 1 {
-        state.move(v, to: d)
-        placed.append(v)
-      }
+      working.move(v, to: d)
     }
-    let after: Double
-    let scoreAfter: Double
-    if unit.count == 1, refusal == nil {
-      after = state.imbalanceAfterMoving(unit[0], to: d)
-      scoreAfter = state.scoreAfterAdding(unit[0], to: d)
-    } else {
-      after = state.imbalance
-      scoreAfter = state.scores[d]
-    }
-    for v in placed.reversed() { state.move(v, to: drained) }
-    if let refusal { return .failure(refusal) }
+    let after = working.imbalance
+    let fullness = working.scores[d]
+    for v in unit.prefix(decisions.count).reversed() { working.move(v, to: drained) }
+    if let refusal { return refusal }
     var combined = decisions[0]
     combined.costUnits = decisions.reduce(0) { $0 + $1.costUnits }
     let context = ScoringContext(
       move: MoveRequest(vm: unit[0], destination: d), decision: combined, imbalanceBefore: before,
-      imbalanceAfter: after, destinationScoreAfter: scoreAfter)
-    let terms = ScoringProfile.drain.terms(context, in: state)
-    return .success(
+      imbalanceAfter: after, destinationScoreAfter: fullness)
+    return .candidate(
       Candidate(
-        host: d, decisions: decisions, terms: terms, value: terms.total,
-        shutdown: decisions.contains { $0.requiresShutdown }, fullness: scoreAfter, imbalanceAfter: after))
+        host: d, decision: decisions[0], rest: Array(decisions.dropFirst()),
+        value: ScoringProfile.drain.total(context, in: working), shutdown: decisions.contains { $0.requiresShutdown },
+        fullness: fullness, imbalanceAfter: after, costUnits: combined.costUnits))
   }
 
   private func isBetter(_ a: Candidate, than b: Candidate, _ strategy: Strategy) -> Bool {
@@ -274,16 +429,6 @@ private struct DrainSearch {
       vm: vm, host: nil, filter: sorted.first?.key ?? "placement",
       reason: "none of the \(hosts) other active hosts takes it ("
         + sorted.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")")
-  }
-
-  private func placedSummary(_ v: Int, counts: [String: Int], hosts: Int) -> Rejection? {
-    guard !counts.isEmpty else { return nil }
-    let sorted = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-    let refused = counts.values.reduce(0, +)
-    return Rejection(
-      vm: initial.vm(v).name, host: nil, filter: sorted.first?.key ?? "placement",
-      reason: "\(refused) of \(hosts) other active hosts refused it ("
-        + sorted.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "); run --explain for each host's reason")
   }
 
   // MARK: Results

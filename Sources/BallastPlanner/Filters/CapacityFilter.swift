@@ -11,7 +11,18 @@ public struct CapacityFilter: PlacementFilter {
   public init() {}
 
   public func admits(_ move: MoveRequest, in state: PlacementState) -> Bool {
-    shortfall(move, in: state) == nil
+    let v = move.vm
+    let d = move.destination
+    let overcommit = state.policy.overcommit
+    let vcpuLimit = state.hostCores[d] * overcommit.cpu
+    let memoryLimit = state.hostMemory[d] * overcommit.memory
+    let vcpus = Double(state.vmVCPUs[v])
+    guard state.vmRunning[v] else {
+      return vcpus <= vcpuLimit + 1e-9 && state.vmMemory[v] <= memoryLimit * (1 + 1e-9)
+    }
+    let load = state.loads[d]
+    return state.vmMemory[v] <= memoryLimit - load.memoryDemand + max(1, memoryLimit * 1e-9)
+      && vcpus <= vcpuLimit - Double(load.vcpus) + 1e-9
   }
 
   public func reason(_ move: MoveRequest, in state: PlacementState) -> String {

@@ -162,24 +162,49 @@ public struct MigrationKindSelector: Sendable {
 }
 
 /// Live predictions already computed in one planning run, per VM and bandwidth.
+///
+/// Planners ask for one VM against many destinations in a row, so the current VM's few
+/// predictions (one per distinct bandwidth) are kept apart from the dictionary of the others.
 public struct PredictionCache: Sendable {
-  private struct Key: Hashable {
-    var vm: Int
+  private struct Entry: Sendable {
     var bandwidth: Double
+    var prediction: LivePrediction
   }
-  private var entries: [Key: LivePrediction] = [:]
+  private var entries: [Int: [Entry]] = [:]
+  private var currentVM = -1
+  private var current: [Entry] = []
 
   public init() {}
+
+  /// The prediction for VM `v` at `bandwidth`, if it was computed.
+  public mutating func cached(vm v: Int, bandwidth: Bandwidth) -> LivePrediction? {
+    select(v)
+    let rate = bandwidth.bytesPerSecond
+    for entry in current where entry.bandwidth == rate { return entry.prediction }
+    return nil
+  }
+
+  /// Remembers the prediction for VM `v` at `bandwidth`.
+  public mutating func store(_ prediction: LivePrediction, vm v: Int, bandwidth: Bandwidth) {
+    select(v)
+    current.append(Entry(bandwidth: bandwidth.bytesPerSecond, prediction: prediction))
+  }
 
   /// The prediction for VM `v` at `bandwidth`, computing it once.
   public mutating func prediction(
     vm v: Int, bandwidth: Bandwidth, compute: () -> LivePrediction
   ) -> LivePrediction {
-    let key = Key(vm: v, bandwidth: bandwidth.bytesPerSecond)
-    if let known = entries[key] { return known }
+    if let known = cached(vm: v, bandwidth: bandwidth) { return known }
     let made = compute()
-    entries[key] = made
+    store(made, vm: v, bandwidth: bandwidth)
     return made
+  }
+
+  private mutating func select(_ v: Int) {
+    guard v != currentVM else { return }
+    if currentVM >= 0 { entries[currentVM] = current }
+    current = entries[v] ?? []
+    currentVM = v
   }
 }
 
@@ -188,18 +213,28 @@ extension MigrationKindSelector {
   public func decide(_ move: MoveRequest, in state: PlacementState, cache: inout PredictionCache) -> KindVerdict {
     let v = move.vm
     let d = move.destination
-    let vm = state.vm(v)
-    let disks = state.reachesAllStorage(v, from: d) ? [] : state.disksToCopy(v, to: d)
-    let missing = vm.state.isRunning ? state.missingFeatures(v, on: d) : []
+    let running = state.vmRunning[v]
+    let reachable = state.reachesAllStorage(v, from: d)
     let bandwidth = state.bandwidth(from: state.hostOf[v], to: d)
     var live: LivePrediction?
-    if vm.state.isRunning, disks.isEmpty, missing.isEmpty {
-      live = cache.prediction(vm: v, bandwidth: bandwidth) {
-        PreCopyRun.predict(preCopyParameters(for: vm), bandwidth: bandwidth)
+    if running, reachable, state.missingFeatures(v, on: d).isEmpty {
+      // No closure over `state` here: capturing it would copy the whole state on every call.
+      let prediction: LivePrediction
+      if let known = cache.cached(vm: v, bandwidth: bandwidth) {
+        prediction = known
+      } else {
+        prediction = PreCopyRun.predict(preCopyParameters(for: state.vm(v)), bandwidth: bandwidth)
+        cache.store(prediction, vm: v, bandwidth: bandwidth)
       }
+      // The common case, without copying the VM and host values.
+      if prediction.converges {
+        return .move(
+          MoveDecision(kind: .live, predicted: predicted(prediction), requiresShutdown: false, whyNotLive: nil))
+      }
+      live = prediction
     }
     return decide(
-      vm: vm, destination: state.host(d), disksToCopy: disks, missingFeatures: missing, bandwidth: bandwidth,
-      livePrediction: live)
+      vm: state.vm(v), destination: state.host(d), disksToCopy: reachable ? [] : state.disksToCopy(v, to: d),
+      missingFeatures: running ? state.missingFeatures(v, on: d) : [], bandwidth: bandwidth, livePrediction: live)
   }
 }

@@ -29,6 +29,8 @@ public struct ScoringContext: Sendable {
 public protocol PlacementScorer: Sendable {
   var name: String { get }
   var weight: Double { get }
+  /// The largest value the scorer can return (for pruning); `.infinity` when unbounded.
+  var maximumValue: Double { get }
   func value(_ context: ScoringContext, in state: PlacementState) -> Double
 }
 
@@ -37,6 +39,7 @@ public struct BalanceScorer: PlacementScorer {
   public let name = "balance"
   public var weight: Double
   public init(weight: Double = 1) { self.weight = weight }
+  public var maximumValue: Double { .infinity }
   public func value(_ context: ScoringContext, in state: PlacementState) -> Double { context.gainPoints }
 }
 
@@ -45,6 +48,7 @@ public struct BalancePerCostScorer: PlacementScorer {
   public let name = "balance-per-cost"
   public var weight: Double
   public init(weight: Double = 1) { self.weight = weight }
+  public var maximumValue: Double { .infinity }
   public func value(_ context: ScoringContext, in state: PlacementState) -> Double {
     context.gainPoints / max(1, context.decision.costUnits)
   }
@@ -56,6 +60,7 @@ public struct MigrationCostScorer: PlacementScorer {
   public let name = "migration-cost"
   public var weight: Double
   public init(weight: Double = 0.5) { self.weight = weight }
+  public var maximumValue: Double { 0 }
   public func value(_ context: ScoringContext, in state: PlacementState) -> Double {
     -(context.decision.costUnits - 1)
   }
@@ -66,6 +71,7 @@ public struct PreferenceScorer: PlacementScorer {
   public let name = "vm-host-preference"
   public var weight: Double
   public init(weight: Double = 1) { self.weight = weight }
+  public var maximumValue: Double { 0 }
   public func value(_ context: ScoringContext, in state: PlacementState) -> Double {
     Self.penalty(vm: context.move.vm, destination: context.move.destination, in: state)
   }
@@ -88,6 +94,7 @@ public struct HeadroomScorer: PlacementScorer {
   public let name = "headroom"
   public var weight: Double
   public init(weight: Double = 0.05) { self.weight = weight }
+  public var maximumValue: Double { 1 }
   public func value(_ context: ScoringContext, in state: PlacementState) -> Double {
     1 - context.destinationScoreAfter
   }
@@ -109,6 +116,18 @@ public struct ScoringProfile: Sendable {
     BalanceScorer(weight: 1), MigrationCostScorer(weight: 0.5), PreferenceScorer(weight: 1),
     HeadroomScorer(weight: 0.05),
   ])
+
+  /// The most that the scorers other than `excluded` can add to a total (weights assumed ≥ 0).
+  public func bound(excluding excluded: String) -> Double {
+    scorers.filter { $0.name != excluded }.reduce(0) { $0 + max(0, $1.weight) * $1.maximumValue }
+  }
+
+  /// Σ weight × value for `context`, without building the terms.
+  public func total(_ context: ScoringContext, in state: PlacementState) -> Double {
+    var sum = 0.0
+    for i in scorers.indices { sum += scorers[i].weight * scorers[i].value(context, in: state) }
+    return sum
+  }
 
   /// Each scorer's term for `context`.
   public func terms(_ context: ScoringContext, in state: PlacementState) -> [ScoreTerm] {

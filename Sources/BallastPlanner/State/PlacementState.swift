@@ -10,7 +10,9 @@ public struct PlacementState: Sendable {
   /// The snapshot the plan starts from (never changed: moves live in `hostOf` and `loads`).
   public let cluster: Cluster
   public let policy: Policy
-  public let index: ClusterIndex
+  /// Position of each host and VM by name.
+  let hostPositions: [String: Int]
+  let vmPositions: [String: Int]
   /// Host position of each VM now (−1 when its host is unknown).
   public private(set) var hostOf: [Int]
   /// VM positions on each host now.
@@ -30,6 +32,7 @@ public struct PlacementState: Sendable {
   // Per-VM and per-host numbers for the hot paths.
   let vmCPUDemand: [Double]
   let vmMemory: [Double]
+  let vmVCPUs: [Int]
   let vmRunning: [Bool]
   let hostCores: [Double]
   let hostMemory: [Double]
@@ -53,80 +56,132 @@ public struct PlacementState: Sendable {
   private var ruleCount: [[Int: Int]]
 
   /// The state of `cluster` before any move; `history.inFlight` marks busy hosts.
+  ///
+  /// One pass over the VMs, reading their fields in place (copying 200,000 VM values, each
+  /// with several reference-counted fields, would cost more than planning).
   public init(cluster: Cluster, policy: Policy, history: MoveHistory = .none) {
     self.cluster = cluster
     self.policy = policy
-    let index = ClusterIndex(cluster)
-    self.index = index
-    self.weights = policy.weights.normalized
+    let weights = policy.weights.normalized
+    self.weights = weights
+    let hostCount = cluster.hosts.count
+    let vmCount = cluster.vms.count
 
-    var hostOf = [Int](repeating: -1, count: cluster.vms.count)
-    for (v, vm) in cluster.vms.enumerated() { hostOf[v] = index.hostPosition[vm.host] ?? -1 }
-    self.hostOf = hostOf
-    self.vmsOn = index.vmsOnHost
-    self.loads = cluster.hostLoads(index: index)
-    self.hostStates = cluster.hosts.map(\.state)
-    self.inFlight = cluster.hosts.map { history.inFlight[$0.name] ?? 0 }
-
-    vmCPUDemand = cluster.vms.map(\.cpuDemand)
-    vmMemory = cluster.vms.map { $0.memory.double }
-    vmRunning = cluster.vms.map(\.state.isRunning)
-    hostCores = cluster.hosts.map { Double($0.cores) }
-    hostMemory = cluster.hosts.map(\.memory.double)
-
-    var storeID: [String: Int] = [:]
+    var hostPositions = [String: Int](minimumCapacity: hostCount)
+    for (h, host) in cluster.hosts.enumerated() where hostPositions[host.name] == nil { hostPositions[host.name] = h }
+    var storeID = [String: Int](minimumCapacity: cluster.datastores.count)
     var shared: [Bool] = []
     for store in cluster.datastores where storeID[store.name] == nil {
       storeID[store.name] = shared.count
       shared.append(store.shared)
     }
-    datastoreShared = shared
-    hostMounts = cluster.hosts.map { host in host.datastores.compactMap { storeID[$0] } }
-    vmStores = cluster.vms.map { vm in vm.disks.map { storeID[$0.datastore] ?? -1 } }
+    let hostMounts = cluster.hosts.map { host in host.datastores.compactMap { storeID[$0] } }
     var members = [[Int]](repeating: [], count: shared.count)
     for (h, mounts) in hostMounts.enumerated() {
       for id in Set(mounts).sorted() { members[id].append(h) }
     }
-    storeMembers = members
 
+    var vmPositions = [String: Int](minimumCapacity: vmCount)
+    var hostOf = [Int](repeating: -1, count: vmCount)
+    var vmsOn = [[Int]](repeating: [], count: hostCount)
+    var loads = [HostLoad](repeating: HostLoad(), count: hostCount)
+    var cpuDemand = [Double](repeating: 0, count: vmCount)
+    var memory = [Double](repeating: 0, count: vmCount)
+    var vcpus = [Int](repeating: 0, count: vmCount)
+    var running = [Bool](repeating: false, count: vmCount)
+    var stores = [[Int]](repeating: [], count: vmCount)
+    var vmCPU = [Int](repeating: 0, count: vmCount)
     var vmModelID: [String: Int] = [:]
     var vmModels: [String] = []
-    vmCPU = cluster.vms.map { vm in
-      if let id = vmModelID[vm.cpuModel] { return id }
-      vmModelID[vm.cpuModel] = vmModels.count
-      vmModels.append(vm.cpuModel)
-      return vmModels.count - 1
+    cluster.vms.withUnsafeBufferPointer { vms in
+      for v in 0..<vms.count {
+        let name = vms[v].name
+        if vmPositions[name] == nil { vmPositions[name] = v }
+        let isRunning = vms[v].state.isRunning
+        running[v] = isRunning
+        vcpus[v] = vms[v].vcpus
+        memory[v] = vms[v].memory.double
+        cpuDemand[v] = isRunning ? Double(vms[v].vcpus) * vms[v].usage.cpu : 0
+        let model = vms[v].cpuModel
+        if let id = vmModelID[model] {
+          vmCPU[v] = id
+        } else {
+          vmModelID[model] = vmModels.count
+          vmCPU[v] = vmModels.count
+          vmModels.append(model)
+        }
+        if !vms[v].disks.isEmpty { stores[v] = vms[v].disks.map { storeID[$0.datastore] ?? -1 } }
+        guard let h = hostPositions[vms[v].host] else { continue }
+        hostOf[v] = h
+        vmsOn[h].append(v)
+        if isRunning {
+          loads[h].cpuDemand += cpuDemand[v]
+          loads[h].memoryDemand += memory[v]
+          loads[h].vcpus += vcpus[v]
+          loads[h].running += 1
+        } else {
+          loads[h].stopped += 1
+        }
+      }
     }
+    self.hostPositions = hostPositions
+    self.vmPositions = vmPositions
+    self.hostOf = hostOf
+    self.vmsOn = vmsOn
+    self.loads = loads
+    self.hostStates = cluster.hosts.map(\.state)
+    self.inFlight = cluster.hosts.map { history.inFlight[$0.name] ?? 0 }
+    self.vmCPUDemand = cpuDemand
+    self.vmMemory = memory
+    self.vmVCPUs = vcpus
+    self.vmRunning = running
+    self.hostCores = cluster.hosts.map { Double($0.cores) }
+    self.hostMemory = cluster.hosts.map(\.memory.double)
+    self.datastoreShared = shared
+    self.hostMounts = hostMounts
+    self.vmStores = stores
+    self.storeMembers = members
+    self.vmCPU = vmCPU
+
     var profileID: [String: Int] = [:]
     var profiles: [Host] = []
-    hostCPU = cluster.hosts.map { host in
+    self.hostCPU = cluster.hosts.map { host in
       let key = ([host.cpuModel] + host.cpuFeatures.sorted()).joined(separator: " ")
       if let id = profileID[key] { return id }
       profileID[key] = profiles.count
       profiles.append(host)
       return profiles.count - 1
     }
-    missing = vmModels.map { model in
+    self.missing = vmModels.map { model in
       profiles.map { CPUModels.missingFeatures(vmModel: model, hostModel: $0.cpuModel, hostExtra: $0.cpuFeatures) }
     }
 
     let rules = policy.rules
-    var rulesOf = [[Int]](repeating: [], count: cluster.vms.count)
+    var rulesOf = [[Int]](repeating: [], count: vmCount)
     var ruleMembers = [[Int]](repeating: [], count: rules.count)
     var ruleCount = [[Int: Int]](repeating: [:], count: rules.count)
     for (r, rule) in rules.enumerated() {
-      for (v, vm) in cluster.vms.enumerated() where rule.applies(to: vm) {
+      for name in rule.vms {
+        if let v = vmPositions[name] { ruleMembers[r].append(v) }
+      }
+      if !rule.selector.isEmpty {
+        cluster.vms.withUnsafeBufferPointer { vms in
+          for v in 0..<vms.count where rule.selector.allSatisfy({ vms[v].labels[$0.key] == $0.value }) {
+            ruleMembers[r].append(v)
+          }
+        }
+      }
+      ruleMembers[r] = Array(Set(ruleMembers[r])).sorted()
+      for v in ruleMembers[r] {
         rulesOf[v].append(r)
-        ruleMembers[r].append(v)
         if rule.kind != .vmHost, hostOf[v] >= 0 { ruleCount[r][hostOf[v], default: 0] += 1 }
       }
     }
     self.rulesOf = rulesOf
     self.ruleMembers = ruleMembers
     self.ruleCount = ruleCount
-    self.ruleHosts = rules.map { Set($0.hosts.compactMap { index.hostPosition[$0] }) }
+    self.ruleHosts = rules.map { Set($0.hosts.compactMap { hostPositions[$0] }) }
 
-    let weights = self.weights
     let scores = zip(cluster.hosts, loads).map { $1.utilization(of: $0).weighted(weights) }
     self.scores = scores
     self.accumulator = ImbalanceAccumulator(
@@ -136,9 +191,9 @@ public struct PlacementState: Sendable {
   // MARK: Lookups
 
   /// Position of the host called `name`.
-  public func hostPosition(_ name: String) -> Int? { index.hostPosition[name] }
+  public func hostPosition(_ name: String) -> Int? { hostPositions[name] }
   /// Position of the VM called `name`.
-  public func vmPosition(_ name: String) -> Int? { index.vmPosition[name] }
+  public func vmPosition(_ name: String) -> Int? { vmPositions[name] }
   /// The host at position `h`.
   public func host(_ h: Int) -> Host { cluster.hosts[h] }
   /// The VM at position `v`.
@@ -183,7 +238,7 @@ public struct PlacementState: Sendable {
     guard s != d else { return }
     let vm = cluster.vms[v]
     if s >= 0 {
-      loads[s].apply(vm, sign: -1)
+      removeLoad(of: vm, from: s)
       if let i = vmsOn[s].firstIndex(of: v) { vmsOn[s].remove(at: i) }
       for r in rulesOf[v] where policy.rules[r].kind != .vmHost {
         let left = (ruleCount[r][s] ?? 1) - 1
@@ -209,7 +264,7 @@ public struct PlacementState: Sendable {
 
   /// Stops counting VM `v` on `h` (a reserved VM whose move off `h` has committed).
   mutating func release(_ v: Int, from h: Int) {
-    loads[h].apply(cluster.vms[v], sign: -1)
+    removeLoad(of: cluster.vms[v], from: h)
     for r in rulesOf[v] where policy.rules[r].kind != .vmHost {
       let left = (ruleCount[r][h] ?? 1) - 1
       ruleCount[r][h] = left > 0 ? left : nil
@@ -222,6 +277,17 @@ public struct PlacementState: Sendable {
     guard hostStates[h] != state else { return }
     hostStates[h] = state
     accumulator = ImbalanceAccumulator(scores.indices.compactMap { hostStates[$0] == .active ? scores[$0] : nil })
+  }
+
+  /// Takes `vm`'s demand off host `h`; a host left with no running VM has exactly zero demand
+  /// (no floating-point residue from the subtractions).
+  private mutating func removeLoad(of vm: VM, from h: Int) {
+    loads[h].apply(vm, sign: -1)
+    if loads[h].running == 0 {
+      loads[h].cpuDemand = 0
+      loads[h].memoryDemand = 0
+      loads[h].vcpus = 0
+    }
   }
 
   private mutating func refreshScore(_ h: Int) {
