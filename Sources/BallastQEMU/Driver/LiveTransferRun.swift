@@ -28,30 +28,53 @@ struct LiveTransferRun: Sendable {
     self.bandwidth = bandwidth
   }
 
-  /// Pre-copy rounds completed.
-  var rounds: Int { Int(max(syncs - 1, 0)) }
+  /// Pre-copy rounds reported so far.
+  private(set) var rounds = 0
 
   /// Takes in a `query-migrate` reading; returns the round that ended, if a sync happened.
+  ///
+  /// QEMU syncs its dirty bitmap once at setup, at the end of each round that is followed by
+  /// another round or by the decision to stop, and once more inside the final copy (status
+  /// `device`/`completed`), which belongs to the stop-and-copy, not to a round.
   mutating func observe(_ info: MigrationInfo) -> PreCopyRound? {
     throttle = max(throttle, Double(info.throttlePercent) / 100)
     lastTransferred = info.transferred
-    guard info.dirtySyncCount > syncs else { return nil }
-    syncs = info.dirtySyncCount
+    let roundSyncs = Self.roundSyncs(info)
+    guard roundSyncs > syncs else { return nil }
+    syncs = roundSyncs
+    return endRound(info, index: Int(roundSyncs) - 2)
+  }
+
+  /// Called when the source stops for the final copy: reports the last round when it ended
+  /// without a sync (QEMU stops straight after round 0 when it fits in the first 100 ms).
+  mutating func closeRounds(_ info: MigrationInfo) -> PreCopyRound? {
+    let expected = max(Int(Self.roundSyncs(info)) - 1, 1)
+    guard rounds < expected else { return nil }
+    return endRound(info, index: expected - 1)
+  }
+
+  private static func roundSyncs(_ info: MigrationInfo) -> Int64 {
+    let inFinalCopy = info.status == "device" || info.status == "completed"
+    return inFinalCopy ? info.dirtySyncCount - 1 : info.dirtySyncCount
+  }
+
+  private mutating func endRound(_ info: MigrationInfo, index: Int) -> PreCopyRound {
     let now = info.totalTimeMs ?? roundStartMs
     let seconds = max(Double(now - roundStartMs) / 1000, 0.001)
     let sent = Double(info.transferred - roundStartTransferred)
     let remaining = Double(info.remaining)
     measuredBandwidth = sent / seconds
     let round = PreCopyRound(
-      index: Int(syncs - 2), bytesSent: sent, bytesDirtied: remaining, remaining: remaining, seconds: seconds,
+      index: index, bytesSent: sent, bytesDirtied: remaining, remaining: remaining, seconds: seconds,
       bandwidthBytesPerSecond: measuredBandwidth, throttle: Double(info.throttlePercent) / 100)
-    if rounds > 1 {
+    if rounds > 0 {
       stalledRounds = remaining >= previousRemaining * 0.95 ? stalledRounds + 1 : 0
     }
     previousRemaining = remaining
     lastRemaining = remaining
     roundStartTransferred = info.transferred
     roundStartMs = now
+    rounds = index + 1
     return round
   }
 

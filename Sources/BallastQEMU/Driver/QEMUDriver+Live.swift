@@ -141,15 +141,19 @@ extension QEMUDriver {
             vm: vm, host: request.to, "the transfer did not finish within \(Int(options.transferTimeout))s")
         }
         let info = MigrationInfo(try await qmp.execute("query-migrate"))
-        switch info.status {
-        case "setup", "active":
-          if let round = run.observe(info) {
-            await onEvent(.round(round))
+        if let round = run.observe(info) {
+          await onEvent(.round(round))
+          if info.status == "active" {
             try await applyConvergencePolicy(&run, qmp: qmp, vm: vm, host: request.from)
           }
+        }
+        switch info.status {
+        case "setup", "active":
+          continue
         case "pre-switchover":
           if !run.stopAndCopyAnnounced {
             run.stopAndCopyAnnounced = true
+            if let last = run.closeRounds(info) { await onEvent(.round(last)) }
             await onEvent(.stopAndCopyStarting(remaining: Double(info.remaining)))
           }
           try await qmp.execute("migrate-continue", ["state": "pre-switchover"])
@@ -158,10 +162,11 @@ extension QEMUDriver {
         case "completed":
           if !run.stopAndCopyAnnounced {
             run.stopAndCopyAnnounced = true
+            if let last = run.closeRounds(info) { await onEvent(.round(last)) }
             await onEvent(.stopAndCopyStarting(remaining: 0))
           }
           try await waitForCompleteDestination(destination, vm: vm)
-          let result = run.result(info)
+          let result = run.result(try await finalFigures(qmp, completed: info))
           logger.info(
             "live migration completed",
             metadata: [
@@ -182,6 +187,17 @@ extension QEMUDriver {
       await cancelAndResume(vm, on: request.from)
       throw wrap(error, vm: vm, host: request.from, doing: "the live transfer")
     }
+  }
+
+  /// The completed migration's figures: QEMU sets the status before it computes the total
+  /// time and downtime, so ask again briefly until they are there.
+  private func finalFigures(_ qmp: QMPClient, completed: MigrationInfo) async throws -> MigrationInfo {
+    var info = completed
+    for _ in 0..<50 where (info.totalTimeMs ?? 0) == 0 || info.downtimeMs == nil {
+      try await Task.sleep(for: .milliseconds(20))
+      info = MigrationInfo(try await qmp.execute("query-migrate"))
+    }
+    return info
   }
 
   private func linkBandwidth(_ request: MigrationRequest) throws -> Bandwidth {

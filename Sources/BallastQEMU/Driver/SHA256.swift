@@ -22,21 +22,24 @@ struct SHA256 {
 
   mutating func update(_ bytes: [UInt8]) {
     length += UInt64(bytes.count)
-    var input = bytes[...]
-    if !pending.isEmpty {
-      let take = min(64 - pending.count, input.count)
-      pending += input.prefix(take)
-      input = input.dropFirst(take)
-      if pending.count == 64 {
-        compress(pending[...])
-        pending.removeAll(keepingCapacity: true)
+    bytes.withUnsafeBufferPointer { input in
+      var offset = 0
+      if !pending.isEmpty {
+        let take = min(64 - pending.count, input.count)
+        pending.append(contentsOf: input[0..<take])
+        offset = take
+        if pending.count == 64 {
+          let block = pending
+          block.withUnsafeBufferPointer { compress($0, at: 0) }
+          pending.removeAll(keepingCapacity: true)
+        }
       }
+      while input.count - offset >= 64 {
+        compress(input, at: offset)
+        offset += 64
+      }
+      pending.append(contentsOf: input[offset...])
     }
-    while input.count >= 64 {
-      compress(input.prefix(64))
-      input = input.dropFirst(64)
-    }
-    pending += input
   }
 
   mutating func finish() -> String {
@@ -54,51 +57,53 @@ struct SHA256 {
     }.joined()
   }
 
-  private mutating func compress(_ block: ArraySlice<UInt8>) {
-    var w = [UInt32](repeating: 0, count: 64)
-    let base = block.startIndex
-    for i in 0..<16 {
-      let j = base + i * 4
-      w[i] =
-        UInt32(block[j]) << 24 | UInt32(block[j + 1]) << 16 | UInt32(block[j + 2]) << 8 | UInt32(block[j + 3])
+  private mutating func compress(_ input: UnsafeBufferPointer<UInt8>, at offset: Int) {
+    withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+      for i in 0..<16 {
+        let j = offset + i * 4
+        w[i] =
+          UInt32(input[j]) << 24 | UInt32(input[j + 1]) << 16 | UInt32(input[j + 2]) << 8 | UInt32(input[j + 3])
+      }
+      for i in 16..<64 {
+        let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
+        let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
+        w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
+      }
+      var a = state[0]
+      var b = state[1]
+      var c = state[2]
+      var d = state[3]
+      var e = state[4]
+      var f = state[5]
+      var g = state[6]
+      var h = state[7]
+      Self.k.withUnsafeBufferPointer { k in
+        for i in 0..<64 {
+          let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
+          let choice = (e & f) ^ (~e & g)
+          let t1 = h &+ s1 &+ choice &+ k[i] &+ w[i]
+          let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
+          let majority = (a & b) ^ (a & c) ^ (b & c)
+          let t2 = s0 &+ majority
+          h = g
+          g = f
+          f = e
+          e = d &+ t1
+          d = c
+          c = b
+          b = a
+          a = t1 &+ t2
+        }
+      }
+      state[0] = state[0] &+ a
+      state[1] = state[1] &+ b
+      state[2] = state[2] &+ c
+      state[3] = state[3] &+ d
+      state[4] = state[4] &+ e
+      state[5] = state[5] &+ f
+      state[6] = state[6] &+ g
+      state[7] = state[7] &+ h
     }
-    for i in 16..<64 {
-      let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
-      let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
-      w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
-    }
-    var a = state[0]
-    var b = state[1]
-    var c = state[2]
-    var d = state[3]
-    var e = state[4]
-    var f = state[5]
-    var g = state[6]
-    var h = state[7]
-    for i in 0..<64 {
-      let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-      let choice = (e & f) ^ (~e & g)
-      let t1 = h &+ s1 &+ choice &+ Self.k[i] &+ w[i]
-      let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-      let majority = (a & b) ^ (a & c) ^ (b & c)
-      let t2 = s0 &+ majority
-      h = g
-      g = f
-      f = e
-      e = d &+ t1
-      d = c
-      c = b
-      b = a
-      a = t1 &+ t2
-    }
-    state[0] = state[0] &+ a
-    state[1] = state[1] &+ b
-    state[2] = state[2] &+ c
-    state[3] = state[3] &+ d
-    state[4] = state[4] &+ e
-    state[5] = state[5] &+ f
-    state[6] = state[6] &+ g
-    state[7] = state[7] &+ h
   }
 
   @inline(__always) private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }

@@ -70,8 +70,7 @@ public actor QMPClient {
     await client.startReading()
     do {
       let remaining = max(deadline.timeIntervalSinceNow, 1)
-      let greeting = try await client.awaitResponse(id: "greeting", command: "greeting", timeout: remaining)
-      await client.setGreeting(greeting)
+      try await client.awaitGreeting(timeout: remaining)
       _ = try await client.execute("qmp_capabilities", timeout: remaining)
     } catch let error as QMPError where error.errorClass == QMPError.timeout && error.command == "greeting" {
       await client.close()
@@ -86,7 +85,11 @@ public actor QMPClient {
     return client
   }
 
-  private func setGreeting(_ value: JSONValue) { greeting = value }
+  /// Waits for the greeting, which may already have arrived before anyone asked for it.
+  private func awaitGreeting(timeout: TimeInterval) async throws {
+    if greeting != .null { return }
+    greeting = try await awaitResponse(id: "greeting", command: "greeting", timeout: timeout)
+  }
 
   /// Sends `command` with `arguments` and returns its `return` member.
   /// Throws ``QMPError`` with QEMU's error class and message when QEMU refuses it, and when the
@@ -213,6 +216,7 @@ public actor QMPClient {
       return
     }
     if message["QMP"] != nil {
+      greeting = message
       resolve(id: "greeting", with: .success(message))
     } else if let name = message["event"]?.string {
       record(event: name, message: message)
