@@ -105,6 +105,32 @@ extension QEMUIntegration {
       }
     }
 
+    @Test("cancelling a transfer (Ctrl-C, abort policy) cancels the migration and resumes the source")
+    func cancelled() async throws {
+      let vm = labVM("stopper", workingSet: .mib(16), dirtyRate: .mbPerSecond(8), cpu: 0.3)
+      try await TestLab.with(vms: [vm]) { test in
+        let driver = test.driver
+        _ = try await test.lab.waitForGuest(vm: "stopper", on: "host-a")
+        let request = MigrationRequest(vm: "stopper", from: "host-a", to: "host-b", kind: .live)
+        let reservation = try await driver.reserve(request)
+        let settings = LiveSettings(
+          downtimeLimit: .milliseconds(100), bandwidthCap: .mbPerSecond(4), convergence: Convergence())
+        let transfer = Task { try await driver.transfer(reservation, settings: settings) { _ in } }
+        let underway = await eventually(timeout: 10) {
+          let info = try? await test.lab.execute("query-migrate", vm: "stopper", on: "host-a")
+          return info?["status"]?.string == "active"
+        }
+        #expect(underway)
+        transfer.cancel()
+        let error = await #expect(throws: DriverError.self) { try await transfer.value }
+        #expect(error?.message.contains("cancelled") == true, "\(String(describing: error))")
+        let status = try await test.lab.execute("query-migrate", vm: "stopper", on: "host-a")
+        #expect(status["status"]?.string == "cancelled")
+        try await driver.release(reservation)
+        #expect(try await driver.locate(vm: "stopper") == [VMPlacement(host: "host-a", state: .running)])
+      }
+    }
+
     @Test("a VM whose CPU model the destination lacks is refused live migration, with the reason")
     func cpuRefused() async throws {
       let vm = labVM("avx", cpuModel: "Cascadelake-Server", disks: [Disk(datastore: "shared", size: .mib(16))])

@@ -43,7 +43,8 @@ extension QEMUDriver {
         "reserved destination", metadata: ["vm": "\(vm)", "host": "\(request.to)", "port": "\(port)"])
       return Reservation(request: request, token: ReservationToken(uri: "tcp:127.0.0.1:\(port)").encoded)
     } catch {
-      await removeIncoming(vm, on: request.to)
+      let to = request.to
+      await Task { await self.removeIncoming(vm, on: to) }.value
       throw wrap(error, vm: vm, host: request.to, doing: "starting the incoming QEMU")
     }
   }
@@ -184,7 +185,9 @@ extension QEMUDriver {
         }
       }
     } catch {
-      await cancelAndResume(vm, on: request.from)
+      // A fresh task: cleanup must run even when this one was cancelled.
+      let from = request.from
+      _ = await Task { await self.cancelAndResume(vm, on: from) }.value
       throw wrap(error, vm: vm, host: request.from, doing: "the live transfer")
     }
   }

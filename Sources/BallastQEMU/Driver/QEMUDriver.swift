@@ -53,7 +53,12 @@ public actor QEMUDriver: Driver {
         vms.append(await observedVM(definition, on: host))
       }
     }
-    cluster.vms = vms
+    // Cluster-file order first (stable output), then VMs the file does not list, by name.
+    let order = Dictionary(lab.cluster.vms.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+    cluster.vms = vms.sorted { a, b in
+      let (x, y) = (order[a.name] ?? Int.max, order[b.name] ?? Int.max)
+      return x != y ? x < y : a.name < b.name
+    }
     return cluster
   }
 
