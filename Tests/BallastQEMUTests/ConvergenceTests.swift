@@ -39,6 +39,29 @@ extension QEMUIntegration {
       }
     }
 
+    @Test(
+      "raising the limit (up to maxDowntime) or accepting the pause completes without throttling",
+      arguments: [(NoConvergenceAction.raiseLimit, Int64(2000)), (.accept, QEMULimits.maxDowntimeMs)])
+    func raiseOrAccept(action: NoConvergenceAction, limitMs: Int64) async throws {
+      try await TestLab.with(vms: [Self.hog]) { test in
+        _ = try await test.lab.waitForGuest(vm: "hog", on: "host-a")
+        let request = MigrationRequest(vm: "hog", from: "host-a", to: "host-b", kind: .live)
+        let reservation = try await test.driver.reserve(request)
+        let log = EventLog()
+        let result = try await test.driver.transfer(reservation, settings: Self.settings(action)) {
+          await log.append($0)
+        }
+        #expect(result.throttle == 0)
+        #expect(result.rounds >= 3, "the policy acted only once pre-copy stopped converging")
+        #expect(await log.stopAndCopyAnnounced)
+        let parameters = try await test.lab.execute("query-migrate-parameters", vm: "hog", on: "host-a")
+        #expect(parameters["downtime-limit"]?.int == limitMs)
+        try await test.driver.commit(reservation)
+        try await test.driver.activate(reservation)
+        #expect(try await test.driver.locate(vm: "hog") == [VMPlacement(host: "host-b", state: .running)])
+      }
+    }
+
     @Test("with the abort policy the migration is cancelled and the VM keeps running on its source")
     func abortLeavesSource() async throws {
       try await TestLab.with(vms: [Self.hog]) { test in

@@ -23,6 +23,12 @@ struct QEMUBenchmark {
     if let caps = ProcessInfo.processInfo.environment["BALLAST_BENCH_CAPS"] {
       settings.bandwidthCaps = caps.split(separator: ",").compactMap { Double($0) }.map { .mbPerSecond($0) }
     }
+    if let mib = ProcessInfo.processInfo.environment["BALLAST_BENCH_WS_MIB"].flatMap(Double.init) {
+      settings.workingSet = .mib(mib)
+    }
+    if let mib = ProcessInfo.processInfo.environment["BALLAST_BENCH_MEMORY_MIB"].flatMap(Double.init) {
+      settings.vmMemory = .mib(mib)
+    }
     let points = try await QEMUCalibration.run(settings, options: options, logger: testLogger) { point in
       print(QEMUCalibration.table([point]).split(separator: "\n").last ?? "")
     }

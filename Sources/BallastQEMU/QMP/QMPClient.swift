@@ -175,7 +175,7 @@ public actor QMPClient {
 
   /// Closes the connection; pending commands fail with ``QMPError/disconnected``.
   public func close() {
-    guard !shutDown else { return }
+    guard !shutDown, ended == nil else { return }
     shutDown = true
     UnixSocket.shutdownBoth(fd)
   }

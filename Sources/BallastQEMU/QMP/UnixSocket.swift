@@ -23,7 +23,8 @@ enum UnixSocket {
     #if canImport(Darwin)
       let fd = socket(AF_UNIX, SOCK_STREAM, 0)
     #else
-      let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+      // Close-on-exec: QEMU processes started later must not inherit this connection.
+      let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     #endif
     guard fd >= 0 else { return .failure(SocketFailure.fromErrno("socket")) }
     var address = sockaddr_un()
