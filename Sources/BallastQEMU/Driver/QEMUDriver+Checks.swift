@@ -70,16 +70,22 @@ extension QEMUDriver {
   )
     -> [LiveMigrationProblem]
   {
-    let mounts = mountedDirectories(of: destination)
-    return definition.disks.compactMap { disk in
+    definition.disks.compactMap { disk in
+      if reaches(disk, from: source, on: destination) { return nil }
       let path = lab.diskPath(disk, on: source)
       let real = realPath(path) ?? path
-      if mounts.contains(where: { real.hasPrefix($0 + "/") }) { return nil }
       return LiveMigrationProblem(
         check: "storage",
         reason: "disk \(disk.file) of VM \(definition.name) is on datastore \(disk.datastore) (\(real)), "
           + "which host \(destination) does not mount")
     }
+  }
+
+  /// Whether `host` reaches `disk` (as `source` sees it) through one of its own mounts.
+  func reaches(_ disk: DiskImage, from source: String, on host: String) -> Bool {
+    let path = lab.diskPath(disk, on: source)
+    let real = realPath(path) ?? path
+    return mountedDirectories(of: host).contains { real.hasPrefix($0 + "/") }
   }
 
   /// Real directories of the datastores `host` mounts.

@@ -113,7 +113,9 @@ extension QEMUDriver {
     return CopyResult(bytes: bytes, seconds: seconds, checksums: checksums)
   }
 
-  /// The VM's disk images the request moves (matched by datastore, then file name).
+  /// The VM's disk images the request moves (matched by datastore, then file name), plus
+  /// any the destination cannot reach where they are: a VM never lands on a host without
+  /// its disks.
   private func disksToCopy(_ request: MigrationRequest, definition: VMDefinition) throws -> [DiskImage] {
     var remaining = definition.disks
     var images: [DiskImage] = []
@@ -129,7 +131,7 @@ extension QEMUDriver {
       }
       images.append(remaining.remove(at: index))
     }
-    return images
+    return images + remaining.filter { !reaches($0, from: request.from, on: request.to) }
   }
 
   /// Where a moved disk goes on `host`: the host's local datastore, else the first shared

@@ -13,6 +13,11 @@ import Logging
 /// destination, announces it on the network and quits the source. Any failure before
 /// commitment leaves the VM running on its source. Cold: definition, logs and local disks
 /// are copied and verified by SHA-256 before the source copy is removed.
+///
+/// Rounds are QEMU's dirty-bitmap syncs; rounds shorter than the poll interval are reported
+/// together under the last one's index. With `pause-before-switchover` (the default) a
+/// Ballast that dies during pre-copy leaves the source paused at the switchover until
+/// `reconcile` resumes it (`resumeOnSource`) or a new run completes it.
 public actor QEMUDriver: Driver {
   public nonisolated let lab: QEMULab
   public nonisolated let options: QEMUDriverOptions
