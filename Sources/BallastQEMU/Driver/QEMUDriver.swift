@@ -17,7 +17,7 @@ import Logging
 /// Rounds are QEMU's dirty-bitmap syncs; rounds shorter than the poll interval are reported
 /// together under the last one's index. With `pause-before-switchover` (the default) a
 /// Ballast that dies during pre-copy leaves the source paused at the switchover until
-/// `reconcile` resumes it (`resumeOnSource`) or a new run completes it.
+/// `reconcile` resumes it (``resumeOnSource(_:)``).
 public actor QEMUDriver: Driver {
   public nonisolated let lab: QEMULab
   public nonisolated let options: QEMUDriverOptions
