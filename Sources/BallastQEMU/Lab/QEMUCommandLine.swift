@@ -1,0 +1,49 @@
+/// How a VM's QEMU process starts.
+public enum LaunchMode: Sendable, Hashable {
+  /// Boots the guest and runs it.
+  case run
+  /// An empty container for an incoming live migration: paused (`-S`), listening once
+  /// `migrate-incoming` is sent (`-incoming defer`).
+  case incoming
+}
+
+/// The `qemu-system-x86_64` arguments for one VM on one lab host.
+///
+/// Source and destination of a live migration get the same machine, CPU model, memory,
+/// devices and kernel; only the host-local paths (QMP socket, pidfile, serial log, disk
+/// mounts) differ.
+struct QEMUCommandLine {
+  var definition: VMDefinition
+  var host: String
+  var layout: LabLayout
+  var options: QEMULabOptions
+  var kernel: String
+
+  func arguments(_ mode: LaunchMode) -> [String] {
+    let vm = definition.name
+    var args: [String] = [
+      "-name", "ballast-\(vm),process=ballast-\(vm)",
+      "-machine", options.machine,
+      "-accel", options.effectiveAccelerator.rawValue,
+      "-cpu", definition.cpuModel,
+      "-smp", String(max(definition.vcpus, 1)),
+      "-m", "\(definition.memoryMiB)M",
+      "-nodefaults", "-no-user-config", "-display", "none",
+      "-kernel", kernel,
+      "-append", definition.workload.commandLine,
+      "-serial", "file:" + layout.consoleLog(vm, on: host),
+      "-qmp", "unix:\(layout.qmpSocket(vm, on: host)),server=on,wait=off",
+      "-netdev", "user,id=net0",
+      "-device", "virtio-net-pci,netdev=net0,mac=\(definition.mac),romfile=",
+      "-daemonize", "-pidfile", layout.pidFile(vm, on: host),
+    ]
+    for (i, disk) in definition.disks.enumerated() {
+      let path = layout.mount(disk.datastore, on: host) + "/" + disk.file
+      args += ["-drive", "file=\(path),format=qcow2,if=virtio,index=\(i),cache=writeback"]
+    }
+    if mode == .incoming {
+      args += ["-S", "-incoming", "defer"]
+    }
+    return args
+  }
+}

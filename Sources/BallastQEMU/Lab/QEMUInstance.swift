@@ -1,0 +1,13 @@
+import Foundation
+
+/// A live QEMU process of one VM on one lab host.
+public struct QEMUInstance: Sendable, Hashable {
+  public var vm: String
+  public var host: String
+  public var pid: Int32
+  /// The QMP socket (also the marker that tells this QEMU from a recycled pid).
+  public var socket: String
+
+  /// Whether the process is still alive.
+  public var isAlive: Bool { ProcessInspector.isAlive(pid, commandLineContains: socket) }
+}

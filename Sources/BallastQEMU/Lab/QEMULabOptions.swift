@@ -1,0 +1,58 @@
+import Foundation
+
+/// How QEMU runs the lab's VMs.
+public enum Accelerator: String, Sendable, Hashable, Codable, CaseIterable {
+  /// Software emulation: slower, runs on any machine (the default).
+  case tcg
+  /// Hardware virtualization; only used when asked for and `/dev/kvm` is usable.
+  case kvm
+}
+
+/// Binaries, accelerator, guest kernel and time limits of a QEMU lab.
+public struct QEMULabOptions: Sendable, Hashable {
+  /// `qemu-system-x86_64` (Debian: `qemu-system-x86`).
+  public var qemuSystem: String = "qemu-system-x86_64"
+  /// `qemu-img` (Debian: `qemu-utils`).
+  public var qemuImg: String = "qemu-img"
+  /// Requested accelerator; KVM falls back to TCG when `/dev/kvm` cannot be opened.
+  public var accelerator: Accelerator = .tcg
+  /// The `guest/` source directory (holding `build.sh`); found from the cluster file's
+  /// folder upwards when `nil`.
+  public var guestSource: String?
+  /// A prebuilt guest kernel to use instead of building one.
+  public var guestKernel: String?
+  /// QEMU machine type; source and destination of a migration must use the same.
+  public var machine: String = "pc"
+  /// Longest wait for a QEMU process to start and answer on QMP.
+  public var startTimeout: TimeInterval = 30
+  /// Longest wait for one QMP command.
+  public var commandTimeout: TimeInterval = 30
+
+  public init() {}
+
+  /// Defaults, with `BALLAST_QEMU_ACCEL=kvm|tcg`, `BALLAST_QEMU`, `BALLAST_QEMU_IMG` and
+  /// `BALLAST_GUEST_KERNEL` from the environment applied.
+  public static func fromEnvironment(
+    _ environment: [String: String] = ProcessInfo.processInfo.environment
+  )
+    -> QEMULabOptions
+  {
+    var options = QEMULabOptions()
+    if let accel = environment["BALLAST_QEMU_ACCEL"].flatMap({ Accelerator(rawValue: $0.lowercased()) }) {
+      options.accelerator = accel
+    }
+    if let qemu = environment["BALLAST_QEMU"], !qemu.isEmpty { options.qemuSystem = qemu }
+    if let img = environment["BALLAST_QEMU_IMG"], !img.isEmpty { options.qemuImg = img }
+    if let kernel = environment["BALLAST_GUEST_KERNEL"], !kernel.isEmpty { options.guestKernel = kernel }
+    return options
+  }
+
+  /// The accelerator QEMU will really use: KVM only when asked for and `/dev/kvm` is usable.
+  public var effectiveAccelerator: Accelerator {
+    guard accelerator == .kvm else { return .tcg }
+    let fd = open("/dev/kvm", O_RDWR)
+    guard fd >= 0 else { return .tcg }
+    close(fd)
+    return .kvm
+  }
+}
