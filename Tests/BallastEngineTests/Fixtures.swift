@@ -21,7 +21,8 @@ enum Fixture {
   ) -> VM {
     VM(
       name: name, host: host, state: state, vcpus: vcpus, memory: memory, cpuModel: cpuModel, disks: disks,
-      usage: Usage(cpu: 0.5, memory: 0.5), dirtyRate: dirtyRate, workingSet: workingSet)
+      // Every page touched (memory 1.0): round 0 sends the whole allocation, as the hand-computed figures assume.
+      usage: Usage(cpu: 0.5, memory: 1.0), dirtyRate: dirtyRate, workingSet: workingSet)
   }
 
   static func cluster(hosts: [Host], vms: [VM], datastores: [Datastore]? = nil) -> Cluster {
@@ -68,9 +69,7 @@ enum Fixture {
 
   /// The pre-copy parameters the engine uses for `vm` under `policy`.
   static func parameters(_ vm: VM, policy: Policy) -> PreCopyParameters {
-    PreCopyParameters(
-      memory: vm.memory, dirtyRate: vm.dirtyRate, workingSet: vm.workingSet, downtimeLimit: policy.downtimeLimit,
-      convergence: policy.convergence)
+    PreCopyParameters(vm: vm, downtimeLimit: policy.downtimeLimit, convergence: policy.convergence)
   }
 }
 

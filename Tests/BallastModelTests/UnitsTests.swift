@@ -72,3 +72,19 @@ struct ExactUnitsTests {
     #expect(TimeSpan.milliseconds(300).exactDescription == "300ms")
   }
 }
+
+@Suite("Pre-copy inputs of a VM")
+struct PreCopyInputsTests {
+  static func vm(memoryUse: Double, workingSet: ByteCount = .mib(512)) -> VM {
+    VM(
+      name: "v", host: "h", vcpus: 2, memory: .gib(8), cpuModel: "qemu64", usage: Usage(cpu: 0.5, memory: memoryUse),
+      dirtyRate: .mbPerSecond(10), workingSet: workingSet)
+  }
+
+  @Test(arguments: [(0.5, ByteCount.gib(4)), (1.0, .gib(8)), (0.0, .gib(8)), (0.01, .mib(512))])
+  func roundZeroSendsTouchedMemory(memoryUse: Double, expected: ByteCount) {
+    let parameters = PreCopyParameters(
+      vm: Self.vm(memoryUse: memoryUse), downtimeLimit: .milliseconds(300), convergence: Convergence())
+    #expect(parameters.memory == expected)
+  }
+}

@@ -133,7 +133,8 @@ struct CostModelTests {
     var cache = PredictionCache()
     let decision = try #require(MigrationKindSelector(policy: policy).decide(move, in: state, cache: &cache).decision)
     #expect(decision.kind == .live)
-    #expect(Self.close(decision.predicted.seconds, 8 * Self.gib / expected))
+    // Round 0 sends the touched half of the 8 GiB (usage.memory 0.5); the guest dirties nothing.
+    #expect(Self.close(decision.predicted.seconds, 4 * Self.gib / expected))
   }
 
   /// Cold: configuration (1MiB) plus the 40GiB local disk at 1GiB/s = 40.0009765625s; a running

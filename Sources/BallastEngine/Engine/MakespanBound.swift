@@ -71,9 +71,7 @@ public struct MakespanBound: Sendable, Hashable, Codable {
     switch move.kind {
     case .live:
       let prediction = PreCopyRun.predict(
-        PreCopyParameters(
-          memory: vm.memory, dirtyRate: vm.dirtyRate, workingSet: vm.workingSet,
-          downtimeLimit: policy.downtimeLimit, convergence: policy.convergence),
+        PreCopyParameters(vm: vm, downtimeLimit: policy.downtimeLimit, convergence: policy.convergence),
         bandwidth: bandwidth)
       return (prediction.bytes, prediction.totalSeconds)
     case .cold:

@@ -115,9 +115,7 @@ extension SimulatedDriver {
   ) async throws -> TransferResult {
     let request = reservation.request
     var run = PreCopyRun(
-      PreCopyParameters(
-        memory: vm.memory, dirtyRate: vm.dirtyRate, workingSet: vm.workingSet,
-        downtimeLimit: settings.downtimeLimit, convergence: settings.convergence))
+      PreCopyParameters(vm: vm, downtimeLimit: settings.downtimeLimit, convergence: settings.convergence))
     var elapsed = 0.0
     while true {
       try checkAborted(reservation)

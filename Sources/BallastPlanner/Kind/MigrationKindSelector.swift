@@ -93,9 +93,7 @@ public struct MigrationKindSelector: Sendable {
 
   /// The pre-copy inputs for `vm` under this policy.
   public func preCopyParameters(for vm: VM) -> PreCopyParameters {
-    PreCopyParameters(
-      memory: vm.memory, dirtyRate: vm.dirtyRate, workingSet: vm.workingSet, downtimeLimit: policy.downtimeLimit,
-      convergence: policy.convergence)
+    PreCopyParameters(vm: vm, downtimeLimit: policy.downtimeLimit, convergence: policy.convergence)
   }
 
   /// The verdict for moving `vm` to `destination`.
