@@ -58,7 +58,7 @@ struct ReconcileRecordTests {
   }
 
   private func reconciler(_ store: HistoryStore, _ driver: PlacementDriver) -> Reconciler {
-    Reconciler(journal: store, driver: driver, now: { 500 }, logger: Logger(label: "test"))
+    Reconciler(journal: store, driver: driver, cluster: nil, now: { 500 }, logger: Logger(label: "test"))
   }
 
   @Test("a move killed during pre-copy is rolled back and the record says so")
