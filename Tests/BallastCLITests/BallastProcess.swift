@@ -55,6 +55,17 @@ struct BallastProcess {
       stderr: String(decoding: stderr, as: UTF8.self))
   }
 
+  /// ``run(_:in:environment:)`` on a thread of its own: waiting for the process does not hold
+  /// one of the few threads every test's async code shares.
+  static func running(
+    _ arguments: [String], in directory: URL = repositoryRoot, environment: [String: String] = [:]
+  ) async throws -> Result {
+    try await withCheckedThrowingContinuation { continuation in
+      Thread { continuation.resume(with: Swift.Result { try run(arguments, in: directory, environment: environment) }) }
+        .start()
+    }
+  }
+
   /// A `ballast` process running in the background, its output going to files in `folder`.
   final class Background {
     let process = Process()

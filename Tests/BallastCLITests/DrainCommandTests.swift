@@ -16,8 +16,8 @@ struct DrainCommandTests {
     return folder
   }
 
-  static func run(_ arguments: [String], in folder: URL) throws -> BallastProcess.Result {
-    try BallastProcess.run(arguments + ["--cluster", "demo.yaml", "--db", "h.sqlite"], in: folder)
+  static func run(_ arguments: [String], in folder: URL) async throws -> BallastProcess.Result {
+    try await BallastProcess.running(arguments + ["--cluster", "demo.yaml", "--db", "h.sqlite"], in: folder)
   }
 
   @Test func drainSaveActivateAndPlanExecute() async throws {
@@ -27,7 +27,7 @@ struct DrainCommandTests {
     let onH1 = try ClusterFile.load(path: file).vms.filter { $0.host == "h1" }.map(\.name)
     #expect(!onH1.isEmpty)
 
-    let drain = try Self.run(["drain", "h1", "--save", "--reason", "firmware update", "--json"], in: folder)
+    let drain = try await Self.run(["drain", "h1", "--save", "--reason", "firmware update", "--json"], in: folder)
     #expect(drain.status == 0, "\(drain.stderr)")
     let lines = try ProcessWorkspace.jsonLines(drain.stdout)
     #expect(lines.first?["event"] as? String == "maintenance" && lines.first?["previous"] as? String == "active")
@@ -42,7 +42,7 @@ struct DrainCommandTests {
     #expect(saved.host(named: "h1")?.state == .maintenance)
     #expect(saved.vms.filter { $0.host == "h1" }.isEmpty)
     #expect(saved.vms.count == 31)
-    let status = try BallastProcess.run(["status", "--cluster", "demo.yaml", "--json"], in: folder)
+    let status = try await BallastProcess.running(["status", "--cluster", "demo.yaml", "--json"], in: folder)
     let hosts = try #require(
       (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["hosts"]
         as? [[String: Any]])
@@ -58,22 +58,22 @@ struct DrainCommandTests {
     #expect(Set(moves.map(\.vm)) == Set(onH1) && moves.allSatisfy { $0.outcome == .completed && $0.from == "h1" })
 
     // Nothing is placed on the host in maintenance: not a balance plan, not a manual migrate.
-    let balance = try Self.run(["plan", "--execute", "--json"], in: folder)
+    let balance = try await Self.run(["plan", "--execute", "--json"], in: folder)
     #expect(balance.status == 0, "\(balance.stderr)")
     let events = try ProcessWorkspace.jsonLines(balance.stdout)
     #expect(events.first?["event"] as? String == "plan")
     #expect(!events.contains { $0["to"] as? String == "h1" })
-    let manual = try Self.run(["migrate", "web-3", "--to", "h1", "--json"], in: folder)
+    let manual = try await Self.run(["migrate", "web-3", "--to", "h1", "--json"], in: folder)
     #expect(manual.status == 1)
     #expect(manual.stdout.contains("maintenance"))
 
     // activate takes it out (recorded), and the next balance plan uses h1 again.
-    let activate = try Self.run(["activate", "h1", "--save", "--json"], in: folder)
+    let activate = try await Self.run(["activate", "h1", "--save", "--json"], in: folder)
     #expect(activate.status == 0, "\(activate.stderr)")
     #expect(activate.stdout.contains("\"previous\":\"maintenance\"") && activate.stdout.contains("\"recorded\":true"))
     #expect(try ClusterFile.load(path: file).host(named: "h1")?.state == .active)
     #expect(try await store.hostStateChanges(cluster: "demo").map(\.maintenance) == [true, false])
-    let rebalance = try Self.run(["plan", "--execute", "--save", "--json"], in: folder)
+    let rebalance = try await Self.run(["plan", "--execute", "--save", "--json"], in: folder)
     #expect(rebalance.status == 0, "\(rebalance.stderr)")
     let rebalanced = try ProcessWorkspace.jsonLines(rebalance.stdout)
     let toH1 = rebalanced.filter { $0["event"] as? String == "move" && $0["phase"] as? String == "ended" }
@@ -92,21 +92,22 @@ struct DrainCommandTests {
     defer { try? FileManager.default.removeItem(at: folder) }
     let file = folder.appendingPathComponent("demo.yaml").path
     let before = try String(contentsOfFile: file, encoding: .utf8)
-    let drain = try Self.run(["drain", "h2", "--state", "state.json"], in: folder)
+    let drain = try await Self.run(["drain", "h2", "--state", "state.json"], in: folder)
     #expect(drain.status == 0, "\(drain.stderr)")
     let lines = try ProcessWorkspace.jsonLines(drain.stdout)  // not on a terminal: JSON lines
     #expect(lines.first?["event"] as? String == "maintenance")
     #expect(lines.last?["event"] as? String == "summary" && lines.last?["empty"] as? Bool == true)
     #expect(try String(contentsOfFile: file, encoding: .utf8) == before)  // no --save
 
-    let status = try BallastProcess.run(["status", "--cluster", "demo.yaml", "--state", "state.json"], in: folder)
+    let status = try await BallastProcess.running(
+      ["status", "--cluster", "demo.yaml", "--state", "state.json"], in: folder)
     #expect(status.stdout.contains("h2    maintenance"), "\(status.stdout)")
     #expect(status.stdout.contains("(1 in maintenance)"))
 
     // Without --state the cluster file says h2 is active, but the history says it is in maintenance.
-    let dryRun = try Self.run(["plan", "--execute", "--json"], in: folder)
+    let dryRun = try await Self.run(["plan", "--execute", "--json"], in: folder)
     #expect(!(try ProcessWorkspace.jsonLines(dryRun.stdout)).contains { $0["to"] as? String == "h2" })
-    let again = try Self.run(["drain", "h2", "--state", "state.json", "--json"], in: folder)
+    let again = try await Self.run(["drain", "h2", "--state", "state.json", "--json"], in: folder)
     #expect(again.status == 0)
     #expect(again.stdout.contains("\"previous\":\"maintenance\"") && again.stdout.contains("\"empty\":true"))
   }
@@ -129,7 +130,7 @@ struct DrainCommandTests {
       - {name: big-3, host: b, state: running, vcpus: 2, memory: 24GiB, cpuModel: Skylake-Server,
          disks: [{datastore: san, size: 10GiB}], usage: {cpu: 0.5, memory: 0.5}}
     """.write(to: folder.appendingPathComponent("tight.yaml"), atomically: true, encoding: .utf8)
-    let result = try BallastProcess.run(
+    let result = try await BallastProcess.running(
       ["drain", "a", "--cluster", "tight.yaml", "--db", "h.sqlite", "--state", "state.json"], in: folder)
     #expect(result.status == 1)
     let refused = try #require(try ProcessWorkspace.jsonLines(result.stdout).last)
@@ -148,7 +149,7 @@ struct DrainCommandTests {
   @Test func aDryRunIsRecordedAsSuchAndChangesNothing() async throws {
     let folder = try Self.demo()
     defer { try? FileManager.default.removeItem(at: folder) }
-    let result = try Self.run(["drain", "h1", "--dry-run", "--json", "--no-timing"], in: folder)
+    let result = try await Self.run(["drain", "h1", "--dry-run", "--json", "--no-timing"], in: folder)
     #expect(result.status == 0, "\(result.stderr)")
     let store = try HistoryStore(path: folder.appendingPathComponent("h.sqlite").path)
     let plans = try await store.plans(cluster: "demo", since: nil, includeDryRuns: true, limit: 5)
@@ -157,7 +158,7 @@ struct DrainCommandTests {
     #expect(try await store.migrations(MigrationFilter(includePlanned: true)).count == plans.first?.moves)
     #expect(try await store.hostStateChanges().isEmpty)
 
-    let migrate = try Self.run(["migrate", "web-1", "--to", "h4", "--dry-run", "--json"], in: folder)
+    let migrate = try await Self.run(["migrate", "web-1", "--to", "h4", "--dry-run", "--json"], in: folder)
     #expect(migrate.status == 0, "\(migrate.stderr)")
     let manual = try await store.plans(cluster: "demo", since: nil, includeDryRuns: true, limit: 5)
     #expect(manual.map(\.trigger) == [.manual, .drain] && manual.allSatisfy(\.dryRun))

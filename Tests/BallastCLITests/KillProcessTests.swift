@@ -30,19 +30,18 @@ struct KillProcessTests {
     let migrate = try workspace.start(
       ["migrate", kill.vm, "--to", "h2", "--\(kill.kind.rawValue)", "--pace", "2", "--json"] + ProcessWorkspace.files)
 
-    // Wait for the stage's intent (its work under way, its outcome not written yet), then kill.
-    let caught = try await migrate.wait(upTo: 60) {
-      guard let last = try await ProcessWorkspace.inFlight(store)?.stages.last else { return false }
-      return last.stage == kill.stage && last.intentAt != nil && last.endedAt == nil
-    }
-    migrate.signal(SIGKILL)
-    migrate.process.waitUntilExit()
+    // Kill once the stage's intent is written (its work under way, its outcome not written yet).
+    let caught = await StageWatcher.signal(
+      SIGKILL, to: migrate.process.processIdentifier, when: kill.stage.rawValue, in: workspace.databasePath,
+      within: 60)
+    if !caught { migrate.signal(SIGKILL) }
+    _ = await migrate.waitForExit(upTo: 10)
     try #require(caught, "never saw stage \(kill.stage.rawValue) under way: \(migrate.stdout) \(migrate.stderr)")
     #expect(migrate.process.terminationReason == .uncaughtSignal)
     let killed = try #require(try await ProcessWorkspace.inFlight(store), "the killed move is not in flight")
     #expect(killed.stages.last(where: { $0.intentAt != nil })?.stage == kill.stage, "killed past the stage")
 
-    let reconcile = try workspace.run(["reconcile", "--json"] + ProcessWorkspace.files)
+    let reconcile = try await workspace.run(["reconcile", "--json"] + ProcessWorkspace.files)
     #expect(reconcile.status == 0, "\(reconcile.stdout) \(reconcile.stderr)")
     let lines = try ProcessWorkspace.jsonLines(reconcile.stdout)
     // Once commitment's intent is journaled the move is finished forward; before, it is undone.
@@ -73,7 +72,7 @@ struct KillProcessTests {
     let workspace = try ProcessWorkspace()
     defer { workspace.remove() }
     let store = try workspace.store()
-    let nothing = try workspace.run(["reconcile"] + ProcessWorkspace.files)
+    let nothing = try await workspace.run(["reconcile"] + ProcessWorkspace.files)
     #expect(nothing.status == 0 && nothing.stdout.contains("Nothing to reconcile"), "\(nothing.stderr)")
 
     // A dead process's journal: web was moving h1 → h2 (it is on h1), spare h1 → h2 (it is on h3).
@@ -91,7 +90,7 @@ struct KillProcessTests {
       try await store.stageIntent(move: id, stage: .preMigration, at: 3)
     }
 
-    let result = try workspace.run(["reconcile", "--json"] + ProcessWorkspace.files)
+    let result = try await workspace.run(["reconcile", "--json"] + ProcessWorkspace.files)
     #expect(result.status == 2, "\(result.stdout) \(result.stderr)")
     let lines = try ProcessWorkspace.jsonLines(result.stdout)
     #expect(lines.compactMap { $0["resolution"] as? String } == ["rolledBack", "needsAttention"])

@@ -17,7 +17,7 @@ struct LeaseProcessTests {
     let running = try await migrate.wait(upTo: 60) { try await ProcessWorkspace.inFlight(store) != nil }
     try #require(running, "the migration never started: \(migrate.stderr)")
 
-    let refused = try workspace.run(["drain", "h3", "--json"] + ProcessWorkspace.files)
+    let refused = try await workspace.run(["drain", "h3", "--json"] + ProcessWorkspace.files)
     #expect(refused.status == 1)
     #expect(refused.stderr.contains("cluster slow is busy"), "\(refused.stderr)")
     #expect(refused.stderr.contains("migrate web --to h2 pid \(migrate.process.processIdentifier)"))
@@ -27,7 +27,7 @@ struct LeaseProcessTests {
     #expect(migrate.process.isRunning)
 
     #expect(await migrate.waitForExit(upTo: 60) == 0, "\(migrate.stderr)")
-    let admitted = try workspace.run(["drain", "h3", "--json"] + ProcessWorkspace.files)
+    let admitted = try await workspace.run(["drain", "h3", "--json"] + ProcessWorkspace.files)
     #expect(admitted.status == 0, "\(admitted.stderr)")
     let summary = try #require(try ProcessWorkspace.jsonLines(admitted.stdout).last)
     #expect(summary["event"] as? String == "summary" && summary["empty"] as? Bool == true)
@@ -43,14 +43,14 @@ struct LeaseProcessTests {
     let elsewhere = LeaseHolder(id: "balance --loop pid 7 on node-b #1", pid: 7, hostname: "node-b")
     let lease = try await store.acquireLease(cluster: "slow", holder: elsewhere, duration: 3)
 
-    let refused = try workspace.run(["migrate", "web", "--to", "h2", "--json"] + ProcessWorkspace.files)
+    let refused = try await workspace.run(["migrate", "web", "--to", "h2", "--json"] + ProcessWorkspace.files)
     #expect(refused.status == 1)
     #expect(refused.stderr.contains("balance --loop pid 7 on node-b #1") && refused.stderr.contains("node-b"))
     #expect(try await store.migrations().isEmpty)
 
     // The other machine stopped renewing: once the lease expires it is taken over.
     try await Task.sleep(for: .seconds(max(0, lease.expiresAt - Date().timeIntervalSince1970) + 0.2))
-    let admitted = try workspace.run(["migrate", "web", "--to", "h2", "--json"] + ProcessWorkspace.files)
+    let admitted = try await workspace.run(["migrate", "web", "--to", "h2", "--json"] + ProcessWorkspace.files)
     #expect(admitted.status == 0, "\(admitted.stderr)")
     #expect(try await store.migrations().map(\.outcome) == [.completed])
   }

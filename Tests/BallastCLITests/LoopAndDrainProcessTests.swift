@@ -26,7 +26,7 @@ struct LoopAndDrainProcessTests {
     var drain: BallastProcess.Result?
     let deadline = Date().addingTimeInterval(120)
     while Date() < deadline {
-      let attempt = try BallastProcess.run(["drain", "h2", "--json"] + Self.files, in: folder)
+      let attempt = try await BallastProcess.running(["drain", "h2", "--json"] + Self.files, in: folder)
       guard attempt.status != 0, attempt.stderr.contains("is busy") else {
         drain = attempt
         break
@@ -89,13 +89,13 @@ struct LoopAndDrainProcessTests {
     let until = Date().addingTimeInterval(8)
     while Date() < until {
       for arguments in [["history", "--json"], ["history", "plans"], ["history", "--planned", "--limit", "500"]] {
-        let result = try BallastProcess.run(arguments + ["--db", "h.sqlite"], in: folder)
+        let result = try await BallastProcess.running(arguments + ["--db", "h.sqlite"], in: folder)
         #expect(result.status == 0, "\(arguments): \(result.stderr)")
         #expect(!result.stderr.contains("locked"), "\(result.stderr)")
         reads += 1
       }
       let id = try #require(try await store.migrations().first?.id)
-      let show = try BallastProcess.run(["history", "show", "\(id)", "--db", "h.sqlite"], in: folder)
+      let show = try await BallastProcess.running(["history", "show", "\(id)", "--db", "h.sqlite"], in: folder)
       #expect(show.status == 0 && !show.stderr.contains("locked"), "\(show.stderr)")
     }
     #expect(try await written() != before, "the loop kept writing")

@@ -73,8 +73,8 @@ struct ProcessWorkspace {
   }
 
   /// Runs `ballast arguments…` in the folder with the slow timings, and waits.
-  func run(_ arguments: [String]) throws -> BallastProcess.Result {
-    try BallastProcess.run(arguments, in: folder, environment: Self.timings)
+  func run(_ arguments: [String]) async throws -> BallastProcess.Result {
+    try await BallastProcess.running(arguments, in: folder, environment: Self.timings)
   }
 
   /// Starts `ballast arguments…` in the folder with the slow timings.

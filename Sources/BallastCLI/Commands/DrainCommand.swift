@@ -77,6 +77,8 @@ struct DrainCommand: AsyncParsableCommand {
     let runner = PlanRunner(policy: session.policy, json: asJSON, pace: pace, journal: session.store)
     let report = try await session.withLease(command: "drain \(host)") {
       try await ReconcileOutput.reconcileFirst(session, json: asJSON)
+      let before = try await session.inventory()
+      if before.host(named: host) == nil { _ = try Self.plan(host: host, cluster: before, policy: session.policy) }
       let previous = try await session.setMaintenance(true, host: host, reason: why)
       DrainReport.printMaintenance(host: host, previous: previous, json: asJSON)
       let plan = try Self.plan(host: host, cluster: try await session.inventory(), policy: session.policy)
