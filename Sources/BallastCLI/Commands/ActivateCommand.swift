@@ -25,21 +25,18 @@ struct ActivateCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Write the cluster file with the host active.")
   var save = false
 
-  @Option(
-    name: .long,
-    help: ArgumentHelp("The simulated hypervisors' state file (see migrate and drain).", valueName: "file"))
-  var state: String?
+  @OptionGroup var simulation: StateOption
 
   @Flag(name: .long, help: "Print {\"host\",\"previous\",\"state\",\"saved\",\"recorded\"} as JSON.")
   var json = false
 
   func run() async throws {
-    let session = try await ClusterSession.open(files: files, database: database, statePath: state)
+    let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)
     let (host, clusterPath, save) = (self.host, files.cluster, self.save)
     let why = reason ?? "ballast activate \(host)"
     // Without --save or --state, a host the cluster file puts in maintenance stays in maintenance.
     let fileState = session.fileCluster.host(named: host)?.state
-    let takesEffect = save || state != nil || fileState == .active
+    let takesEffect = save || simulation.state != nil || fileState == .active
     let (previous, saved) = try await session.withLease(command: "activate \(host)") {
       let previous = try await session.setMaintenance(false, host: host, reason: why, record: takesEffect)
       guard previous != .active, save else { return (previous, false) }

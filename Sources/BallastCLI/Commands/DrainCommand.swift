@@ -46,26 +46,10 @@ struct DrainCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Write the cluster file (host state and new placement) afterwards, atomically.")
   var save = false
 
-  @Option(
-    name: .long,
-    help: ArgumentHelp(
-      "Keep the simulated hypervisors' state in this file, written after every step (resumed from it next time).",
-      valueName: "file"))
-  var state: String?
-
-  @Option(
-    name: .long,
-    help: ArgumentHelp(
-      "Run the virtual clock at this many seconds per real second (default: as fast as possible).",
-      valueName: "x"))
-  var pace: Double?
-
-  func validate() throws {
-    if let pace, pace <= 0 { throw ValidationError("--pace must be positive") }
-  }
+  @OptionGroup var simulation: SimulationOptions
 
   func run() async throws {
-    let session = try await ClusterSession.open(files: files, database: database, statePath: state)
+    let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)
     guard let simulated = session.simulated else { return }
     if dryRun {
       try await showPlan(session, simulated)
@@ -74,7 +58,7 @@ struct DrainCommand: AsyncParsableCommand {
     let asJSON = json || !standardOutputIsTerminal
     let (host, clusterPath, save) = (self.host, files.cluster, self.save)
     let why = reason ?? "ballast drain \(host)"
-    let runner = PlanRunner(policy: session.policy, json: asJSON, pace: pace, journal: session.store)
+    let runner = PlanRunner(policy: session.policy, json: asJSON, pace: simulation.pace, journal: session.store)
     let report = try await session.withLease(command: "drain \(host)") {
       try await ReconcileOutput.reconcileFirst(session, json: asJSON)
       let before = try await session.inventory()

@@ -42,27 +42,14 @@ struct MigrateCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "One JSON event per line instead of the live view (the default when not on a terminal).")
   var json = false
 
-  @Option(
-    name: .long,
-    help: ArgumentHelp(
-      "Keep the simulated hypervisors' state in this file, written after every step (resumed from it next time).",
-      valueName: "file"))
-  var state: String?
-
-  @Option(
-    name: .long,
-    help: ArgumentHelp(
-      "Run the virtual clock at this many seconds per real second (default: as fast as possible).",
-      valueName: "x"))
-  var pace: Double?
+  @OptionGroup var simulation: SimulationOptions
 
   func validate() throws {
     if live && cold { throw ValidationError("--live and --cold exclude each other") }
-    if let pace, pace <= 0 { throw ValidationError("--pace must be positive") }
   }
 
   func run() async throws {
-    let session = try await ClusterSession.open(files: files, database: database, statePath: state)
+    let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)
     guard let simulated = session.simulated else { return }
     let requested: ManualMove.Requested = live ? .live : cold ? .cold : .auto
     let asJSON = json || !standardOutputIsTerminal
@@ -80,7 +67,7 @@ struct MigrateCommand: AsyncParsableCommand {
       return
     }
 
-    let runner = PlanRunner(policy: session.policy, json: asJSON, pace: pace, journal: session.store)
+    let runner = PlanRunner(policy: session.policy, json: asJSON, pace: simulation.pace, journal: session.store)
     let (summary, planned, saved) = try await session.withLease(command: "migrate \(vm) --to \(to)") {
       try await ReconcileOutput.reconcileFirst(session, json: asJSON)
       let plan = try ManualMove.plan(

@@ -39,29 +39,16 @@ struct PlanCommand: AsyncParsableCommand {
 
   @OptionGroup var database: DatabaseOptions
 
-  @Option(
-    name: .long,
-    help: ArgumentHelp(
-      "With --execute: keep the simulated hypervisors' state in this file (resumed from it next time).",
-      valueName: "file"))
-  var state: String?
-
-  @Option(
-    name: .long,
-    help: ArgumentHelp(
-      "With --execute: run the virtual clock at this many seconds per real second (default: as fast as possible).",
-      valueName: "x"))
-  var pace: Double?
+  @OptionGroup var simulation: SimulationOptions
 
   @Flag(name: .long, help: "With --execute: write the new placement to the cluster file afterwards, atomically.")
   var save = false
 
   func validate() throws {
     if execute, explain != nil { throw ValidationError("--explain shows a plan; it cannot be combined with --execute") }
-    if !execute, state != nil || pace != nil || save {
+    if !execute, simulation.state != nil || simulation.pace != nil || save {
       throw ValidationError("--state, --pace and --save go with --execute")
     }
-    if let pace, pace <= 0 { throw ValidationError("--pace must be positive") }
   }
 
   func run() async throws {
@@ -87,11 +74,11 @@ struct PlanCommand: AsyncParsableCommand {
 
   /// `--execute`: plan on the cluster as it is, then run the moves.
   private func runPlan() async throws {
-    let session = try await ClusterSession.open(files: files, database: database, statePath: state)
+    let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)
     guard let simulated = session.simulated else { return }
     let asJSON = json || !standardOutputIsTerminal
     let (clusterPath, save) = (files.cluster, self.save)
-    let runner = PlanRunner(policy: session.policy, json: asJSON, pace: pace, journal: session.store)
+    let runner = PlanRunner(policy: session.policy, json: asJSON, pace: simulation.pace, journal: session.store)
     let history = SQLiteLoopHistory(store: session.store, holder: LeaseHolder.current(command: "plan --execute"))
     let summary: ExecutionSummary? = try await session.withLease(command: "plan --execute") {
       try await ReconcileOutput.reconcileFirst(session, json: asJSON)

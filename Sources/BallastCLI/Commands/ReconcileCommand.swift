@@ -20,16 +20,13 @@ struct ReconcileCommand: AsyncParsableCommand {
   @OptionGroup var files: ClusterOptions
   @OptionGroup var database: DatabaseOptions
 
-  @Option(
-    name: .long,
-    help: ArgumentHelp("The simulated hypervisors' state file (see migrate and drain).", valueName: "file"))
-  var state: String?
+  @OptionGroup var simulation: StateOption
 
   @Flag(name: .long, help: "One JSON object per move, then {\"event\":\"summary\",…}.")
   var json = false
 
   func run() async throws {
-    let session = try await ClusterSession.open(files: files, database: database, statePath: state)
+    let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)
     let quiet = Logger(label: "ballast.reconcile", factory: { _ in SwiftLogNoOpLogHandler() })
     let results = try await session.withLease(command: "reconcile") {
       try await session.reconcileHoldingLease(logger: quiet)
