@@ -88,3 +88,46 @@ struct FoundationCommandsTests {
     #expect(result.stderr.contains("unknown CPU model 'Pentium'"))
   }
 }
+
+@Suite("generate --traces and simulate (end to end)")
+struct TracesAndSimulateTests {
+  @Test func generatedTracesDriveASimulation() throws {
+    let folder = try BallastProcess.temporaryFolder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let generated = try BallastProcess.run(
+      ["generate", "--hosts", "6", "--vms", "60", "--seed", "3", "--traces", "traces", "-o", "c.yaml"], in: folder)
+    #expect(generated.status == 0, "\(generated.stderr)")
+    let cluster = try String(contentsOf: folder.appendingPathComponent("c.yaml"), encoding: .utf8)
+    let traceLine = try #require(cluster.split(separator: "\n").first { $0.contains("trace: traces/vm-") })
+    let tracePath = String(traceLine.split(separator: " ").last ?? "")
+    let trace = try String(contentsOf: folder.appendingPathComponent(tracePath), encoding: .utf8)
+    #expect(trace.split(separator: "\n").count == 288)
+
+    let result = try BallastProcess.run(
+      [
+        "simulate", "--cluster", "c.yaml", "--duration", "6h", "--json", "--report", "r.html",
+        "--policy", BallastProcess.repositoryRoot.appendingPathComponent("policies/balanced.yaml").path,
+      ], in: folder)
+    #expect(result.status == 0, "\(result.stderr)")
+    let object = try #require(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    let policies = try #require(object["policies"] as? [[String: Any]])
+    #expect(policies.map { $0["policy"] as? String } == ["no balancing", "balanced"])
+    for key in [
+      "policy", "imbalanceMean", "imbalanceP95", "imbalanceMax", "migrations", "live", "cold", "downtimeTotalMs",
+      "downtimeMaxMs", "bytesMoved", "overloadHostSeconds",
+    ] {
+      #expect(policies[1][key] != nil, "missing \(key)")
+    }
+    let baseline = try #require(policies[0]["imbalanceMean"] as? Double)
+    let balanced = try #require(policies[1]["imbalanceMean"] as? Double)
+    #expect(policies[0]["migrations"] as? Int == 0)
+    #expect(balanced < baseline)
+    #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("r.html").path))
+  }
+
+  @Test func simulateRejectsBadInput() throws {
+    let result = try BallastProcess.run(["simulate", "--cluster", "clusters/demo.yaml", "--step", "soon"])
+    #expect(result.status != 0)
+    #expect(result.stderr.contains("--step"))
+  }
+}

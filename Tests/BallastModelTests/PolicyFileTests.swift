@@ -85,3 +85,17 @@ struct PolicyFileTests {
     }
   }
 }
+
+@Suite("Minimum gain")
+struct MinimumGainTests {
+  @Test(arguments: [(4, 0.002), (16, 0.002), (32, 0.001), (1000, 0.000032)])
+  func scalesDownAboveSixteenHosts(hosts: Int, expected: Double) {
+    #expect(abs(Policy().minimumGain(activeHosts: hosts) - expected) < 1e-12)
+  }
+
+  @Test func aggressivenessStillApplies() {
+    var policy = Policy()
+    policy.aggressiveness = 5
+    #expect(abs(policy.minimumGain(activeHosts: 32) - 0.00025) < 1e-12)
+  }
+}

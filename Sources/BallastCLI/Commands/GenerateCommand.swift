@@ -1,5 +1,6 @@
 import ArgumentParser
 import BallastModel
+import Foundation
 
 /// `ballast generate`: write a synthetic, valid cluster file, deterministic for a seed.
 struct GenerateCommand: AsyncParsableCommand {
@@ -26,6 +27,13 @@ struct GenerateCommand: AsyncParsableCommand {
   @Option(name: .shortAndLong, help: ArgumentHelp("Write the file here instead of standard output.", valueName: "file"))
   var output: String?
 
+  @Option(
+    name: .long,
+    help: ArgumentHelp(
+      "Also write a day of synthetic load per running VM (daily cycle, noise, bursts; CPU percent every 5 minutes) "
+        + "into this folder, and point each VM's trace: at its file.", valueName: "dir"))
+  var traces: String?
+
   func validate() throws {
     guard hosts >= 1 else { throw ValidationError("--hosts must be at least 1, got \(hosts)") }
     guard vms >= 0 else { throw ValidationError("--vms must be 0 or more, got \(vms)") }
@@ -45,7 +53,8 @@ struct GenerateCommand: AsyncParsableCommand {
   func run() async throws {
     let generator = ClusterGenerator(
       hosts: hosts, vms: vms, seed: seed, sharedRatio: sharedRatio, cpuModels: models)
-    let cluster = generator.generate()
+    var cluster = generator.generate()
+    if let traces { try writeTraces(for: &cluster, into: traces) }
     if cluster.vms.count < vms {
       printError("note: only \(cluster.vms.count) of \(vms) VMs fit on \(hosts) hosts")
     }
@@ -56,5 +65,31 @@ struct GenerateCommand: AsyncParsableCommand {
     } else {
       print(text, terminator: "")
     }
+  }
+
+  /// Writes one trace file per running VM into `folder` and sets each VM's `trace:` to it,
+  /// relative to the cluster file's folder (or as given when printing to standard output).
+  private func writeTraces(for cluster: inout Cluster, into folder: String) throws {
+    let folderURL = URL(fileURLWithPath: folder)
+    do {
+      try FileManager.default.createDirectory(at: folderURL, withIntermediateDirectories: true)
+    } catch {
+      throw ValidationError("--traces: cannot create the folder \(folder): \(error.localizedDescription)")
+    }
+    let base = output.map { URL(fileURLWithPath: $0).deletingLastPathComponent().standardizedFileURL.path }
+    let generated = TraceGenerator(seed: seed).traces(for: cluster)
+    for i in cluster.vms.indices {
+      guard let trace = generated[cluster.vms[i].name] else { continue }
+      let file = folderURL.appendingPathComponent("\(cluster.vms[i].name).txt")
+      try AtomicFile.write(TraceGenerator.text(trace), to: file.path)
+      cluster.vms[i].trace = Self.relative(file.standardizedFileURL.path, to: base) ?? file.path
+    }
+    printError("wrote \(generated.count) traces to \(folder)")
+  }
+
+  /// `path` relative to folder `base` when it lies inside it.
+  static func relative(_ path: String, to base: String?) -> String? {
+    guard let base, path.hasPrefix(base + "/") else { return nil }
+    return String(path.dropFirst(base.count + 1))
   }
 }

@@ -116,7 +116,7 @@ struct SimulateCommand: AsyncParsableCommand {
 
     let summaries = records.map(\.summary)
     if json {
-      print(try JSONOutput.string(SimulationReportJSON(policies: summaries.map(SimulationSummaryJSON.init))))
+      print(try JSONOutput.string(SimulationReportJSON(policies: summaries.map(\.roundedForReading))))
     } else {
       writeLine("")
       writeLine(SimulationText.table(summaries))
@@ -131,40 +131,7 @@ struct SimulateCommand: AsyncParsableCommand {
 
 /// `simulate --json`.
 struct SimulationReportJSON: Encodable {
-  var policies: [SimulationSummaryJSON]
-}
-
-/// One policy in `simulate --json`, figures rounded for reading.
-struct SimulationSummaryJSON: Encodable {
-  var policy: String
-  var imbalanceMean: Double
-  var imbalanceP95: Double
-  var imbalanceMax: Double
-  var migrations: Int
-  var live: Int
-  var cold: Int
-  var failed: Int
-  var downtimeTotalMs: Double
-  var downtimeMaxMs: Double
-  var bytesMoved: Double
-  var overloadHostSeconds: Double
-  var steps: Int
-
-  init(_ s: SimulationSummary) {
-    policy = s.policy
-    imbalanceMean = JSONOutput.rounded(s.imbalanceMean)
-    imbalanceP95 = JSONOutput.rounded(s.imbalanceP95)
-    imbalanceMax = JSONOutput.rounded(s.imbalanceMax)
-    migrations = s.migrations
-    live = s.live
-    cold = s.cold
-    failed = s.failed
-    downtimeTotalMs = JSONOutput.rounded(s.downtimeTotalMs, 1)
-    downtimeMaxMs = JSONOutput.rounded(s.downtimeMaxMs, 1)
-    bytesMoved = s.bytesMoved.rounded()
-    overloadHostSeconds = s.overloadHostSeconds
-    steps = s.steps
-  }
+  var policies: [SimulationSummary]
 }
 
 /// The side-by-side table `simulate` prints.

@@ -84,4 +84,16 @@ struct SimulationSummary: Sendable, Hashable, Codable {
   /// Σ over steps of (hosts above 100 % CPU × step length).
   var overloadHostSeconds: Double
   var steps: Int
+
+  /// The same figures rounded for people and scripts to read (`simulate --json`).
+  var roundedForReading: SimulationSummary {
+    var copy = self
+    copy.imbalanceMean = JSONOutput.rounded(imbalanceMean)
+    copy.imbalanceP95 = JSONOutput.rounded(imbalanceP95)
+    copy.imbalanceMax = JSONOutput.rounded(imbalanceMax)
+    copy.downtimeTotalMs = JSONOutput.rounded(downtimeTotalMs, 1)
+    copy.downtimeMaxMs = JSONOutput.rounded(downtimeMaxMs, 1)
+    copy.bytesMoved = bytesMoved.rounded()
+    return copy
+  }
 }

@@ -45,6 +45,20 @@ public struct Policy: Sendable, Hashable, Codable {
     let level = min(max(aggressiveness, 1), 5)
     return minImprovement * Double(1 << (5 - level)) / 4
   }
+
+  /// Clusters up to this many active hosts use `minImprovement` as written.
+  public static let minImprovementReferenceHosts = 16
+
+  /// The smallest imbalance reduction a move must bring in a cluster of `activeHosts`:
+  /// ``effectiveMinImprovement``, scaled by 16 / `activeHosts` above 16 hosts.
+  ///
+  /// One move changes a standard deviation over N hosts by about 1/N, so an absolute minimum
+  /// that suits 10 hosts would forbid every move at 1,000; scaling keeps a policy meaning
+  /// the same thing on any cluster size.
+  public func minimumGain(activeHosts: Int) -> Double {
+    let reference = Double(Self.minImprovementReferenceHosts)
+    return effectiveMinImprovement * min(1, reference / Double(max(activeHosts, 1)))
+  }
 }
 
 /// Weights of the two metrics in a host's utilization.

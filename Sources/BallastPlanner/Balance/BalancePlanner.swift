@@ -80,7 +80,7 @@ private struct BalanceSearch {
     self.policy = policy
     self.history = history
     self.options = options
-    self.minimumGain = policy.effectiveMinImprovement
+    self.minimumGain = policy.minimumGain(activeHosts: state.activeHosts.count)
     self.pipeline = PlacementPipeline(policy: policy)
     self.moved = [Bool](repeating: false, count: cluster.vms.count)
     var cooling = [Double?](repeating: nil, count: cluster.vms.count)

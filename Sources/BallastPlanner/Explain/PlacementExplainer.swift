@@ -110,12 +110,13 @@ public enum PlacementExplainer {
     }
     if let best = candidates.first, let after = best.imbalanceAfter {
       let gain = imbalance - after
-      if gain >= policy.effectiveMinImprovement {
+      let minimum = policy.minimumGain(activeHosts: state.activeHosts.count)
+      if gain >= minimum {
         notes.append(
           "best destination: \(best.host) (imbalance \(Wording.imbalance(imbalance)) → \(Wording.imbalance(after)))")
       } else {
         notes.append(
-          "no destination removes the policy's minimum of \(Wording.imbalance(policy.effectiveMinImprovement)) "
+          "no destination removes the policy's minimum of \(Wording.imbalance(minimum)) "
             + "imbalance (best: \(best.host), \(Wording.imbalance(imbalance)) → \(Wording.imbalance(after)))")
       }
     } else {
