@@ -16,9 +16,8 @@ struct LoopAndDrainProcessTests {
     let loop = try BallastProcess.Background(LoopProcessTests.loopArguments + ["--pace", "4"], in: folder)
     defer { if loop.process.isRunning { loop.signal(SIGKILL) } }
     let store = try HistoryStore(path: folder.appendingPathComponent("h.sqlite").path)
-    let migrating = try await loop.wait(upTo: 60) {
-      try await store.migrations().contains { $0.startedAt != nil && $0.outcome == nil }
-    }
+    let migrating = await StageWatcher.wait(
+      for: "preCopy", in: folder.appendingPathComponent("h.sqlite").path, within: 60)
     try #require(migrating, "the loop never started a migration: \(loop.stderr)")
 
     // Drain h2 while the loop migrates: refused while it holds the lease, admitted between rounds.
