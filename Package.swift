@@ -67,7 +67,10 @@ let package = Package(
     .testTarget(name: "BallastQEMUTests", dependencies: ["BallastQEMU", "BallastEngine", "BallastModel"]),
     .testTarget(
       name: "BallastCLITests",
-      dependencies: ["BallastCLI", "ballast", "BallastHistory", "BallastEngine", "BallastModel"],
+      dependencies: [
+        "BallastCLI", "ballast", "BallastHistory", "BallastEngine", "BallastModel",
+        .product(name: "GRDB", package: "GRDB.swift"),
+      ],
       exclude: ["Golden"]),
   ],
   swiftLanguageModes: [.v6]

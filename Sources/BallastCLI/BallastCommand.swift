@@ -19,6 +19,7 @@ public struct BallastCommand: AsyncParsableCommand {
       SimulateCommand.self,
       MigrateCommand.self,
       ActivateCommand.self,
+      ReconcileCommand.self,
       HistoryCommand.self,
       BenchCommand.self,
     ]

@@ -19,11 +19,29 @@ struct BallastProcess {
     .deletingLastPathComponent()
 
   /// Runs `ballast arguments…` in the repository root and waits for it.
-  static func run(_ arguments: [String], in directory: URL = repositoryRoot) throws -> Result {
+  ///
+  /// Commands that move VMs record in `./ballast.sqlite` unless told otherwise: run in the
+  /// repository root without `--db`, each run gets a history database of its own (removed after).
+  static func run(
+    _ arguments: [String], in directory: URL = repositoryRoot, environment: [String: String] = [:]
+  ) throws -> Result {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
     process.currentDirectoryURL = directory
+    var scratch: String?
+    if directory == repositoryRoot, !arguments.contains("--db"), environment["BALLAST_DB"] == nil {
+      scratch =
+        FileManager.default.temporaryDirectory.appendingPathComponent("ballast-\(UUID().uuidString).sqlite").path
+    }
+    defer {
+      for suffix in ["", "-wal", "-shm"] {
+        try? scratch.map { try FileManager.default.removeItem(atPath: $0 + suffix) }
+      }
+    }
+    process.environment = ProcessInfo.processInfo.environment.merging(
+      environment.merging(scratch.map { ["BALLAST_DB": $0] } ?? [:]) { a, _ in a }
+    ) { _, b in b }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out
@@ -37,13 +55,24 @@ struct BallastProcess {
       stderr: String(decoding: stderr, as: UTF8.self))
   }
 
+  /// ``run(_:in:environment:)`` on a thread of its own: waiting for the process does not hold
+  /// one of the few threads every test's async code shares.
+  static func running(
+    _ arguments: [String], in directory: URL = repositoryRoot, environment: [String: String] = [:]
+  ) async throws -> Result {
+    try await withCheckedThrowingContinuation { continuation in
+      Thread { continuation.resume(with: Swift.Result { try run(arguments, in: directory, environment: environment) }) }
+        .start()
+    }
+  }
+
   /// A `ballast` process running in the background, its output going to files in `folder`.
   final class Background {
     let process = Process()
     let stdoutURL: URL
     let stderrURL: URL
 
-    init(_ arguments: [String], in folder: URL) throws {
+    init(_ arguments: [String], in folder: URL, environment: [String: String] = [:]) throws {
       stdoutURL = folder.appendingPathComponent("stdout.txt")
       stderrURL = folder.appendingPathComponent("stderr.txt")
       _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
@@ -51,6 +80,7 @@ struct BallastProcess {
       process.executableURL = BallastProcess.executable
       process.arguments = arguments
       process.currentDirectoryURL = folder
+      process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, b in b }
       process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
       process.standardError = try FileHandle(forWritingTo: stderrURL)
       try process.run()

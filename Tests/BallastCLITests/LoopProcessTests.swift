@@ -40,7 +40,7 @@ struct LoopProcessTests {
 
     let store = try HistoryStore(path: dbPath)
     let journal: any MigrationJournal = store
-    #expect(try await journal.unfinishedMoves().isEmpty)
+    #expect(try await journal.unfinishedMoves(cluster: nil).isEmpty)
     let moves = try await store.migrations()
     #expect(!moves.isEmpty && moves.allSatisfy { $0.outcome != nil })
     let state = try #require(try FileStateStore(path: folder.appendingPathComponent("state.json").path).load())

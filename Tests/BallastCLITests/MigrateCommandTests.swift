@@ -144,6 +144,8 @@ struct MigrateInterruptTests {
     let process = Process()
     process.executableURL = BallastProcess.executable
     process.arguments = arguments
+    process.currentDirectoryURL = try BallastProcess.temporaryFolder()  // its ./ballast.sqlite
+    defer { try? process.currentDirectoryURL.map { try FileManager.default.removeItem(at: $0) } }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out

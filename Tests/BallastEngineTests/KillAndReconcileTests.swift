@@ -43,7 +43,9 @@ actor FreezableJournal: MigrationJournal {
   func planFinished(plan: PlanID, measuredImbalanceAfter: Double?, at: Double) async throws {
     if alive() { await inner.planFinished(plan: plan, measuredImbalanceAfter: measuredImbalanceAfter, at: at) }
   }
-  func unfinishedMoves() async throws -> [UnfinishedMove] { await inner.unfinishedMoves() }
+  func unfinishedMoves(cluster: String?) async throws -> [UnfinishedMove] {
+    await inner.unfinishedMoves(cluster: cluster)
+  }
 
   /// A new process opens the same journal: writes go through again.
   func thaw() {
@@ -90,19 +92,19 @@ actor FreezableJournal: MigrationJournal {
     let move = Fixture.move("vm", from: "h0", to: "h1", kind: kill.kind, requiresShutdown: kill.kind == .cold)
     _ = await engine.execute(Fixture.plan([move], cluster: cluster))
     #expect(journal.freezeNow.withLock { $0 })
-    #expect(try await journal.unfinishedMoves().count == 1)  // the dead process did not finish it
+    #expect(try await journal.unfinishedMoves(cluster: nil).count == 1)  // the dead process did not finish it
 
     await journal.thaw()
     let revived = try SimulatedDriver(resumingFrom: FileStateStore(path: killed))
     let reconciler = Reconciler(
-      journal: journal, driver: revived, now: { revived.clock.now() },
+      journal: journal, driver: revived, cluster: cluster.name, now: { revived.clock.now() },
       logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
     let results = try await reconciler.run()
     let result = try #require(results.first)
     // Once commitment's intent is journaled the move is finished forward; before, it is undone.
     let expected: MoveOutcome = kill.stage.number >= 4 ? .completed : .rolledBack
     #expect(result.resolution == .finished(expected), "\(result.detail)")
-    #expect(try await journal.unfinishedMoves().isEmpty)
+    #expect(try await journal.unfinishedMoves(cluster: nil).isEmpty)
     let state = await revived.snapshot()
     #expect(state.violations() == [])
     #expect(state.reservations.isEmpty)

@@ -44,9 +44,11 @@ private actor PlacementDriver: Driver {
 struct ReconcileRecordTests {
   /// Writes a started live move of web1 h1 → h2 whose stages up to `last` succeeded, and `last`'s
   /// intent (and success, when `succeeded`).
-  private func interrupted(_ store: HistoryStore, at last: MigrationStage, succeeded: Bool) async throws -> MoveID {
+  private func interrupted(
+    _ store: HistoryStore, at last: MigrationStage, succeeded: Bool, cluster: String = "lab"
+  ) async throws -> MoveID {
     let move = liveMove("web1", from: "h1", to: "h2")
-    let planID = try await store.recordPlan(plan([move]), dryRun: false, at: 10)
+    let planID = try await store.recordPlan(plan([move], cluster: cluster), dryRun: false, at: 10)
     let id = try await store.moveStarted(plan: planID, index: 0, move: move, at: 11)
     for stage in MigrationStage.stages(for: .live) {
       try await store.stageIntent(move: id, stage: stage, at: 12)
@@ -58,7 +60,7 @@ struct ReconcileRecordTests {
   }
 
   private func reconciler(_ store: HistoryStore, _ driver: PlacementDriver) -> Reconciler {
-    Reconciler(journal: store, driver: driver, now: { 500 }, logger: Logger(label: "test"))
+    Reconciler(journal: store, driver: driver, cluster: nil, now: { 500 }, logger: Logger(label: "test"))
   }
 
   @Test("a move killed during pre-copy is rolled back and the record says so")
@@ -116,6 +118,28 @@ struct ReconcileRecordTests {
       #expect(record.outcome == .needsAttention)
       #expect(record.detail?.contains("running on h1, running on h2") == true)
       #expect(record.detail?.contains("stop the copy on h1") == true)
+    }
+  }
+
+  @Test("reconciling one cluster leaves the unfinished moves of another in the same database alone")
+  func scopedByCluster() async throws {
+    try await withStore { store, _ in
+      let ours = try await interrupted(store, at: .preCopy, succeeded: false)
+      let theirs = try await interrupted(store, at: .preCopy, succeeded: false, cluster: "other")
+      #expect(try await store.unfinishedMoves(cluster: "lab").map(\.id) == [ours])
+      #expect(try await store.unfinishedMoves(cluster: "other").map(\.id) == [theirs])
+      #expect(try await store.unfinishedMoves(cluster: "none").isEmpty)
+      #expect(try await store.unfinishedMoves().map(\.id) == [ours, theirs])
+
+      // web1 of "other" has the same name as lab's: a reconciler that strayed would move lab's web1.
+      let driver = PlacementDriver(["web1": ["h1": .running, "h2": .paused]])
+      let labOnly = Reconciler(journal: store, driver: driver, cluster: "lab", now: { 500 }, logger: Logger(label: "t"))
+      #expect(try await labOnly.run().map(\.move) == [ours])
+      #expect(try await store.unfinishedMoves(cluster: "other").map(\.id) == [theirs])
+      let untouched = try #require(try await store.migration(id: theirs))
+      #expect(untouched.migration.outcome == nil && untouched.migration.endedAt == nil)
+      #expect(untouched.stages.map(\.outcome) == [.succeeded, .succeeded, nil])
+      #expect(try await labOnly.run().isEmpty)
     }
   }
 }

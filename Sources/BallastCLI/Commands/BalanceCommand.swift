@@ -72,7 +72,7 @@ struct BalanceCommand: AsyncParsableCommand {
 
   func run() async throws {
     let logger = Logger(label: "ballast.balance", factory: { StreamLogHandler.standardError(label: $0) })
-    let session = try ClusterSession.open(files: files, database: database, statePath: state)
+    let session = try await ClusterSession.open(files: files, database: database, statePath: state)
     let unresolved = try await session.reconcile(logger: logger).filter { $0.resolution == .unresolved }
     if !unresolved.isEmpty {
       throw ValidationError(

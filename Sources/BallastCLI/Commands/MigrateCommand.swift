@@ -12,7 +12,10 @@ struct MigrateCommand: AsyncParsableCommand {
       moves live when its storage is shared, the destination CPU offers its features and pre-copy \
       is predicted to converge; otherwise the policy's liveIneligible decides. The stage-0 checks \
       run again against the current state before anything moves. The cluster file is the \
-      simulated cluster's state: it is rewritten (atomically) only with --save.
+      simulated cluster's state: it is rewritten (atomically) only with --save. The migration \
+      runs holding the cluster's lease (another Ballast process migrating on it makes this one \
+      stop at once, saying who), after reconciling what a killed process left in flight, and \
+      every stage is recorded in the history database (dry runs too, marked as such).
       """)
 
   @Argument(help: "The VM to move.")
@@ -31,6 +34,7 @@ struct MigrateCommand: AsyncParsableCommand {
   var dryRun = false
 
   @OptionGroup var files: ClusterOptions
+  @OptionGroup var database: DatabaseOptions
 
   @Flag(name: .long, help: "Write the cluster file with the VM's new place afterwards.")
   var save = false
@@ -38,36 +42,24 @@ struct MigrateCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "One JSON event per line instead of the live view (the default when not on a terminal).")
   var json = false
 
-  @Option(
-    name: .long,
-    help: ArgumentHelp(
-      "Keep the simulated hypervisors' state in this file, written after every step (resumed from it next time).",
-      valueName: "file"))
-  var state: String?
-
-  @Option(
-    name: .long,
-    help: ArgumentHelp(
-      "Run the virtual clock at this many seconds per real second (default: as fast as possible).",
-      valueName: "x"))
-  var pace: Double?
+  @OptionGroup var simulation: SimulationOptions
 
   func validate() throws {
     if live && cold { throw ValidationError("--live and --cold exclude each other") }
-    if let pace, pace <= 0 { throw ValidationError("--pace must be positive") }
   }
 
   func run() async throws {
-    let (cluster, policy) = try files.load()
+    let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)
+    guard let simulated = session.simulated else { return }
     let requested: ManualMove.Requested = live ? .live : cold ? .cold : .auto
-    let plan = try ManualMove.plan(vm: vm, to: to, requested: requested, cluster: cluster, policy: policy)
     let asJSON = json || !standardOutputIsTerminal
-    let runner = PlanRunner(cluster: cluster, policy: policy, json: asJSON, statePath: state, pace: pace)
-    let driver = try runner.makeDriver()
-    guard let move = plan.moves.first else { return }
+    let (vm, to, clusterPath, save) = (self.vm, self.to, files.cluster, self.save)
 
     if dryRun {
-      let engine = MigrationEngine(simulated: driver, policy: policy)
+      let plan = try ManualMove.plan(
+        vm: vm, to: to, requested: requested, cluster: try await session.inventory(), policy: session.policy)
+      guard let move = plan.moves.first else { return }
+      let engine = MigrationEngine(simulated: simulated, journal: session.store, policy: session.policy)
       try await engine.recordDryRun(plan)
       let check = await engine.check(move)
       printDryRun(move, check: check, json: asJSON)
@@ -75,16 +67,27 @@ struct MigrateCommand: AsyncParsableCommand {
       return
     }
 
-    if !asJSON { writeLine("Migrating " + ManualMove.describe(move)) }
-    let (summary, final) = try await runner.run(plan, on: driver)
-    if save, final != cluster {
-      try ClusterFile.save(final, to: files.cluster)
-      if !asJSON { writeLine("Saved the new placement to \(files.cluster).") }
-    } else if !asJSON, summary.done > 0, !save {
-      writeLine("The cluster file is unchanged (add --save to write the new placement).")
+    let runner = PlanRunner(policy: session.policy, json: asJSON, pace: simulation.pace, journal: session.store)
+    let (summary, planned, saved) = try await session.withLease(command: "migrate \(vm) --to \(to)") {
+      try await ReconcileOutput.reconcileFirst(session, json: asJSON)
+      let plan = try ManualMove.plan(
+        vm: vm, to: to, requested: requested, cluster: try await session.inventory(), policy: session.policy)
+      if !asJSON, let move = plan.moves.first { writeLine("Migrating " + ManualMove.describe(move)) }
+      var saved = false
+      let (summary, _) = try await runner.run(plan, on: simulated) { _, final, _ in
+        saved = save ? try session.save(final, to: clusterPath) : false
+      }
+      return (summary, plan.moves.count, saved)
+    }
+    if !asJSON {
+      if saved {
+        writeLine("Saved the new placement to \(clusterPath).")
+      } else if summary.done > 0, !save {
+        writeLine("The cluster file is unchanged (add --save to write the new placement).")
+      }
     }
     if summary.needsAttention > 0 { throw ExitCode(2) }
-    if summary.done < plan.moves.count { throw ExitCode(1) }
+    if summary.done < planned { throw ExitCode(1) }
   }
 
   private func printDryRun(_ move: PlannedMove, check: Result<PreflightResult, NotPossible>, json: Bool) {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BallastEngine
 import BallastModel
 
 /// `ballast status`: per-host utilization, VM counts and the cluster's imbalance.
@@ -17,8 +18,21 @@ struct StatusCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Print {\"hosts\":[…],\"imbalance\":…} as JSON.")
   var json = false
 
+  @Option(
+    name: .long,
+    help: ArgumentHelp(
+      "Show the simulated hypervisors' state in this file (see migrate and drain) instead of the cluster file's.",
+      valueName: "file"))
+  var state: String?
+
   func run() async throws {
-    let (cluster, policy) = try files.load()
+    var (cluster, policy) = try files.load()
+    if let state {
+      guard let saved = try FileStateStore(path: state).load() else {
+        throw CommandFailure("no simulated state in \(state) yet: migrate, drain or balance with --state write it")
+      }
+      cluster = saved.cluster
+    }
     let report = StatusReport(cluster: cluster, policy: policy)
     print(json ? try JSONOutput.string(report) : report.text(cluster: cluster, policy: policy))
   }

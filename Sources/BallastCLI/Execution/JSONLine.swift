@@ -23,6 +23,11 @@ struct JSONLine {
     fields.append("\(Self.quoted(key)):\(value)")
   }
 
+  /// Adds `json`, already encoded (an array or an object), as the value of `key`.
+  mutating func add(_ key: String, json: String) {
+    fields.append("\(Self.quoted(key)):\(json)")
+  }
+
   var text: String { "{" + fields.joined(separator: ",") + "}" }
 
   /// `value` rounded to `decimals`, as a JSON number (`null` when not finite).

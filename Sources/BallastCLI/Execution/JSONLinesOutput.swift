@@ -18,9 +18,12 @@ final class JSONLinesOutput: ProgressOutput {
     lock.withLock { _ in write(line) }
   }
 
-  func finish(_ summary: ExecutionSummary) {
-    let line = Self.line(for: summary)
-    lock.withLock { _ in write(line) }
+  func finish(_ summary: ExecutionSummary) { write(Self.summaryLine(for: summary)) }
+
+  /// Writes `line` (a summary line with a command's own keys added, say).
+  func write(_ line: JSONLine) {
+    let text = line.text
+    lock.withLock { _ in write(text) }
   }
 
   static func line(for event: EngineEvent) -> String {
@@ -60,7 +63,9 @@ final class JSONLinesOutput: ProgressOutput {
     return line.text
   }
 
-  static func line(for summary: ExecutionSummary) -> String {
+  static func line(for summary: ExecutionSummary) -> String { summaryLine(for: summary).text }
+
+  static func summaryLine(for summary: ExecutionSummary) -> JSONLine {
     var line = JSONLine(event: "summary")
     line.add("done", summary.done)
     line.add("skipped", summary.skipped)
@@ -72,6 +77,6 @@ final class JSONLinesOutput: ProgressOutput {
     line.add("lowerBoundSeconds", summary.lowerBoundSeconds, decimals: 3)
     line.add("bytesMoved", summary.bytesMoved, decimals: 0)
     line.add("cancelled", summary.cancelled)
-    return line.text
+    return line
   }
 }

@@ -4,39 +4,19 @@ import Dispatch
 import Foundation
 import Logging
 
-/// Executes a plan on the simulated driver and reports it as it goes.
+/// Executes a plan on the simulated driver and reports it as it goes, journaling every stage.
 ///
 /// Ctrl-C or SIGTERM cancels the run: no new migration starts, and those in flight finish or
 /// abort safely as the policy's `onCancel` says.
 struct PlanRunner {
-  var cluster: Cluster
   var policy: Policy
   /// JSON lines instead of the terminal view.
   var json: Bool
-  /// File the simulated hypervisors' state is written through to (and resumed from).
-  var statePath: String?
   /// Virtual seconds per wall-clock second; `nil` runs as fast as possible.
   var pace: Double?
-  var journal: any MigrationJournal = InMemoryJournal()
+  /// Where the engine journals (the history store; an in-memory journal only in tests).
+  var journal: any MigrationJournal
   var logger = Logger(label: "ballast.engine", factory: { _ in SwiftLogNoOpLogHandler() })
-
-  /// The driver this runner uses: resumed from the state file when it holds a state.
-  /// Virtual time starts at the wall clock's now, so history shows real dates.
-  func makeDriver() throws -> SimulatedDriver {
-    let now = Date().timeIntervalSince1970
-    guard let statePath else { return try SimulatedDriver(cluster: cluster, clock: VirtualClock(origin: now)) }
-    let store = FileStateStore(path: statePath)
-    if let saved = try store.load() {
-      return try SimulatedDriver(resumingFrom: store, origin: now - saved.elapsed)
-    }
-    return try SimulatedDriver(cluster: cluster, store: store, clock: VirtualClock(origin: now))
-  }
-
-  /// Runs `plan` on a driver made by ``makeDriver()``; returns the summary and the cluster
-  /// afterwards (what `--save` writes).
-  func execute(_ plan: MigrationPlan) async throws -> (ExecutionSummary, Cluster) {
-    try await run(plan, on: makeDriver())
-  }
 
   /// The output for a run: JSON lines, or the terminal view with the virtual time of `clock`.
   static func output(json: Bool, clock: VirtualClock) -> any ProgressOutput {
@@ -46,7 +26,14 @@ struct PlanRunner {
   }
 
   /// Runs `plan`; returns the summary and the cluster as the hypervisors hold it afterwards.
-  func run(_ plan: MigrationPlan, on driver: SimulatedDriver) async throws -> (ExecutionSummary, Cluster) {
+  ///
+  /// `finishing` runs once the plan has ended, before the summary is printed, with the summary
+  /// and the cluster afterwards: a command saves its files there, and adds its own keys to the
+  /// last JSON line (`{"event":"summary",…}`).
+  func run(
+    _ plan: MigrationPlan, on driver: SimulatedDriver,
+    finishing: (ExecutionSummary, Cluster, inout JSONLine) throws -> Void = { _, _, _ in }
+  ) async throws -> (ExecutionSummary, Cluster) {
     let output = Self.output(json: json, clock: driver.clock)
     let engine = MigrationEngine(
       simulated: driver, journal: journal, policy: policy, logger: logger, observer: { output.handle($0) })
@@ -64,8 +51,15 @@ struct PlanRunner {
     ticker?.cancel()
     pacer?.stop()
     signals.restore()
-    output.finish(summary)
-    return (summary, try await driver.inventory())
+    let final = try await driver.inventory()
+    var line = JSONLinesOutput.summaryLine(for: summary)
+    try finishing(summary, final, &line)
+    if let lines = output as? JSONLinesOutput {
+      lines.write(line)
+    } else {
+      output.finish(summary)
+    }
+    return (summary, final)
   }
 }
 

@@ -109,6 +109,21 @@ public final class VirtualClock: EngineClock, Sendable {
     _ = state.withLock { $0.pendingInterrupts.remove(key) }
   }
 
+  /// Moves time forward to elapsed time `target` at once (never back), waking whoever sleeps
+  /// until then: for a clock that must not fall behind another process's (one that shares its
+  /// simulated state).
+  public func catchUp(to target: Double) {
+    let waking: [CheckedContinuation<Bool, Never>] = state.withLock { state in
+      guard target > state.elapsed else { return [] }
+      state.elapsed = target
+      let waking = state.sleepers.filter { $0.until <= target }
+      state.sleepers.removeAll { $0.until <= target }
+      state.active += waking.count
+      return waking.map(\.continuation)
+    }
+    for continuation in waking { continuation.resume(returning: false) }
+  }
+
   /// Waits until elapsed time `until` as a participant of its own, for callers that did not
   /// ``join()`` (a loop between rounds): time advances once everyone else waits too.
   public func advance(to until: Double) async {

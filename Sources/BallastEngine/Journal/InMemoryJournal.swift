@@ -14,6 +14,7 @@ public actor InMemoryJournal: MigrationJournal {
 
   public private(set) var entries: [Entry] = []
   private var moves: [MoveID: (plan: PlanID, move: PlannedMove)] = [:]
+  private var planClusters: [PlanID: String] = [:]
   private var finished: Set<MoveID> = []
   private var lastStage: [MoveID: (MigrationStage, Bool)] = [:]
   private var nextID: Int64 = 1
@@ -22,6 +23,7 @@ public actor InMemoryJournal: MigrationJournal {
 
   public func recordPlan(_ plan: MigrationPlan, dryRun: Bool, at: Double) -> PlanID {
     let id = takeID()
+    planClusters[id] = plan.cluster
     entries.append(.plan(id, dryRun: dryRun))
     return id
   }
@@ -54,9 +56,11 @@ public actor InMemoryJournal: MigrationJournal {
     entries.append(.planFinished(plan))
   }
 
-  public func unfinishedMoves() -> [UnfinishedMove] {
+  /// Moves started and not finished, of plans for `cluster` (every cluster when `nil`).
+  public func unfinishedMoves(cluster: String? = nil) -> [UnfinishedMove] {
     moves.keys.sorted().filter { !finished.contains($0) }.compactMap { id in
       guard let entry = moves[id] else { return nil }
+      if let cluster, planClusters[entry.plan] != cluster { return nil }
       let last = lastStage[id]
       return UnfinishedMove(
         id: id, plan: entry.plan, move: entry.move, lastStage: last?.0, lastStageSucceeded: last?.1 ?? false)

@@ -9,8 +9,8 @@ public typealias MoveID = Int64
 ///
 /// The engine calls ``stageIntent(move:stage:at:)`` **before** a stage's irreversible step
 /// and ``stageOutcome(move:stage:outcome:at:figures:error:)`` after it, so after a crash
-/// ``unfinishedMoves()`` tells `reconcile` exactly which VMs were in flight and how far each
-/// got. Times are seconds since the Unix epoch on the engine's clock (virtual when simulated).
+/// ``unfinishedMoves(cluster:)`` tells `reconcile` exactly which VMs were in flight and how far
+/// each got. Times are seconds since the Unix epoch on the engine's clock (virtual when simulated).
 public protocol MigrationJournal: Sendable {
   /// Records a plan as it starts (or a dry run, which then has no moves started).
   func recordPlan(_ plan: MigrationPlan, dryRun: Bool, at: Double) async throws -> PlanID
@@ -28,8 +28,9 @@ public protocol MigrationJournal: Sendable {
     async throws
   /// Records that `plan` ended, with the imbalance measured afterwards.
   func planFinished(plan: PlanID, measuredImbalanceAfter: Double?, at: Double) async throws
-  /// Moves that started and never finished, with the last stage each reached.
-  func unfinishedMoves() async throws -> [UnfinishedMove]
+  /// Moves that started and never finished, with the last stage each reached, oldest first:
+  /// those of plans for `cluster` only, or of every cluster when it is `nil`.
+  func unfinishedMoves(cluster: String?) async throws -> [UnfinishedMove]
 }
 
 /// A move the journal shows as started but not finished (its process died).

@@ -4,7 +4,8 @@ import Logging
 /// Finishes or rolls back the moves a previous Ballast process left in flight (it was killed,
 /// or its host rebooted), so that each VM ends on exactly one host and the history says how.
 ///
-/// For each of the journal's ``MigrationJournal/unfinishedMoves()`` it asks the driver where
+/// For each of the journal's ``MigrationJournal/unfinishedMoves(cluster:)`` of its cluster (its
+/// driver's: moves of other clusters in the same journal are left alone) it asks the driver where
 /// the VM really is (``Driver/locate(vm:)``) and, guided by the last stage the journal reached:
 /// - **before commitment**: makes sure the VM runs (or stays off) on its source only, removes
 ///   what was created on the destination, and records `rolledBack`;
@@ -32,23 +33,31 @@ import Logging
 public struct Reconciler: Sendable {
   let journal: any MigrationJournal
   let driver: any Driver
+  /// The cluster `driver` runs; `nil` reconciles the moves of every cluster in the journal.
+  let cluster: String?
   let now: @Sendable () -> Double
   let logger: Logger
 
   /// - Parameters:
+  ///   - cluster: the cluster `driver` runs: only its moves are reconciled (`nil`: every
+  ///     cluster's, for a journal that holds one cluster only).
   ///   - now: seconds since the Unix epoch, for the journal's times (the engine's clock).
-  public init(journal: any MigrationJournal, driver: any Driver, now: @escaping @Sendable () -> Double, logger: Logger)
-  {
+  public init(
+    journal: any MigrationJournal, driver: any Driver, cluster: String?, now: @escaping @Sendable () -> Double,
+    logger: Logger
+  ) {
     self.journal = journal
     self.driver = driver
+    self.cluster = cluster
     self.now = now
     self.logger = logger
   }
 
-  /// Reconciles every unfinished move, oldest first. Throws only when the journal cannot be read.
+  /// Reconciles every unfinished move of the cluster, oldest first. Throws only when the journal
+  /// cannot be read.
   public func run() async throws -> [ReconcileResult] {
     var results: [ReconcileResult] = []
-    for move in try await journal.unfinishedMoves() {
+    for move in try await journal.unfinishedMoves(cluster: cluster) {
       results.append(await reconcile(move))
     }
     return results

@@ -41,6 +41,7 @@ extension SimulatedDriver {
       throw DriverError(vm: vm, host: host, "the host lost power while the VM booted")
     }
     awaitingStart.remove(vm)
+    persistQuietly()  // saved as running before the boot; this only updates the time
   }
 
   public func copyFiles(_ request: MigrationRequest, reservation: Reservation) async throws -> CopyResult {
@@ -157,8 +158,17 @@ extension SimulatedDriver {
     removeInstance(vm, on: request.from)
     updateInstance(vm, on: request.to) { $0.owner = true }
     let copied = record.copiedDisks
+    let destination = hostPosition[request.to].map { state.cluster.hosts[$0] }
     updateVM(vm) { config in
       config.host = request.to
+      // Redefined on a host that cannot offer its CPU model, it boots with the host's own.
+      if let destination,
+        !CPUModels.missingFeatures(
+          vmModel: config.cpuModel, hostModel: destination.cpuModel, hostExtra: destination.cpuFeatures
+        ).isEmpty
+      {
+        config.cpuModel = destination.cpuModel
+      }
       var remaining = copied[...]
       config.disks = config.disks.map { disk in
         guard request.disksToCopy.contains(disk), let moved = remaining.first else { return disk }

@@ -25,8 +25,8 @@ public actor SimulatedDriver: Driver {
   /// Where the state is written through; `nil` keeps it only in this actor (fastest).
   let store: (any SimulatedStateStore)?
   var links = LinkFlows()
-  let vmPosition: [String: Int]
-  let hostPosition: [String: Int]
+  var vmPosition: [String: Int]
+  var hostPosition: [String: Int]
   /// Host → the VMs that have an instance on it (kept in step with `state.instances`).
   var residents: [String: Set<String>] = [:]
   var faults: FaultBook
@@ -47,7 +47,8 @@ public actor SimulatedDriver: Driver {
     self.clock = clock
     self.timings = timings
     self.store = store
-    let state = SimulatedState(cluster: cluster, elapsed: clock.elapsed)
+    var state = SimulatedState(cluster: cluster, elapsed: clock.elapsed)
+    state.clockTime = clock.now()
     self.state = state
     (vmPosition, hostPosition) = Self.positions(state.cluster)
     residents = Self.residents(state)
@@ -73,7 +74,7 @@ public actor SimulatedDriver: Driver {
     self.faults = FaultBook(faults)
   }
 
-  private static func positions(_ cluster: Cluster) -> (vms: [String: Int], hosts: [String: Int]) {
+  static func positions(_ cluster: Cluster) -> (vms: [String: Int], hosts: [String: Int]) {
     var vms: [String: Int] = [:]
     for (i, vm) in cluster.vms.enumerated() where vms[vm.name] == nil { vms[vm.name] = i }
     var hosts: [String: Int] = [:]
@@ -81,7 +82,7 @@ public actor SimulatedDriver: Driver {
     return (vms, hosts)
   }
 
-  private static func residents(_ state: SimulatedState) -> [String: Set<String>] {
+  static func residents(_ state: SimulatedState) -> [String: Set<String>] {
     var residents: [String: Set<String>] = [:]
     for (vm, list) in state.instances {
       for instance in list { residents[instance.host, default: []].insert(vm) }
@@ -130,6 +131,7 @@ public actor SimulatedDriver: Driver {
   // MARK: Inventory
 
   public func inventory() async throws -> Cluster {
+    adoptStoredChanges()
     applyDue()
     var cluster = state.cluster
     cluster.hosts = cluster.hosts.filter { !state.downHosts.contains($0.name) }.map { host in
@@ -141,6 +143,8 @@ public actor SimulatedDriver: Driver {
   }
 
   public func locate(vm: String) async throws -> [VMPlacement] {
+    adoptStoredChanges()
+    await wait(timings.querySeconds)
     applyDue()
     if takeStageFault(vm, .preMigration) || takeStageFault(vm, .verifyOff) {
       throw DriverError(vm: vm, "the hypervisor did not answer the inventory query (injected fault)")
@@ -245,6 +249,7 @@ public actor SimulatedDriver: Driver {
   func persist() throws {
     guard let store else { return }
     state.elapsed = clock.elapsed
+    state.clockTime = clock.now()
     do {
       try store.save(state)
     } catch {

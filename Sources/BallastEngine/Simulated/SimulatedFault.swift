@@ -44,6 +44,8 @@ public struct SimulationTimings: Sendable, Hashable, Codable {
   public var configurationBytes: Double = ColdMigrationModel().configurationBytes.double
   /// A transfer that makes no progress for this long (no bandwidth) fails.
   public var stallTimeoutSeconds: Double = 60
+  /// A hypervisor answering where a VM is (``SimulatedDriver/locate(vm:)``, part of stage 0).
+  public var querySeconds: Double = 0
 
   public init() {}
 

@@ -18,6 +18,9 @@ public struct SimulatedState: Sendable, Hashable, Codable {
   public var bandwidthOverrides: [String: Bandwidth]
   /// Virtual seconds since the clock's origin when this state was written.
   public var elapsed: Double
+  /// The writer's virtual time when this state was written (seconds since the Unix epoch), so
+  /// the next process to use the state resumes its clock from there, never before it.
+  public var clockTime: Double?
   /// The next reservation number.
   public var nextReservation: Int
 

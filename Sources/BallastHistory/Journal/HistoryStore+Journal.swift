@@ -130,19 +130,21 @@ extension HistoryStore: MigrationJournal {
   }
 
   /// Moves started and never finished, oldest first, each with the last stage whose intent
-  /// was written and whether that stage succeeded.
-  public func unfinishedMoves() async throws -> [UnfinishedMove] {
-    try await read("read the unfinished moves") { db in
+  /// was written and whether that stage succeeded: those of plans for `cluster`, or of every
+  /// cluster when it is `nil`.
+  public func unfinishedMoves(cluster: String? = nil) async throws -> [UnfinishedMove] {
+    try await read("read the unfinished moves" + (cluster.map { " of cluster \($0)" } ?? "")) { db in
       let rows = try Row.fetchAll(
         db,
         sql: """
           SELECT m.*, s.stage AS last_stage, s.outcome AS last_outcome
           FROM moves m
+          JOIN plans p ON p.id = m.plan_id
           LEFT JOIN stages s ON s.id = (
             SELECT id FROM stages WHERE move_id = m.id AND intent_at IS NOT NULL ORDER BY id DESC LIMIT 1)
-          WHERE m.started_at IS NOT NULL AND m.ended_at IS NULL
+          WHERE m.started_at IS NOT NULL AND m.ended_at IS NULL AND (?1 IS NULL OR p.cluster = ?1)
           ORDER BY m.id
-          """)
+          """, arguments: [cluster])
       return try rows.map { row in
         let stageText: String? = try row.decode(forColumn: "last_stage")
         let stage = try stageText.map { text in

@@ -160,7 +160,7 @@ private func journalWithUnfinishedMove(_ c: ReconcileCase) async throws -> (InMe
 }
 
 private func reconciler(_ journal: InMemoryJournal, _ driver: ReconcileFakeDriver) -> Reconciler {
-  Reconciler(journal: journal, driver: driver, now: { 100 }, logger: Logger(label: "test.reconcile"))
+  Reconciler(journal: journal, driver: driver, cluster: nil, now: { 100 }, logger: Logger(label: "test.reconcile"))
 }
 
 @Suite("Reconciler")
