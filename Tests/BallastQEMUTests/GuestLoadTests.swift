@@ -33,8 +33,12 @@ extension QEMUIntegration {
         let low = try await Self.cpu(test, vm: "dial", over: 2)
 
         let raised = try await test.lab.setLoad(vm: "dial", duty: 90, rate: .mbPerSecond(2))
-        #expect(raised.dutyPercent == 90 && raised.commands == 1)
-        #expect(raised.ratePagesPerSecond == 2_000_000 / 4096)
+        #expect(
+          raised == GuestLoadAck(workingSetBytes: 4 << 20, dirtyBytesPerSecond: 2_000_000, dutyPercent: 90, commands: 1)
+        )
+        let status = try #require(try await test.lab.guestStatus(vm: "dial", on: "host-a"))
+        #expect(status.dutyPercent == 90 && status.commands == 1)
+        #expect(status.ratePagesPerSecond == 2_000_000 / 4096)
         let high = try await Self.cpu(test, vm: "dial", over: 2)
         #expect(high.inventory > low.inventory + 0.3, "inventory CPU \(low.inventory) → \(high.inventory)")
         #expect(high.proc > low.proc + 0.3, "QEMU process CPU \(low.proc) → \(high.proc)")
@@ -56,7 +60,7 @@ extension QEMUIntegration {
         #expect(hot.inventory > low.inventory + 0.3, "on host-b: \(hot.inventory)")
 
         let lowered = try await test.lab.setLoad(vm: "dial", duty: 10)
-        #expect(lowered.dutyPercent == 10 && lowered.commands == 2)
+        #expect(lowered.dutyPercent == 10 && lowered.commands == 2 && lowered.dirtyBytesPerSecond == 2_000_000)
         #expect(try VMDefinition.load(test.lab.layout.definitionFile("dial", on: "host-b")).workload.dutyPercent == 10)
         let cool = try await Self.cpu(test, vm: "dial", over: 2)
         #expect(cool.inventory < hot.inventory - 0.3, "on host-b after lowering: \(hot.inventory) → \(cool.inventory)")

@@ -83,6 +83,22 @@ struct ParsingTests {
     #expect(change.applied(to: before).commandLine == "ws=4194304 rate=8000000 duty=100 fill=5")
   }
 
+  @Test("the guest's acknowledgement is the last complete `set` line on its console")
+  func loadAck() {
+    let console = """
+      ballast-guest: mem=64M ws=4194304 rate=1000000 duty=10 fill=4194304
+      ballast-guest: set ws=4194304 rate=2000000 duty=90 commands=1
+      ballast-guest: t=3000 dirtied=100 passes=1
+      ballast-guest: set ws=8388608 rate=0(max) duty=50 commands=2
+      ballast-guest: set ws=1 rate=1 duty=1 comm
+      """.replacingOccurrences(of: "comm\n", with: "comm")
+    #expect(
+      GuestLoadAck.last(in: console)
+        == GuestLoadAck(workingSetBytes: 8 << 20, dirtyBytesPerSecond: nil, dutyPercent: 50, commands: 2))
+    #expect(GuestLoadAck.last(in: "ballast-guest: running\n") == nil)
+    #expect(GuestLoadAck.last(in: "ballast-guest: set ws=1 rate=1 duty=1 commands=1") == nil, "not a whole line yet")
+  }
+
   @Test("a cluster file's VM becomes the guest's command line")
   func workload() {
     let vm = VM(
