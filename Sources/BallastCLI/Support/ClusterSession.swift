@@ -118,6 +118,11 @@ struct ClusterSession: Sendable {
   /// The cluster as the hypervisors hold it now.
   func inventory() async throws -> Cluster { try await driver.inventory() }
 
+  /// An engine on this session's driver, clock and journal.
+  func engine(policy: Policy? = nil) -> MigrationEngine {
+    MigrationEngine(driver: driver, journal: store, clock: clock, policy: policy ?? self.policy)
+  }
+
   /// Writes `final` (the cluster as the hypervisors hold it) to `path`, atomically, when it
   /// differs from the file as loaded; returns whether it wrote.
   func save(_ final: Cluster, to path: String) throws -> Bool {
