@@ -17,6 +17,7 @@ public struct BallastCommand: AsyncParsableCommand {
       DrainCommand.self,
       BalanceCommand.self,
       SimulateCommand.self,
+      LabCommand.self,
       MigrateCommand.self,
       ActivateCommand.self,
       ReconcileCommand.self,

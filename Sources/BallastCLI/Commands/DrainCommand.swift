@@ -50,9 +50,8 @@ struct DrainCommand: AsyncParsableCommand {
 
   func run() async throws {
     let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)
-    guard let simulated = session.simulated else { return }
     if dryRun {
-      try await showPlan(session, simulated)
+      try await showPlan(session)
       return
     }
     let asJSON = json || !standardOutputIsTerminal
@@ -74,7 +73,7 @@ struct DrainCommand: AsyncParsableCommand {
         return report
       }
       if !asJSON { writeLine(DrainReport.headline(plan)) }
-      _ = try await runner.run(plan, on: simulated) { summary, final, line in
+      _ = try await runner.run(plan, on: session.driver, clock: session.clock) { summary, final, line in
         report.summary = summary
         report.left = DrainReport.left(on: host, in: final, summary: summary)
         report.saved = save ? try session.save(final, to: clusterPath) : false
@@ -88,7 +87,7 @@ struct DrainCommand: AsyncParsableCommand {
   }
 
   /// `--dry-run`: the plan on the cluster as it is now, recorded as a dry run.
-  private func showPlan(_ session: ClusterSession, _ simulated: SimulatedDriver) async throws {
+  private func showPlan(_ session: ClusterSession) async throws {
     let cluster = try await session.inventory()
     let clock = ContinuousClock()
     var result: Result<MigrationPlan, any Error>?
@@ -97,7 +96,7 @@ struct DrainCommand: AsyncParsableCommand {
     }
     guard let result else { return }
     let plan = try result.get()
-    try await MigrationEngine(simulated: simulated, journal: session.store, policy: session.policy).recordDryRun(plan)
+    try await session.engine().recordDryRun(plan)
     let millis = noTiming ? nil : elapsed.milliseconds
     print(
       json

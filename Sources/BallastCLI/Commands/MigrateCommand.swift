@@ -2,7 +2,7 @@ import ArgumentParser
 import BallastEngine
 import BallastModel
 
-/// `ballast migrate VM --to HOST`: one migration through the engine, on the simulated driver.
+/// `ballast migrate VM --to HOST`: one migration through the engine, on the cluster's driver.
 struct MigrateCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "migrate",
@@ -50,7 +50,6 @@ struct MigrateCommand: AsyncParsableCommand {
 
   func run() async throws {
     let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)
-    guard let simulated = session.simulated else { return }
     let requested: ManualMove.Requested = live ? .live : cold ? .cold : .auto
     let asJSON = json || !standardOutputIsTerminal
     let (vm, to, clusterPath, save) = (self.vm, self.to, files.cluster, self.save)
@@ -59,7 +58,7 @@ struct MigrateCommand: AsyncParsableCommand {
       let plan = try ManualMove.plan(
         vm: vm, to: to, requested: requested, cluster: try await session.inventory(), policy: session.policy)
       guard let move = plan.moves.first else { return }
-      let engine = MigrationEngine(simulated: simulated, journal: session.store, policy: session.policy)
+      let engine = session.engine()
       try await engine.recordDryRun(plan)
       let check = await engine.check(move)
       printDryRun(move, check: check, json: asJSON)
@@ -74,7 +73,7 @@ struct MigrateCommand: AsyncParsableCommand {
         vm: vm, to: to, requested: requested, cluster: try await session.inventory(), policy: session.policy)
       if !asJSON, let move = plan.moves.first { writeLine("Migrating " + ManualMove.describe(move)) }
       var saved = false
-      let (summary, _) = try await runner.run(plan, on: simulated) { _, final, _ in
+      let (summary, _) = try await runner.run(plan, on: session.driver, clock: session.clock) { _, final, _ in
         saved = save ? try session.save(final, to: clusterPath) : false
       }
       return (summary, plan.moves.count, saved)

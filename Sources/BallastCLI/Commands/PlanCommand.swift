@@ -34,7 +34,7 @@ struct PlanCommand: AsyncParsableCommand {
   @Flag(name: .customLong("no-timing"), help: "Leave the planning time out (for golden files).")
   var noTiming = false
 
-  @Flag(name: .long, help: "Run the plan's moves (simulated clusters), journaled in the history database.")
+  @Flag(name: .long, help: "Run the plan's moves, journaled in the history database.")
   var execute = false
 
   @OptionGroup var database: DatabaseOptions
@@ -56,7 +56,11 @@ struct PlanCommand: AsyncParsableCommand {
       try await runPlan()
       return
     }
-    let (cluster, policy) = try files.load()
+    var (cluster, policy) = try files.load()
+    if cluster.driver == .qemu {
+      // Plan on the lab as it is now: placement and measured load.
+      cluster = try await QEMULabSession.driver(cluster: cluster, clusterFile: files.cluster).inventory()
+    }
     if let vm = explain {
       let explanation = try PlacementExplainer.explain(vm: vm, cluster: cluster, policy: policy)
       print(json ? try ExplainRenderer.json(explanation) : ExplainRenderer.text(explanation))
@@ -75,7 +79,6 @@ struct PlanCommand: AsyncParsableCommand {
   /// `--execute`: plan on the cluster as it is, then run the moves.
   private func runPlan() async throws {
     let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)
-    guard let simulated = session.simulated else { return }
     let asJSON = json || !standardOutputIsTerminal
     let (clusterPath, save) = (files.cluster, self.save)
     let runner = PlanRunner(policy: session.policy, json: asJSON, pace: simulation.pace, journal: session.store)
@@ -93,7 +96,7 @@ struct PlanCommand: AsyncParsableCommand {
         return nil
       }
       var saved = false
-      let (summary, _) = try await runner.run(plan, on: simulated) { _, final, line in
+      let (summary, _) = try await runner.run(plan, on: session.driver, clock: session.clock) { _, final, line in
         saved = save ? try session.save(final, to: clusterPath) : false
         line.add("saved", saved)
       }

@@ -9,7 +9,8 @@ struct StatusCommand: AsyncParsableCommand {
     abstract: "Show each host's CPU and memory utilization, its VMs, and the cluster's imbalance.",
     discussion: """
       CPU utilization is Σ(vCPUs × CPU usage) of running VMs / cores; memory utilization is \
-      Σ(allocated memory of running VMs) / memory. Imbalance is the standard deviation of the \
+      Σ(allocated memory of running VMs) / memory. For a QEMU lab (driver: qemu) the figures \
+      are the live ones: where each VM runs now and its CPU measured from /proc. Imbalance is the standard deviation of the \
       hosts' weighted utilization over active hosts (policy weights, default 0.5/0.5).
       """)
 
@@ -32,6 +33,9 @@ struct StatusCommand: AsyncParsableCommand {
         throw CommandFailure("no simulated state in \(state) yet: migrate, drain or balance with --state write it")
       }
       cluster = saved.cluster
+    } else if cluster.driver == .qemu {
+      // The lab's real state: where each VM runs now, its CPU from /proc, its memory (RSS).
+      cluster = try await QEMULabSession.driver(cluster: cluster, clusterFile: files.cluster).inventory()
     }
     let report = StatusReport(cluster: cluster, policy: policy)
     print(json ? try JSONOutput.string(report) : report.text(cluster: cluster, policy: policy))

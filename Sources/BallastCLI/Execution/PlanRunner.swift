@@ -4,7 +4,8 @@ import Dispatch
 import Foundation
 import Logging
 
-/// Executes a plan on the simulated driver and reports it as it goes, journaling every stage.
+/// Executes a plan on the cluster's driver (simulated or QEMU) and reports it as it goes,
+/// journaling every stage.
 ///
 /// Ctrl-C or SIGTERM cancels the run: no new migration starts, and those in flight finish or
 /// abort safely as the policy's `onCancel` says.
@@ -18,11 +19,11 @@ struct PlanRunner {
   var journal: any MigrationJournal
   var logger = Logger(label: "ballast.engine", factory: { _ in SwiftLogNoOpLogHandler() })
 
-  /// The output for a run: JSON lines, or the terminal view with the virtual time of `clock`.
-  static func output(json: Bool, clock: VirtualClock) -> any ProgressOutput {
+  /// The output for a run: JSON lines, or the terminal view with the time of `clock`.
+  static func output(json: Bool, clock: any EngineClock) -> any ProgressOutput {
     if json { return JSONLinesOutput() }
-    let start = clock.elapsed
-    return TerminalOutput(now: { clock.elapsed - start })
+    let start = clock.uptime()
+    return TerminalOutput(now: { clock.uptime() - start })
   }
 
   /// Runs `plan`; returns the summary and the cluster as the hypervisors hold it afterwards.
@@ -34,11 +35,19 @@ struct PlanRunner {
     _ plan: MigrationPlan, on driver: SimulatedDriver,
     finishing: (ExecutionSummary, Cluster, inout JSONLine) throws -> Void = { _, _, _ in }
   ) async throws -> (ExecutionSummary, Cluster) {
-    let output = Self.output(json: json, clock: driver.clock)
+    try await run(plan, on: driver, clock: driver.clock, finishing: finishing)
+  }
+
+  /// Runs `plan` on any driver with its clock (`pace` applies to a virtual clock only).
+  func run(
+    _ plan: MigrationPlan, on driver: any Driver, clock: any EngineClock,
+    finishing: (ExecutionSummary, Cluster, inout JSONLine) throws -> Void = { _, _, _ in }
+  ) async throws -> (ExecutionSummary, Cluster) {
+    let output = Self.output(json: json, clock: clock)
     let engine = MigrationEngine(
-      simulated: driver, journal: journal, policy: policy, logger: logger, observer: { output.handle($0) })
+      driver: driver, journal: journal, clock: clock, policy: policy, logger: logger, observer: { output.handle($0) })
     let signals = SignalCancellation { engine.cancel() }
-    let pacer = pace.map { VirtualPacer(clock: driver.clock, rate: $0) }
+    let pacer = (clock as? VirtualClock).flatMap { virtual in pace.map { VirtualPacer(clock: virtual, rate: $0) } }
     let ticker = (output as? TerminalOutput).map { terminal in
       Task {
         while !Task.isCancelled {

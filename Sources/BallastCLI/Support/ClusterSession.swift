@@ -1,6 +1,7 @@
 import BallastEngine
 import BallastHistory
 import BallastModel
+import BallastQEMU
 import Foundation
 import Logging
 
@@ -52,9 +53,11 @@ struct ClusterSession: Sendable {
         simulated: driver, store: store,
         statePath: statePath)
     case .qemu:
-      throw DriverError(
-        "cluster \(cluster.name) uses the qemu driver, which this command cannot run yet",
-        hint: "use a simulated cluster file (driver: simulated)")
+      let driver = try QEMULabSession.driver(cluster: cluster, clusterFile: files.cluster)
+      for host in maintenance.keys { try await driver.setMaintenance(true, host: host) }
+      return ClusterSession(
+        cluster: cluster, fileCluster: fileCluster, policy: policy, driver: driver, clock: SystemClock(),
+        simulated: nil, store: store, statePath: nil)
     }
   }
 
@@ -103,7 +106,7 @@ struct ClusterSession: Sendable {
     }
     let wanted: HostState = on ? .maintenance : .active
     guard current.state != wanted else { return current.state }
-    try await simulated?.setMaintenance(on, host: host)
+    try await (driver as? any MaintenanceControl)?.setMaintenance(on, host: host)
     if record {
       try await store.recordHostStateChange(
         HostStateChange(
@@ -114,6 +117,11 @@ struct ClusterSession: Sendable {
 
   /// The cluster as the hypervisors hold it now.
   func inventory() async throws -> Cluster { try await driver.inventory() }
+
+  /// An engine on this session's driver, clock and journal.
+  func engine(policy: Policy? = nil) -> MigrationEngine {
+    MigrationEngine(driver: driver, journal: store, clock: clock, policy: policy ?? self.policy)
+  }
 
   /// Writes `final` (the cluster as the hypervisors hold it) to `path`, atomically, when it
   /// differs from the file as loaded; returns whether it wrote.

@@ -41,6 +41,9 @@ public actor QEMUDriver: Driver {
         "the lab at \(layout.root) is not set up", hint: "run `ballast lab up` with the lab's cluster file")
     }
     var cluster = lab.cluster
+    for i in cluster.hosts.indices where inMaintenance(cluster.hosts[i].name) {
+      cluster.hosts[i].state = .maintenance
+    }
     cluster.datastores = cluster.datastores.map { store in
       var store = store
       let localHost = cluster.hosts.first { $0.mounts(store.name) }?.name
