@@ -12,6 +12,10 @@ public struct QEMUDriverOptions: Sendable, Hashable {
   public var pauseBeforeSwitchover = true
   /// Longest wait for a destination to report the complete, paused state after a transfer.
   public var settleTimeout: TimeInterval = 15
+  /// A VM's CPU is measured between two inventories; the first inventory that sees a QEMU
+  /// process measures it over this window instead of over the process's life, which counts
+  /// QEMU's start and the guest's boot.
+  public var firstSampleWindow: TimeInterval = 0.5
 
   public init() {}
 }
