@@ -91,9 +91,11 @@ struct LabCommandTests {
       #expect(!FileManager.default.fileExists(atPath: layout.mount("local-a", on: "host-a") + "/cache-disk0.qcow2"))
 
       let moves = Dictionary(
-        try await lab.store().migrations().filter { $0.outcome != nil }.map { ($0.vm, $0) }, uniquingKeysWith: { a, _ in a })
+        try await lab.store().migrations().filter { $0.outcome != nil }.map { ($0.vm, $0) },
+        uniquingKeysWith: { a, _ in a })
       #expect(Set(moves.keys) == ["web", "cache", "batch"])
-      for (vm, kind, shutdown) in [("web", MigrationKind.live, false), ("cache", .cold, true), ("batch", .cold, false)] {
+      for (vm, kind, shutdown) in [("web", MigrationKind.live, false), ("cache", .cold, true), ("batch", .cold, false)]
+      {
         let move = try #require(moves[vm])
         #expect(move.from == "host-a" && move.outcome == .completed, "\(move)")
         #expect(move.kind == kind && move.requiresShutdown == shutdown, "\(vm): \(move.kind) \(move.requiresShutdown)")
@@ -104,6 +106,54 @@ struct LabCommandTests {
           #expect(measured.rounds >= 1 && measured.downtimeMs > 0 && measured.bytes > 4_000_000, "\(measured)")
         }
         if shutdown { #expect(measured.downtimeMs > 0, "cache was off while it moved: \(measured)") }
+      }
+    }
+  }
+
+  @Test("balance --loop moves a VM off a host whose guest raised its duty cycle; SIGTERM exits 0")
+  func loopMovesOffAHotHost() async throws {
+    let hosts = [LabWorkspace.host("host-a", local: "local-a"), LabWorkspace.host("host-b", local: "local-b")]
+    let vms = [
+      LabWorkspace.vm("hot", on: "host-a"), LabWorkspace.vm("calm", on: "host-a"),
+      LabWorkspace.vm("idle", on: "host-b"),
+    ]
+    try await LabWorkspace.with(hosts: hosts, vms: vms, policy: Self.fastPolicy) { lab in
+      let loop = try lab.start(["balance", "--loop", "--interval", "2s", "--json"] + LabWorkspace.files)
+      defer { if loop.process.isRunning { loop.signal(SIGKILL) } }
+      func rounds() -> [[String: Any]] {
+        loop.stdout.split(separator: "\n").compactMap {
+          try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+      }
+      // A few calm rounds first: ten percent each is no imbalance worth a move.
+      let calm = await loop.wait(upTo: 30) { rounds().count >= 3 }
+      try #require(calm, "the loop did not run 3 rounds: \(loop.stdout) \(loop.stderr)")
+      #expect(rounds().allSatisfy { $0["decision"] as? String == "balanced" }, "\(loop.stdout)")
+      #expect(try await lab.store().migrations().isEmpty)
+
+      let ack = try await lab.lab().setLoad(vm: "hot", duty: 90)
+      #expect(ack.dutyPercent == 90)
+      let store = try lab.store()
+      let moved = try await loop.wait(upTo: 60) {
+        try await store.migrations().contains { $0.outcome != nil }
+      }
+      try #require(moved, "no move within 60s: \(loop.stdout) \(loop.stderr)")
+      let move = try #require(try await store.migrations().first { $0.outcome != nil })
+      #expect(move.from == "host-a" && move.to == "host-b", "\(move)")
+      #expect(move.outcome == .completed && move.kind == .live, "\(move)")
+      #expect(move.measured?.downtimeMs ?? 0 > 0)
+      #expect(try lab.hostsRunning(move.vm) == ["host-b"])
+      #expect(try lab.hostsHolding(move.vm) == ["host-b"])
+      let counter = try lab.dirtied(move.vm, on: "host-b") ?? 0
+      #expect(try await lab.dirtiedPasses(move.vm, on: "host-b", counter), "\(move.vm) keeps dirtying on host-b")
+      #expect(rounds().contains { $0["decision"] as? String == "executed" && $0["done"] as? Int == 1 })
+
+      loop.signal(SIGTERM)
+      let status = await loop.waitForExit(upTo: 30)
+      #expect(status == 0, "\(loop.stderr)")
+      for vm in ["hot", "calm", "idle"] {
+        let running = try lab.hostsRunning(vm)
+        #expect(running.count == 1, "\(vm) runs on \(running)")
       }
     }
   }
