@@ -85,9 +85,16 @@ extension QEMUDriver {
     try? FileManager.default.removeItem(atPath: layout.vmDirectory(vm, on: host))
   }
 
+  /// Removes the destination container. Accepts the reconciler's empty token (a dead
+  /// process's reservation): the container is found from the request. A source still
+  /// migrating into the container (a Ballast killed during pre-copy) has its migration
+  /// cancelled and keeps running, rather than being left paused at the switchover.
   public func release(_ reservation: Reservation) async throws {
     let request = reservation.request
-    let token = try ReservationToken(reservation)
+    let token =
+      reservation.token.isEmpty
+      ? ReservationToken(staging: request.kind == .cold ? layout.stagingDirectory(request.vm, on: request.to) : nil)
+      : try ReservationToken(reservation)
     if let staging = token.staging {
       try? FileManager.default.removeItem(atPath: staging)
       return
@@ -97,6 +104,9 @@ extension QEMUDriver {
       throw DriverError(
         vm: request.vm, host: request.to,
         "the reservation was committed (the destination is the VM's home now); it cannot be released")
+    }
+    if await isMigrating(request.vm, on: request.from) {
+      await cancelAndResume(request.vm, on: request.from)
     }
     await removeIncoming(request.vm, on: request.to)
     logger.info("released destination", metadata: ["vm": "\(request.vm)", "host": "\(request.to)"])
@@ -299,6 +309,14 @@ extension QEMUDriver {
       }
       try await Task.sleep(for: .milliseconds(50))
     }
+  }
+
+  /// Whether `vm`'s home QEMU on `host` has an outgoing migration in progress.
+  func isMigrating(_ vm: String, on host: String) async -> Bool {
+    guard lab.hostDefining(vm) == host, let source = lab.instance(vm: vm, on: host),
+      let info = try? await client(source).execute("query-migrate")
+    else { return false }
+    return MigrationInfo(info).isInProgress
   }
 
   /// Cancels any migration of `vm` on `host` and makes sure the VM runs there again.

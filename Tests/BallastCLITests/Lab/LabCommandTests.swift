@@ -157,4 +157,72 @@ struct LabCommandTests {
       }
     }
   }
+
+  /// A 64 MiB guest rewriting 16 MiB at 2 MB/s behind a 4 MB/s cap: round 0 alone takes about
+  /// 4 s, and pre-copy converges under the 500 ms limit after a few more rounds.
+  static let slowPolicy =
+    fastPolicy.replacingOccurrences(of: "name: fast", with: "name: slow")
+    + "bandwidthCap: 32Mbit/s\n"
+
+  static let slowMover = LabWorkspace.vm("mover", on: "host-a", cpu: 0.2, dirtyRate: "2MB/s", workingSet: "16MiB")
+
+  /// `reachesSwitchover`: after Ballast died the source's QEMU went on alone (its bandwidth cap
+  /// lifted here) until it paused at the switchover, waiting for the dead process.
+  @Test(
+    "ballast killed (SIGKILL) during pre-copy, then reconcile: the VM runs once, on its source; history says so",
+    arguments: [false, true])
+  func killedDuringPreCopy(reachesSwitchover: Bool) async throws {
+    let hosts = [LabWorkspace.host("host-a", local: "local-a"), LabWorkspace.host("host-b", local: "local-b")]
+    try await LabWorkspace.with(hosts: hosts, vms: [Self.slowMover], policy: Self.slowPolicy) { lab in
+      let migrate = try lab.start(["migrate", "mover", "--to", "host-b", "--live", "--json"] + LabWorkspace.files)
+      defer { if migrate.process.isRunning { migrate.signal(SIGKILL) } }
+      let inPreCopy = await StageWatcher.wait(for: "preCopy", in: lab.databasePath, within: 30)
+      try #require(inPreCopy, "pre-copy never began: \(migrate.stdout) \(migrate.stderr)")
+      try await Task.sleep(for: .seconds(1))  // QEMU is sending round 0 now
+      migrate.signal(SIGKILL)
+      _ = await migrate.waitForExit(upTo: 10)
+      #expect(migrate.process.terminationReason == .uncaughtSignal)
+
+      let store = try lab.store()
+      let killed = try #require(try await store.migrations().first { $0.startedAt != nil && $0.outcome == nil })
+      #expect(killed.lastStage == .preCopy, "killed in \(String(describing: killed.lastStage))")
+      let qemu = try lab.lab()
+      let migration = try await qemu.execute("query-migrate", vm: "mover", on: "host-a")["status"]?.string
+      #expect(["active", "pre-switchover"].contains(migration), "the source was migrating: \(migration ?? "-")")
+      if reachesSwitchover {
+        try await qemu.execute("migrate-set-parameters", ["max-bandwidth": 1_000_000_000], vm: "mover", on: "host-a")
+        let paused = await eventually(timeout: 20) {
+          let info = try? await qemu.execute("query-migrate", vm: "mover", on: "host-a")
+          return info?["status"]?.string == "pre-switchover"
+        }
+        #expect(paused, "the source never reached the switchover")
+        let state = try await qemu.execute("query-status", vm: "mover", on: "host-a")["status"]?.string
+        #expect(state != "running", "the source waits, paused, at the switchover: \(state ?? "-")")
+      }
+      await qemu.connections.closeAll()
+      #expect(try lab.hostsHolding("mover") == ["host-a", "host-b"], "the incoming container is there")
+
+      let reconcile = try await lab.run(["reconcile", "--json"] + LabWorkspace.files)
+      #expect(reconcile.status == 0, "\(reconcile.stdout) \(reconcile.stderr)")
+      #expect(reconcile.stdout.contains("\"resolution\":\"rolledBack\""), "\(reconcile.stdout)")
+
+      #expect(try lab.hostsRunning("mover") == ["host-a"])
+      #expect(try lab.hostsHolding("mover") == ["host-a"])
+      let state = try await qemu.execute("query-status", vm: "mover", on: "host-a")["status"]?.string
+      await qemu.connections.closeAll()
+      #expect(state == "running")
+      let counter = try lab.dirtied("mover", on: "host-a") ?? 0
+      #expect(try await lab.dirtiedPasses("mover", on: "host-a", counter), "the guest keeps dirtying on host-a")
+
+      let detail = try #require(try await store.migration(id: killed.id))
+      #expect(detail.migration.outcome == .rolledBack)
+      #expect(
+        detail.migration.detail?.contains("reconcile") == true
+          || detail.stages.contains {
+            $0.figures?.note?.contains("reconcile") == true
+          }, "\(detail)")
+      #expect(detail.stages.allSatisfy { $0.outcome != nil && $0.endedAt != nil }, "\(detail.stages)")
+      #expect(try await store.unfinishedMoves(cluster: "test-lab").isEmpty)
+    }
+  }
 }

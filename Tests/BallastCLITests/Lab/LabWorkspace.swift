@@ -164,3 +164,13 @@ struct LabWorkspace {
     return false
   }
 }
+
+/// Polls `condition` every 100 ms for up to `timeout` seconds; whether it became true.
+func eventually(timeout: Double, _ condition: () async throws -> Bool) async rethrows -> Bool {
+  let deadline = Date().addingTimeInterval(timeout)
+  while Date() < deadline {
+    if try await condition() { return true }
+    try? await Task.sleep(for: .milliseconds(100))
+  }
+  return try await condition()
+}
