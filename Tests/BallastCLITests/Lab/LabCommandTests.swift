@@ -225,4 +225,72 @@ struct LabCommandTests {
       #expect(try await store.unfinishedMoves(cluster: "test-lab").isEmpty)
     }
   }
+
+  /// Where a Ballast process is killed once QEMU completed the transfer, held there by the
+  /// driver's step delay: still in stop-and-copy (not committed: rolled back), in commitment
+  /// (the destination is asked to confirm again: completed), in activation (completed).
+  struct AfterCompletion: Sendable, CustomTestStringConvertible {
+    var stage: MigrationStage
+    var delays: String
+    var resolution: MoveOutcome
+    var testDescription: String { "killed in \(stage.rawValue)" }
+    var endsOn: String { resolution == .completed ? "host-b" : "host-a" }
+  }
+
+  static let afterCompletion = [
+    AfterCompletion(stage: .stopAndCopy, delays: #"{"afterTransfer": 8}"#, resolution: .rolledBack),
+    AfterCompletion(stage: .commitment, delays: #"{"commit": 8}"#, resolution: .completed),
+    AfterCompletion(stage: .activation, delays: #"{"activate": 8}"#, resolution: .completed),
+  ]
+
+  @Test(
+    "ballast killed (SIGKILL) after QEMU completed the transfer, before activation, then reconcile: the VM runs once",
+    arguments: afterCompletion)
+  func killedAfterCompletion(_ kill: AfterCompletion) async throws {
+    let hosts = [LabWorkspace.host("host-a", local: "local-a"), LabWorkspace.host("host-b", local: "local-b")]
+    let vms = [LabWorkspace.vm("mover", on: "host-a", dirtyRate: "2MB/s", workingSet: "4MiB")]
+    try await LabWorkspace.with(hosts: hosts, vms: vms, policy: Self.fastPolicy) { lab in
+      try #require(await lab.dirtiedPasses("mover", on: "host-a", 0), "the guest never reported")
+      let before = try #require(try lab.dirtied("mover", on: "host-a"))
+      let migrate = try lab.start(
+        ["migrate", "mover", "--to", "host-b", "--live", "--json"] + LabWorkspace.files,
+        environment: [QEMUStepDelays.environmentVariable: kill.delays])
+      defer { if migrate.process.isRunning { migrate.signal(SIGKILL) } }
+      let caught = await StageWatcher.signal(
+        SIGKILL, to: migrate.process.processIdentifier, when: kill.stage.rawValue, in: lab.databasePath, within: 30)
+      _ = await migrate.waitForExit(upTo: 10)
+      try #require(caught, "never saw \(kill.stage.rawValue) under way: \(migrate.stdout) \(migrate.stderr)")
+
+      // QEMU had finished: the source is done, the destination holds the whole state, paused.
+      let qemu = try lab.lab()
+      let source = try await qemu.execute("query-status", vm: "mover", on: "host-a")["status"]?.string
+      let destination = try await qemu.execute("query-status", vm: "mover", on: "host-b")["status"]?.string
+      await qemu.connections.closeAll()
+      #expect(
+        source == "postmigrate" && destination == "paused", "source \(source ?? "-"), destination \(destination ?? "-")"
+      )
+
+      let reconcile = try await lab.run(["reconcile", "--json"] + LabWorkspace.files)
+      #expect(reconcile.status == 0, "\(reconcile.stdout) \(reconcile.stderr)")
+      #expect(reconcile.stdout.contains("\"resolution\":\"\(kill.resolution.rawValue)\""), "\(reconcile.stdout)")
+
+      #expect(try lab.hostsRunning("mover") == [kill.endsOn])
+      #expect(try lab.hostsHolding("mover") == [kill.endsOn])
+      let state = try await qemu.execute("query-status", vm: "mover", on: kill.endsOn)["status"]?.string
+      await qemu.connections.closeAll()
+      #expect(state == "running")
+      #expect(try await lab.dirtiedPasses("mover", on: kill.endsOn, before), "the guest goes on from where it was")
+
+      let store = try lab.store()
+      let move = try #require(try await store.migrations().first { $0.vm == "mover" })
+      let detail = try #require(try await store.migration(id: move.id))
+      #expect(detail.migration.outcome == kill.resolution, "\(detail.migration)")
+      #expect(detail.stages.allSatisfy { $0.outcome != nil && $0.endedAt != nil }, "\(detail.stages)")
+      #expect(detail.stages.contains { $0.stage == kill.stage && $0.figures?.note?.contains("reconcile") == true })
+      if kill.resolution == .completed {
+        #expect(detail.stages.last?.stage == .activation && detail.stages.last?.outcome == .succeeded)
+      }
+      #expect(try await store.unfinishedMoves(cluster: "test-lab").isEmpty)
+    }
+  }
 }

@@ -81,9 +81,9 @@ struct LabWorkspace {
     try await BallastProcess.running(arguments, in: folder, environment: environment)
   }
 
-  /// Starts `ballast arguments…` in the folder.
-  func start(_ arguments: [String]) throws -> BallastProcess.Background {
-    try BallastProcess.Background(arguments, in: folder, environment: environment)
+  /// Starts `ballast arguments…` in the folder, with `extra` environment variables.
+  func start(_ arguments: [String], environment extra: [String: String] = [:]) throws -> BallastProcess.Background {
+    try BallastProcess.Background(arguments, in: folder, environment: environment.merging(extra) { _, new in new })
   }
 
   func store() throws -> HistoryStore { try HistoryStore(path: databasePath) }
