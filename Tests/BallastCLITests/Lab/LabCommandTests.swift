@@ -146,7 +146,10 @@ struct LabCommandTests {
       #expect(try lab.hostsHolding(move.vm) == ["host-b"])
       let counter = try lab.dirtied(move.vm, on: "host-b") ?? 0
       #expect(try await lab.dirtiedPasses(move.vm, on: "host-b", counter), "\(move.vm) keeps dirtying on host-b")
-      #expect(rounds().contains { $0["decision"] as? String == "executed" && $0["done"] as? Int == 1 })
+      let reported = await loop.wait(upTo: 20) {
+        rounds().contains { $0["decision"] as? String == "executed" && $0["done"] as? Int == 1 }
+      }
+      #expect(reported, "no round reports the move: \(loop.stdout)")
 
       // Other commands work while the loop runs: status at once, and a migration of the VM the
       // loop moved (whose QEMU monitors the loop used); the loop backs off when it sees it.
