@@ -103,6 +103,12 @@ struct LabWorkspace {
   static func with(
     hosts: [String], vms: [String], policy: String, _ body: (LabWorkspace) async throws -> Void
   ) async throws {
+    try await QEMUTestLock.held { try await run(hosts: hosts, vms: vms, policy: policy, body) }
+  }
+
+  private static func run(
+    hosts: [String], vms: [String], policy: String, _ body: (LabWorkspace) async throws -> Void
+  ) async throws {
     let workspace = try await LabWorkspace(hosts: hosts, vms: vms, policy: policy)
     defer { try? FileManager.default.removeItem(at: workspace.folder) }
     do {

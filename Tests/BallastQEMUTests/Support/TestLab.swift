@@ -56,6 +56,15 @@ struct TestLab {
     bandwidth: Bandwidth = .mbPerSecond(200), driverOptions: QEMUDriverOptions = QEMUDriverOptions(),
     _ body: (TestLab) async throws -> Void
   ) async throws {
+    try await QEMUTestLock.held {
+      try await run(hostCPUModels: hostCPUModels, vms: vms, bandwidth: bandwidth, driverOptions: driverOptions, body)
+    }
+  }
+
+  private static func run(
+    hostCPUModels: [String], vms: [VM], bandwidth: Bandwidth, driverOptions: QEMUDriverOptions,
+    _ body: (TestLab) async throws -> Void
+  ) async throws {
     let testLab = try make(hostCPUModels: hostCPUModels, vms: vms, bandwidth: bandwidth, driverOptions: driverOptions)
     do {
       try await testLab.lab.up()
