@@ -68,7 +68,7 @@ let package = Package(
     .testTarget(
       name: "BallastCLITests",
       dependencies: [
-        "BallastCLI", "ballast", "BallastHistory", "BallastEngine", "BallastModel",
+        "BallastCLI", "ballast", "BallastHistory", "BallastEngine", "BallastModel", "BallastQEMU",
         .product(name: "GRDB", package: "GRDB.swift"),
       ],
       exclude: ["Golden"]),

@@ -8,8 +8,12 @@
  *   duty=50    percent of each 100 ms the CPU is busy; the rest it halts (host CPU idles)
  *   fill=64M   bytes filled with non-zero data at boot, so pre-copy has real pages to send
  *
+ * While it runs, the host changes the load by writing a line of the same keys (ws=, rate=,
+ * duty=; e.g. "duty=90 rate=8M\n") to the control port COM2, which the guest polls every
+ * millisecond; it applies the line, counts it in the status block and echoes it on COM1.
+ *
  * The host reads progress from a status block at guest-physical 0x300000 (QMP
- * human-monitor-command "xp /10wx 0x300000") and from one serial line per second.
+ * human-monitor-command "xp /10wx 0x300000") and from one serial line per second on COM1.
  * The ACPI power button (QMP system_powerdown) powers the guest off.
  */
 #include <stdint.h>
@@ -21,6 +25,9 @@
 #define TICK_HZ 1000u
 #define PIT_HZ 1193182u
 #define PERIOD_TICKS 100u
+#define COM1 0x3F8u
+#define COM2 0x2F8u
+#define CONTROL_LINE_MAX 120u
 
 struct status {
   uint32_t magic;
@@ -32,7 +39,7 @@ struct status {
   uint32_t rate_pages;
   uint32_t duty;
   uint32_t passes;
-  uint32_t reserved;
+  uint32_t commands; /* control lines applied (version 2) */
 };
 
 struct multiboot_info {
@@ -69,20 +76,20 @@ static inline uint32_t inl(uint16_t port) {
   return v;
 }
 
-/* Serial port COM1, 115200 8N1. */
-static void serial_init(void) {
-  outb(0x3F9, 0x00);
-  outb(0x3FB, 0x80);
-  outb(0x3F8, 0x01);
-  outb(0x3F9, 0x00);
-  outb(0x3FB, 0x03);
-  outb(0x3FA, 0xC7);
+/* A 16550 serial port at `base`, 115200 8N1, FIFOs on, interrupts off (it is polled). */
+static void serial_init(uint16_t base) {
+  outb((uint16_t)(base + 1), 0x00);
+  outb((uint16_t)(base + 3), 0x80);
+  outb((uint16_t)(base + 0), 0x01);
+  outb((uint16_t)(base + 1), 0x00);
+  outb((uint16_t)(base + 3), 0x03);
+  outb((uint16_t)(base + 2), 0xC7);
 }
 
 static void serial_putc(char c) {
-  for (int i = 0; i < 100000 && !(inb(0x3FD) & 0x20); i++) {
+  for (int i = 0; i < 100000 && !(inb(COM1 + 5) & 0x20); i++) {
   }
-  outb(0x3F8, (uint8_t)c);
+  outb(COM1, (uint8_t)c);
 }
 
 static void print(const char *s) {
@@ -138,6 +145,10 @@ struct config {
   uint32_t fill;
 };
 
+static struct config cfg = {.ws = 16u << 20, .rate = 0, .unlimited = 0, .duty = 0, .fill = 0};
+static uint32_t ws_limit; /* bytes of memory above WS_BASE */
+static uint32_t ws_pages;
+
 static void parse_cmdline(const char *line, struct config *cfg) {
   while (line && *line) {
     while (*line == ' ') line++;
@@ -156,7 +167,10 @@ static void parse_cmdline(const char *line, struct config *cfg) {
         cfg->unlimited = 1;
       } else {
         uint32_t v = parse_size(value, &ok);
-        if (ok) cfg->rate = v;
+        if (ok) {
+          cfg->rate = v;
+          cfg->unlimited = 0;
+        }
       }
     } else if (key_is(token, "duty")) {
       uint32_t v = parse_size(value, &ok);
@@ -214,6 +228,65 @@ static void acpi_check_power_button(void) {
   outw((uint16_t)(pm_base + 4), (uint16_t)((0u << 10) | (1u << 13))); /* S5 */
 }
 
+/* Makes `cfg` take effect: rate credit, working set bounds, the status block. */
+static void apply_config(void) {
+  if (cfg.ws > ws_limit) cfg.ws = ws_limit;
+  uint32_t pages = cfg.unlimited ? 0xFFFFFFFFu : cfg.rate / PAGE_SIZE;
+  uint32_t flags;
+  __asm__ volatile("pushfl; popl %0; cli" : "=r"(flags) : : "memory"); /* the timer tick reads these */
+  rate_pages = pages;
+  credit_cap = cfg.unlimited ? 0 : pages * 200u + 1000u;
+  if (credit > credit_cap) credit = credit_cap;
+  __asm__ volatile("pushl %0; popfl" : : "r"(flags) : "memory", "cc");
+  ws_pages = cfg.ws / PAGE_SIZE;
+  status->ws_pages = ws_pages;
+  status->rate_pages = rate_pages;
+  status->duty = cfg.duty;
+}
+
+static void print_config(const char *prefix) {
+  print(prefix);
+  print_kv("ws=", cfg.ws);
+  print_kv(" rate=", cfg.rate);
+  print(cfg.unlimited ? "(max)" : "");
+  print_kv(" duty=", cfg.duty);
+}
+
+static char control_line[CONTROL_LINE_MAX + 1];
+static uint32_t control_length;
+static int control_overflow;
+
+/* Reads what COM2 holds; applies each complete line ("duty=90 rate=8M"). */
+static void control_poll(void) {
+  for (int n = 0; n < 64 && (inb(COM2 + 5) & 0x01); n++) {
+    char c = (char)inb(COM2);
+    if (c != '\n' && c != '\r') {
+      if (control_length < CONTROL_LINE_MAX) {
+        control_line[control_length++] = c;
+      } else {
+        control_overflow = 1;
+      }
+      continue;
+    }
+    if (control_length == 0 && !control_overflow) continue;
+    control_line[control_length] = 0;
+    if (control_overflow) {
+      print("ballast-guest: control line too long, ignored\n");
+    } else {
+      uint32_t fill = cfg.fill;
+      parse_cmdline(control_line, &cfg);
+      cfg.fill = fill;
+      apply_config();
+      status->commands = status->commands + 1;
+      print_config("ballast-guest: set ");
+      print_kv(" commands=", status->commands);
+      print("\n");
+    }
+    control_length = 0;
+    control_overflow = 0;
+  }
+}
+
 void timer_tick(void) {
   ticks++;
   uint32_t c = credit + rate_pages;
@@ -234,34 +307,26 @@ static uint32_t xorshift(uint32_t *s) {
 }
 
 void kernel_main(uint32_t magic, const struct multiboot_info *info) {
-  serial_init();
-  struct config cfg = {.ws = 16u << 20, .rate = 0, .unlimited = 0, .duty = 0, .fill = 0};
+  serial_init(COM1);
+  serial_init(COM2);
   uint32_t mem_end = 32u << 20;
   if (magic == 0x2BADB002u) {
     if (info->flags & 1u) mem_end = 0x100000u + info->mem_upper * 1024u;
     if (info->flags & 4u) parse_cmdline((const char *)info->cmdline, &cfg);
   }
-  uint32_t available = mem_end > WS_BASE ? mem_end - WS_BASE : 0;
-  if (cfg.ws > available) cfg.ws = available;
-  if (cfg.fill > available) cfg.fill = available;
+  ws_limit = mem_end > WS_BASE ? mem_end - WS_BASE : 0;
+  if (cfg.fill > ws_limit) cfg.fill = ws_limit;
 
   status->magic = STATUS_MAGIC;
-  status->version = 1;
+  status->version = 2;
   status->state = 1;
   status->dirtied_pages = 0;
   status->passes = 0;
-  status->ws_pages = cfg.ws / PAGE_SIZE;
-  rate_pages = cfg.unlimited ? 0xFFFFFFFFu : cfg.rate / PAGE_SIZE;
-  status->rate_pages = rate_pages;
-  status->duty = cfg.duty;
-  credit_cap = cfg.unlimited ? 0 : rate_pages * 200u + 1000u;
+  status->commands = 0;
+  apply_config();
 
-  print("ballast-guest: mem=");
-  print_u32(mem_end >> 20);
-  print_kv("M ws=", cfg.ws);
-  print_kv(" rate=", cfg.rate);
-  print(cfg.unlimited ? "(max)" : "");
-  print_kv(" duty=", cfg.duty);
+  print_kv("ballast-guest: mem=", mem_end >> 20);
+  print_config("M ");
   print_kv(" fill=", cfg.fill);
   print("\n");
 
@@ -277,14 +342,19 @@ void kernel_main(uint32_t magic, const struct multiboot_info *info) {
   status->state = 2;
   print("ballast-guest: running\n");
 
-  uint32_t ws_pages = cfg.ws / PAGE_SIZE;
   uint32_t cursor = 0;
   uint32_t stamp = 1;
   uint32_t last_report = 0;
   uint32_t last_check = 0;
+  uint32_t last_poll = 0;
   for (;;) {
     uint32_t now = ticks;
     status->ticks = now;
+    if (now != last_poll) {
+      last_poll = now;
+      control_poll();
+      if (cursor >= ws_pages) cursor = 0;
+    }
     if (now - last_check >= 10) {
       last_check = now;
       acpi_check_power_button();
@@ -307,7 +377,7 @@ void kernel_main(uint32_t magic, const struct multiboot_info *info) {
     if (!cfg.unlimited) __atomic_fetch_sub(&credit, 1000u, __ATOMIC_RELAXED);
     *(volatile uint32_t *)(WS_BASE + cursor * PAGE_SIZE) = stamp++;
     status->dirtied_pages = status->dirtied_pages + 1;
-    if (++cursor == ws_pages) {
+    if (++cursor >= ws_pages) {
       cursor = 0;
       status->passes = status->passes + 1;
     }

@@ -55,5 +55,17 @@ extension QEMUIntegration {
         #expect(test.lab.instance(vm: "busy", on: "host-a") != nil)
       }
     }
+
+    @Test("the first inventory measures a VM's CPU now, not since QEMU started (its start and the boot are busy)")
+    func firstSample() async throws {
+      let vms = [labVM("quiet", cpu: 0), labVM("quiet-too", on: "host-b", cpu: 0)]
+      try await TestLab.with(vms: vms) { test in
+        _ = try await test.lab.waitForGuest(vm: "quiet", on: "host-a")
+        let cluster = try await test.driver.inventory()
+        for vm in cluster.vms {
+          #expect(vm.usage.cpu < 0.1, "\(vm.name) idles but shows \(vm.usage.cpu)")
+        }
+      }
+    }
   }
 }

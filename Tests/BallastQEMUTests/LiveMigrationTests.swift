@@ -131,6 +131,30 @@ extension QEMUIntegration {
       }
     }
 
+    @Test(
+      "rolled back after the transfer completed (before commitment): the VM takes its disk back and runs on its source")
+    func rollbackAfterCompletion() async throws {
+      let vm = labVM(
+        "undo", workingSet: .mib(4), dirtyRate: .mbPerSecond(2), disks: [Disk(datastore: "shared", size: .mib(16))])
+      try await TestLab.with(vms: [vm]) { test in
+        let driver = test.driver
+        let before = try await test.lab.waitForGuest(vm: "undo", on: "host-a")
+        let request = MigrationRequest(vm: "undo", from: "host-a", to: "host-b", kind: .live)
+        let reservation = try await driver.reserve(request)
+        _ = try await driver.transfer(reservation, settings: LiveMigrationTests.settings) { _ in }
+        #expect(try await test.lab.execute("query-status", vm: "undo", on: "host-a")["status"]?.string == "postmigrate")
+        // The reconciler's empty token, as after a crash.
+        let recovered = Reservation(request: request, token: "")
+        try await driver.resumeOnSource(recovered)
+        try await driver.release(recovered)
+        #expect(try await driver.locate(vm: "undo") == [VMPlacement(host: "host-a", state: .running)])
+        let later = await eventually(timeout: 10) {
+          (try? await test.lab.guestStatus(vm: "undo", on: "host-a"))?.dirtiedPages ?? 0 > before.dirtiedPages
+        }
+        #expect(later, "the guest goes on on its source")
+      }
+    }
+
     @Test("a VM whose CPU model the destination lacks is refused live migration, with the reason")
     func cpuRefused() async throws {
       let vm = labVM("avx", cpuModel: "Cascadelake-Server", disks: [Disk(datastore: "shared", size: .mib(16))])

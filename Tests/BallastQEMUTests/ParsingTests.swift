@@ -63,7 +63,40 @@ struct ParsingTests {
     #expect(status.ratePagesPerSecond == 512)
     #expect(status.dutyPercent == 50)
     #expect(status.passes == 7)
+    #expect(status.commands == nil, "a version 1 guest has no control port")
+    #expect(GuestStatus(monitorOutput: "0000000000300000: 0x54534c42 0x00000001") == nil)
     #expect(GuestStatus(monitorOutput: "0000000000300000: 0x00000000 0x00000000 0x00000000 0x00000000") == nil)
+    let current = output.replacingOccurrences(of: "0x00000001 0x00000002", with: "0x00000002 0x00000002")
+      .replacingOccurrences(of: "0x00000007 0x00000000", with: "0x00000007 0x00000003")
+    #expect(try #require(GuestStatus(monitorOutput: current)).commands == 3)
+  }
+
+  @Test("a load change becomes one control line and updates the definition's workload")
+  func loadChange() {
+    let change = GuestLoadChange(dutyPercent: 130, dirtyRate: .mbPerSecond(8), workingSet: .mib(4))
+    #expect(change.controlLine == "duty=100 rate=8000000 ws=4194304\n")
+    #expect(GuestLoadChange(dutyPercent: 90).controlLine == "duty=90\n")
+    #expect(GuestLoadChange(dirtyRate: .mbPerSecond(1e6)).controlLine == "rate=4294967295\n", "the guest is 32-bit")
+    let before = GuestWorkload(workingSetBytes: 1 << 20, dirtyBytesPerSecond: nil, dutyPercent: 10, fillBytes: 5)
+    let after = GuestLoadChange(dutyPercent: 90).applied(to: before)
+    #expect(after == GuestWorkload(workingSetBytes: 1 << 20, dirtyBytesPerSecond: nil, dutyPercent: 90, fillBytes: 5))
+    #expect(change.applied(to: before).commandLine == "ws=4194304 rate=8000000 duty=100 fill=5")
+  }
+
+  @Test("the guest's acknowledgement is the last complete `set` line on its console")
+  func loadAck() {
+    let console = """
+      ballast-guest: mem=64M ws=4194304 rate=1000000 duty=10 fill=4194304
+      ballast-guest: set ws=4194304 rate=2000000 duty=90 commands=1
+      ballast-guest: t=3000 dirtied=100 passes=1
+      ballast-guest: set ws=8388608 rate=0(max) duty=50 commands=2
+      ballast-guest: set ws=1 rate=1 duty=1 comm
+      """.replacingOccurrences(of: "comm\n", with: "comm")
+    #expect(
+      GuestLoadAck.last(in: console)
+        == GuestLoadAck(workingSetBytes: 8 << 20, dirtyBytesPerSecond: nil, dutyPercent: 50, commands: 2))
+    #expect(GuestLoadAck.last(in: "ballast-guest: running\n") == nil)
+    #expect(GuestLoadAck.last(in: "ballast-guest: set ws=1 rate=1 duty=1 commands=1") == nil, "not a whole line yet")
   }
 
   @Test("a cluster file's VM becomes the guest's command line")
@@ -95,6 +128,10 @@ struct ParsingTests {
     #expect(
       run.contains("file=/lab/hosts/b/datastores/shared/vm1.qcow2,format=qcow2,if=virtio,index=0,cache=writeback"))
     #expect(run.contains("unix:/lab/hosts/b/vms/vm1/qmp.sock,server=on,wait=off"))
+    // COM1 the console (a file), COM2 the guest's control port (a socket in this host's VM folder).
+    let serials = run.indices.filter { run[$0] == "-serial" }.map { run[$0 + 1] }
+    #expect(serials == ["file:/lab/hosts/b/vms/vm1/console.log", "chardev:control"])
+    #expect(run.contains("socket,id=control,path=/lab/hosts/b/vms/vm1/control.sock,server=on,wait=off"))
     #expect(VMDefinition.mac(for: "vm1") == VMDefinition.mac(for: "vm1"))
     #expect(VMDefinition.mac(for: "vm1") != VMDefinition.mac(for: "vm2"))
   }

@@ -12,9 +12,12 @@ enum QEMULabSession {
     return try QEMULab(cluster: cluster, baseDirectory: base, logger: logger)
   }
 
-  /// The driver for the lab, which must be up (`ballast lab up`).
+  /// The driver for the lab, which must be up (`ballast lab up`); its options from the
+  /// environment (`BALLAST_QEMU_STEP_DELAYS`, for tests).
   static func driver(cluster: Cluster, clusterFile: String, logger: Logger = quietLogger) throws -> QEMUDriver {
-    QEMUDriver(lab: try lab(cluster: cluster, clusterFile: clusterFile, logger: logger), logger: logger)
+    QEMUDriver(
+      lab: try lab(cluster: cluster, clusterFile: clusterFile, logger: logger), options: try .fromEnvironment(),
+      logger: logger)
   }
 
   static let quietLogger = Logger(label: "ballast.qemu", factory: { _ in SwiftLogNoOpLogHandler() })

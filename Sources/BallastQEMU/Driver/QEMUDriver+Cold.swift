@@ -13,7 +13,7 @@ struct DiskMove: Sendable, Hashable, Codable {
 
 extension QEMUDriver {
   static let diskMovesFile = "disk-moves.json"
-  static let runtimeFiles: Set<String> = ["qmp.sock", "qemu.pid", diskMovesFile]
+  static let runtimeFiles: Set<String> = ["qmp.sock", "control.sock", "qemu.pid", diskMovesFile]
 
   func reserveCold(_ request: MigrationRequest) throws -> Reservation {
     try requireSource(request)

@@ -85,9 +85,16 @@ extension QEMUDriver {
     try? FileManager.default.removeItem(atPath: layout.vmDirectory(vm, on: host))
   }
 
+  /// Removes the destination container. Accepts the reconciler's empty token (a dead
+  /// process's reservation): the container is found from the request. A source still
+  /// migrating into the container (a Ballast killed during pre-copy) has its migration
+  /// cancelled and keeps running, rather than being left paused at the switchover.
   public func release(_ reservation: Reservation) async throws {
     let request = reservation.request
-    let token = try ReservationToken(reservation)
+    let token =
+      reservation.token.isEmpty
+      ? ReservationToken(staging: request.kind == .cold ? layout.stagingDirectory(request.vm, on: request.to) : nil)
+      : try ReservationToken(reservation)
     if let staging = token.staging {
       try? FileManager.default.removeItem(atPath: staging)
       return
@@ -97,6 +104,9 @@ extension QEMUDriver {
       throw DriverError(
         vm: request.vm, host: request.to,
         "the reservation was committed (the destination is the VM's home now); it cannot be released")
+    }
+    if await isMigrating(request.vm, on: request.from) {
+      await cancelAndResume(request.vm, on: request.from)
     }
     await removeIncoming(request.vm, on: request.to)
     logger.info("released destination", metadata: ["vm": "\(request.vm)", "host": "\(request.to)"])
@@ -168,6 +178,7 @@ extension QEMUDriver {
           }
           try await waitForCompleteDestination(destination, vm: vm)
           let result = run.result(try await finalFigures(qmp, completed: info))
+          try await QEMUStepDelays.pause(options.stepDelays.afterTransfer)
           logger.info(
             "live migration completed",
             metadata: [
@@ -301,12 +312,21 @@ extension QEMUDriver {
     }
   }
 
+  /// Whether `vm`'s home QEMU on `host` has an outgoing migration in progress.
+  func isMigrating(_ vm: String, on host: String) async -> Bool {
+    guard lab.hostDefining(vm) == host, let source = lab.instance(vm: vm, on: host),
+      let info = try? await client(source).execute("query-migrate")
+    else { return false }
+    return MigrationInfo(info).isInProgress
+  }
+
   /// Cancels any migration of `vm` on `host` and makes sure the VM runs there again.
+  /// Returns why it does not run when it could not be resumed (QEMU's own message), else `nil`.
   @discardableResult
-  func cancelAndResume(_ vm: String, on host: String) async -> Bool {
+  func cancelAndResume(_ vm: String, on host: String) async -> String? {
     guard let source = lab.instance(vm: vm, on: host), let qmp = try? await client(source) else {
       logger.error("cannot resume: the source QEMU is gone", metadata: ["vm": "\(vm)", "host": "\(host)"])
-      return false
+      return "the source QEMU is gone"
     }
     let deadline = Date().addingTimeInterval(15)
     var info = (try? await qmp.execute("query-migrate")).map(MigrationInfo.init)
@@ -316,14 +336,23 @@ extension QEMUDriver {
       try? await Task.sleep(for: .milliseconds(50))
       info = (try? await qmp.execute("query-migrate")).map(MigrationInfo.init)
     }
+    var refusal: String?
     if let state = try? await runState(of: source), state != "running" {
-      _ = try? await qmp.execute("cont")
+      do {
+        try await qmp.execute("cont")
+      } catch {
+        refusal = "QEMU refused to continue it (\(state)): \(error)"
+      }
     }
-    let running = (try? await runState(of: source)) == "running"
-    logger.info("VM resumed on its source", metadata: ["vm": "\(vm)", "host": "\(host)", "running": "\(running)"])
-    return running
+    let state = (try? await runState(of: source)) ?? "unknown"
+    logger.info("VM resumed on its source", metadata: ["vm": "\(vm)", "host": "\(host)", "state": "\(state)"])
+    return state == "running" ? nil : refusal ?? "it is \(state)"
   }
 
+  /// Rolls a live move back before commitment: the VM runs on its source again. After a
+  /// completed transfer the destination holds the VM's disks (QEMU takes their locks when the
+  /// incoming state is complete), so the uncommitted destination container is stopped first;
+  /// ``release(_:)`` then finds nothing left.
   public func resumeOnSource(_ reservation: Reservation) async throws {
     let request = reservation.request
     let definition = try self.definition(request.vm, on: request.from)
@@ -333,13 +362,27 @@ extension QEMUDriver {
         "the migration was committed; the source copy was given up and cannot be resumed",
         hint: "activate the destination (ballast reconcile)")
     }
-    guard lab.instance(vm: request.vm, on: request.from) != nil else {
+    guard let source = lab.instance(vm: request.vm, on: request.from) else {
       throw DriverError(
         vm: request.vm, host: request.from, "the source QEMU is gone; the VM cannot be resumed there",
         hint: "start it again with `ballast` (it was not running anywhere else)")
     }
-    guard await cancelAndResume(request.vm, on: request.from) else {
-      throw DriverError(vm: request.vm, host: request.from, "the VM did not resume on its source")
+    if (try? await runState(of: source)) == "postmigrate",
+      let copy = try? VMDefinition.load(layout.definitionFile(request.vm, on: request.to))
+    {
+      guard copy.role == .incoming else {
+        throw DriverError(
+          vm: request.vm, host: request.to,
+          "the destination copy is the VM's home (commitment was under way); resuming the source would run it twice",
+          hint: "run `ballast reconcile`, which asks the destination to commit again")
+      }
+      logger.info(
+        "stopping the uncommitted destination, which holds the disks since the transfer completed",
+        metadata: ["vm": "\(request.vm)", "host": "\(request.to)"])
+      await removeIncoming(request.vm, on: request.to)
+    }
+    if let why = await cancelAndResume(request.vm, on: request.from) {
+      throw DriverError(vm: request.vm, host: request.from, "the VM did not resume on its source: \(why)")
     }
   }
 
@@ -348,6 +391,7 @@ extension QEMUDriver {
   public func commit(_ reservation: Reservation) async throws {
     let request = reservation.request
     let vm = request.vm
+    try await QEMUStepDelays.pause(options.stepDelays.commit)
     let source = try requireInstance(vm, on: request.from, role: "source")
     let destination = try requireInstance(vm, on: request.to, role: "destination")
     let sourceInfo = MigrationInfo(try await client(source).execute("query-migrate"))
@@ -371,6 +415,7 @@ extension QEMUDriver {
   public func activate(_ reservation: Reservation) async throws {
     let request = reservation.request
     let vm = request.vm
+    try await QEMUStepDelays.pause(options.stepDelays.activate)
     let target = try definition(vm, on: request.to)
     guard target.role == .active else {
       throw DriverError(vm: vm, host: request.to, "the migration was not committed; cannot activate")

@@ -50,7 +50,7 @@ public actor QEMUDriver: Driver {
       store.path = layout.backingDirectory(of: store, localHost: store.shared ? nil : localHost)
       return store
     }
-    var vms: [VM] = []
+    var found: [(definition: VMDefinition, host: String)] = []
     var seen: Set<String> = []
     for host in cluster.hosts.map(\.name) {
       for name in layout.vmNames(on: host) where !seen.contains(name) {
@@ -58,8 +58,13 @@ public actor QEMUDriver: Driver {
           definition.role == .active
         else { continue }
         seen.insert(name)
-        vms.append(await observedVM(definition, on: host))
+        found.append((definition, host))
       }
+    }
+    await sampleNewProcesses(found.map { ($0.definition.name, $0.host) })
+    var vms: [VM] = []
+    for (definition, host) in found {
+      vms.append(await observedVM(definition, on: host))
     }
     // Cluster-file order first (stable output), then VMs the file does not list, by name.
     let order = Dictionary(lab.cluster.vms.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -68,6 +73,23 @@ public actor QEMUDriver: Driver {
       return x != y ? x < y : a.name < b.name
     }
     return cluster
+  }
+
+  /// Takes a first CPU sample of every running VM not sampled before (or whose QEMU process
+  /// changed) and waits ``QEMUDriverOptions/firstSampleWindow``, so its CPU is measured over
+  /// that window rather than since QEMU started.
+  private func sampleNewProcesses(_ vms: [(vm: String, host: String)]) async {
+    var sampled = false
+    for (vm, host) in vms {
+      guard let instance = lab.instance(vm: vm, on: host) else { continue }
+      let key = "\(vm)@\(host)"
+      guard cpuSamples[key]?.pid != instance.pid, let sample = ProcessInspector.sample(instance.pid) else { continue }
+      cpuSamples[key] = sample
+      sampled = true
+    }
+    if sampled, options.firstSampleWindow > 0 {
+      try? await Task.sleep(for: .seconds(options.firstSampleWindow))
+    }
   }
 
   /// A VM as the lab shows it now: power state from its process, load from `/proc`.

@@ -65,6 +65,9 @@ public struct GuestStatus: Sendable, Hashable {
   public var dutyPercent: UInt32
   /// Full passes over the working set.
   public var passes: UInt32
+  /// Control lines the guest applied (``QEMULab/setLoad(vm:on:duty:rate:workingSet:timeout:)``);
+  /// `nil` for a guest built before it had a control port.
+  public var commands: UInt32?
 
   /// Parses the output of ``monitorCommand`` (`0000000000300000: 0x54534c42 0x00000001 …`);
   /// `nil` when the block is not there (not booted yet, or another kernel).
@@ -90,5 +93,6 @@ public struct GuestStatus: Sendable, Hashable {
     ratePagesPerSecond = words[6]
     dutyPercent = words[7]
     passes = words[8]
+    commands = words[1] >= 2 && words.count >= 10 ? words[9] : nil
   }
 }

@@ -10,8 +10,8 @@ import Foundation
 ///   hosts/<host>/
 ///     datastores/<datastore>          local datastores (directories) and mounts of shared
 ///                                     ones (symlinks to ../../../shared/<datastore>)
-///     vms/<vm>/                       one VM on this host: vm.json, qmp.sock, qemu.pid,
-///                                     console.log, qemu.log
+///     vms/<vm>/                       one VM on this host: vm.json, qmp.sock, control.sock,
+///                                     qemu.pid, console.log, qemu.log
 ///     vms/.<vm>.incoming/             a cold copy in progress (not a VM until registered)
 /// ```
 public struct LabLayout: Sendable, Hashable {
@@ -46,6 +46,8 @@ public struct LabLayout: Sendable, Hashable {
 
   public func definitionFile(_ vm: String, on host: String) -> String { vmDirectory(vm, on: host) + "/vm.json" }
   public func qmpSocket(_ vm: String, on host: String) -> String { vmDirectory(vm, on: host) + "/qmp.sock" }
+  /// The test guest's control port (its COM2), a UNIX socket QEMU listens on.
+  public func controlSocket(_ vm: String, on host: String) -> String { vmDirectory(vm, on: host) + "/control.sock" }
   public func pidFile(_ vm: String, on host: String) -> String { vmDirectory(vm, on: host) + "/qemu.pid" }
   public func consoleLog(_ vm: String, on host: String) -> String { vmDirectory(vm, on: host) + "/console.log" }
   public func qemuLog(_ vm: String, on host: String) -> String { vmDirectory(vm, on: host) + "/qemu.log" }

@@ -10,8 +10,9 @@ public enum LaunchMode: Sendable, Hashable {
 /// The `qemu-system-x86_64` arguments for one VM on one lab host.
 ///
 /// Source and destination of a live migration get the same machine, CPU model, memory,
-/// devices and kernel; only the host-local paths (QMP socket, pidfile, serial log, disk
-/// mounts) differ.
+/// devices and kernel; only the host-local paths (QMP socket, pidfile, serial log, control
+/// socket, disk mounts) differ. COM1 is the guest's console (a file), COM2 its control port
+/// (a UNIX socket the lab writes load changes to).
 struct QEMUCommandLine {
   var definition: VMDefinition
   var host: String
@@ -32,6 +33,8 @@ struct QEMUCommandLine {
       "-kernel", kernel,
       "-append", definition.workload.commandLine,
       "-serial", "file:" + layout.consoleLog(vm, on: host),
+      "-chardev", "socket,id=control,path=\(layout.controlSocket(vm, on: host)),server=on,wait=off",
+      "-serial", "chardev:control",
       "-qmp", "unix:\(layout.qmpSocket(vm, on: host)),server=on,wait=off",
       "-netdev", "user,id=net0",
       "-device", "virtio-net-pci,netdev=net0,mac=\(definition.mac),romfile=",

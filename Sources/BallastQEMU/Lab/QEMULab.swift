@@ -218,13 +218,15 @@ public struct QEMULab: Sendable {
       throw DriverError(vm: vm, host: host, "a QEMU process (pid \(running.pid)) already runs this VM here")
     }
     let socket = layout.qmpSocket(vm, on: host)
-    guard socket.utf8.count <= UnixSocket.maxPathLength else {
+    for path in [socket, layout.controlSocket(vm, on: host)] where path.utf8.count > UnixSocket.maxPathLength {
       throw DriverError(
-        vm: vm, host: host, "QMP socket path \(socket) is longer than \(UnixSocket.maxPathLength) bytes",
+        vm: vm, host: host, "socket path \(path) is longer than \(UnixSocket.maxPathLength) bytes",
         hint: "use a shorter labRoot")
     }
     await connections.drop(socket)
-    for stale in [socket, layout.pidFile(vm, on: host)] { try? FileManager.default.removeItem(atPath: stale) }
+    for stale in [socket, layout.controlSocket(vm, on: host), layout.pidFile(vm, on: host)] {
+      try? FileManager.default.removeItem(atPath: stale)
+    }
     let kernel = layout.guestKernel
     if !FileManager.default.fileExists(atPath: kernel) { _ = try await prepareKernel() }
     let commandLine = QEMUCommandLine(

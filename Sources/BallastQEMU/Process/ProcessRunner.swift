@@ -53,6 +53,7 @@ enum ProcessRunner {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    closeInheritedDescriptors(&actions)
 
     let argv: [UnsafeMutablePointer<CChar>?] = ([resolved] + arguments).map { strdup($0) } + [nil]
     defer { for pointer in argv { free(pointer) } }
@@ -88,6 +89,28 @@ enum ProcessRunner {
         message: "did not finish within \(Int(timeout))s and was killed; stderr: \(output.standardError.suffix(400))")
     }
     return output
+  }
+
+  /// Makes the child close every descriptor above 2. A daemon (`qemu -daemonize`) keeps what it
+  /// inherits for its whole life: a pipe Ballast's caller reads until end of file (that caller
+  /// would wait forever), the history database, sockets.
+  private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+    #if canImport(Glibc)
+      // glibc 2.34+; not in the Swift overlay, so looked up at run time.
+      typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+      if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np"),
+        unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3) == 0
+      {
+        return
+      }
+    #endif
+    // Older C libraries: mark this process's descriptors close-on-exec instead (Ballast never
+    // hands a descriptor to a child on purpose).
+    let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+    for fd in open.compactMap({ Int32($0) }) where fd > 2 {
+      let flags = fcntl(fd, F_GETFD)
+      if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+    }
   }
 
   /// The exit code of a `waitpid` status, or 128 + signal number.
