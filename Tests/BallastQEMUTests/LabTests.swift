@@ -58,12 +58,17 @@ extension QEMUIntegration {
 
     @Test("the first inventory measures a VM's CPU now, not since QEMU started (its start and the boot are busy)")
     func firstSample() async throws {
-      let vms = [labVM("quiet", cpu: 0), labVM("quiet-too", on: "host-b", cpu: 0)]
+      let vms = [
+        labVM("quiet", workingSet: .zero, cpu: 0), labVM("quiet-too", on: "host-b", workingSet: .zero, cpu: 0),
+      ]
       try await TestLab.with(vms: vms) { test in
         _ = try await test.lab.waitForGuest(vm: "quiet", on: "host-a")
+        _ = try await test.lab.waitForGuest(vm: "quiet-too", on: "host-b")
+        // Over its short life QEMU was mostly busy starting (0.7–1 of a CPU here); now it idles
+        // (a few percent, more on a loaded machine).
         let cluster = try await test.driver.inventory()
         for vm in cluster.vms {
-          #expect(vm.usage.cpu < 0.1, "\(vm.name) idles but shows \(vm.usage.cpu)")
+          #expect(vm.usage.cpu < 0.3, "\(vm.name) idles but shows \(vm.usage.cpu)")
         }
       }
     }

@@ -128,6 +128,7 @@ struct ParsingTests {
     #expect(
       run.contains("file=/lab/hosts/b/datastores/shared/vm1.qcow2,format=qcow2,if=virtio,index=0,cache=writeback"))
     #expect(run.contains("unix:/lab/hosts/b/vms/vm1/qmp.sock,server=on,wait=off"))
+    #expect(run.contains("unix:/lab/hosts/b/vms/vm1/monitor.sock,server=on,wait=off"), "a monitor for looking")
     // COM1 the console (a file), COM2 the guest's control port (a socket in this host's VM folder).
     let serials = run.indices.filter { run[$0] == "-serial" }.map { run[$0 + 1] }
     #expect(serials == ["file:/lab/hosts/b/vms/vm1/console.log", "chardev:control"])

@@ -35,7 +35,7 @@ extension QEMUDriver {
       problems.append(LiveMigrationProblem(check: "destination", reason: "VM \(vm) already runs on \(destination)"))
     }
     if let instance = lab.instance(vm: vm, on: source) {
-      let state = try await runState(of: instance)
+      let state = try await observedRunState(of: instance)
       if state != "running" {
         problems.append(LiveMigrationProblem(check: "state", reason: "VM \(vm) is \(state) on \(source), not running"))
       }

@@ -13,7 +13,7 @@ struct DiskMove: Sendable, Hashable, Codable {
 
 extension QEMUDriver {
   static let diskMovesFile = "disk-moves.json"
-  static let runtimeFiles: Set<String> = ["qmp.sock", "control.sock", "qemu.pid", diskMovesFile]
+  static let runtimeFiles: Set<String> = ["qmp.sock", "monitor.sock", "control.sock", "qemu.pid", diskMovesFile]
 
   func reserveCold(_ request: MigrationRequest) throws -> Reservation {
     try requireSource(request)
@@ -63,6 +63,7 @@ extension QEMUDriver {
     }
     definition.powerState = .running
     try definition.save(to: layout.definitionFile(vm, on: host))
+    await closeMonitors(of: vm, on: [host])
     logger.info("started", metadata: ["vm": "\(vm)", "host": "\(host)"])
   }
 

@@ -109,6 +109,7 @@ extension QEMUDriver {
       await cancelAndResume(request.vm, on: request.from)
     }
     await removeIncoming(request.vm, on: request.to)
+    await closeMonitors(of: request.vm, on: [request.from, request.to])
     logger.info("released destination", metadata: ["vm": "\(request.vm)", "host": "\(request.to)"])
   }
 
@@ -384,6 +385,7 @@ extension QEMUDriver {
     if let why = await cancelAndResume(request.vm, on: request.from) {
       throw DriverError(vm: request.vm, host: request.from, "the VM did not resume on its source: \(why)")
     }
+    await closeMonitors(of: request.vm, on: [request.from])
   }
 
   // MARK: Stages 4–5: commitment and activation
@@ -437,6 +439,7 @@ extension QEMUDriver {
       keepLogs(of: vm, from: request.from, to: request.to)
       try FileManager.default.removeItem(atPath: sourceDirectory)
     }
+    await closeMonitors(of: vm, on: [request.from, request.to])
     logger.info("activated", metadata: ["vm": "\(vm)", "host": "\(request.to)"])
   }
 

@@ -99,7 +99,7 @@ public actor QEMUDriver: Driver {
     var usage = Usage.idle
     var samples: [LoadSample] = []
     if let instance = lab.instance(vm: definition.name, on: host) {
-      let status = try? await runState(of: instance)
+      let status = try? await observedRunState(of: instance)
       state = status == "running" ? .running : .suspended
       if let sample = ProcessInspector.sample(instance.pid) {
         let key = "\(definition.name)@\(host)"
@@ -121,9 +121,17 @@ public actor QEMUDriver: Driver {
       workingSet: ByteCount(definition.workload.workingSetBytes), labels: declared?.labels ?? [:])
   }
 
-  /// QEMU's run state (`running`, `paused`, `inmigrate`, `postmigrate`, …) of `instance`.
+  /// QEMU's run state (`running`, `paused`, `inmigrate`, `postmigrate`, …) of `instance`,
+  /// asked on its main monitor (for the steps of a migration this process runs).
   func runState(of instance: QEMUInstance) async throws -> String {
     let status = try await lab.execute("query-status", vm: instance.vm, on: instance.host)
+    return status["status"]?.string ?? "unknown"
+  }
+
+  /// ``runState(of:)`` asked on the looking-only monitor: for inventories, `locate` and
+  /// checks, which must not wait for (or hold) the monitor another process migrates with.
+  func observedRunState(of instance: QEMUInstance) async throws -> String {
+    let status = try await lab.observe("query-status", vm: instance.vm, on: instance.host)
     return status["status"]?.string ?? "unknown"
   }
 
@@ -136,7 +144,7 @@ public actor QEMUDriver: Driver {
         placements.append(VMPlacement(host: host, state: role == .incoming ? .incoming : .stopped))
         continue
       }
-      let state = (try? await runState(of: instance)) ?? "unknown"
+      let state = (try? await observedRunState(of: instance)) ?? "unknown"
       switch state {
       case "running":
         placements.append(VMPlacement(host: host, state: .running))
@@ -171,6 +179,13 @@ public actor QEMUDriver: Driver {
       throw DriverError(vm: vm, host: host, "the \(role) QEMU process is not running")
     }
     return instance
+  }
+
+  /// Closes this process's main-monitor connections to `vm` on `hosts` once a move is over:
+  /// QEMU serves one client per monitor, and the next process to move the VM (a drain between
+  /// two rounds of the loop) needs it.
+  func closeMonitors(of vm: String, on hosts: [String]) async {
+    for host in hosts { await lab.connections.drop(layout.qmpSocket(vm, on: host)) }
   }
 
   func client(_ instance: QEMUInstance) async throws -> QMPClient {

@@ -10,8 +10,8 @@ import Foundation
 ///   hosts/<host>/
 ///     datastores/<datastore>          local datastores (directories) and mounts of shared
 ///                                     ones (symlinks to ../../../shared/<datastore>)
-///     vms/<vm>/                       one VM on this host: vm.json, qmp.sock, control.sock,
-///                                     qemu.pid, console.log, qemu.log
+///     vms/<vm>/                       one VM on this host: vm.json, qmp.sock, monitor.sock,
+///                                     control.sock, qemu.pid, console.log, qemu.log
 ///     vms/.<vm>.incoming/             a cold copy in progress (not a VM until registered)
 /// ```
 public struct LabLayout: Sendable, Hashable {
@@ -46,6 +46,10 @@ public struct LabLayout: Sendable, Hashable {
 
   public func definitionFile(_ vm: String, on host: String) -> String { vmDirectory(vm, on: host) + "/vm.json" }
   public func qmpSocket(_ vm: String, on host: String) -> String { vmDirectory(vm, on: host) + "/qmp.sock" }
+  /// A second QMP monitor for looking only (state, guest status), used by any process in
+  /// short connections: QEMU serves one client per monitor, and the process migrating the VM
+  /// keeps `qmp.sock`.
+  public func monitorSocket(_ vm: String, on host: String) -> String { vmDirectory(vm, on: host) + "/monitor.sock" }
   /// The test guest's control port (its COM2), a UNIX socket QEMU listens on.
   public func controlSocket(_ vm: String, on host: String) -> String { vmDirectory(vm, on: host) + "/control.sock" }
   public func pidFile(_ vm: String, on host: String) -> String { vmDirectory(vm, on: host) + "/qemu.pid" }

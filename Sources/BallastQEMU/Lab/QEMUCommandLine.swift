@@ -10,8 +10,9 @@ public enum LaunchMode: Sendable, Hashable {
 /// The `qemu-system-x86_64` arguments for one VM on one lab host.
 ///
 /// Source and destination of a live migration get the same machine, CPU model, memory,
-/// devices and kernel; only the host-local paths (QMP socket, pidfile, serial log, control
-/// socket, disk mounts) differ. COM1 is the guest's console (a file), COM2 its control port
+/// devices and kernel; only the host-local paths (QMP sockets, pidfile, serial log, control
+/// socket, disk mounts) differ. Two QMP monitors: `qmp.sock` for the process that migrates
+/// or powers the VM, `monitor.sock` for short looks from any process. COM1 is the guest's console (a file), COM2 its control port
 /// (a UNIX socket the lab writes load changes to).
 struct QEMUCommandLine {
   var definition: VMDefinition
@@ -36,6 +37,7 @@ struct QEMUCommandLine {
       "-chardev", "socket,id=control,path=\(layout.controlSocket(vm, on: host)),server=on,wait=off",
       "-serial", "chardev:control",
       "-qmp", "unix:\(layout.qmpSocket(vm, on: host)),server=on,wait=off",
+      "-qmp", "unix:\(layout.monitorSocket(vm, on: host)),server=on,wait=off",
       "-netdev", "user,id=net0",
       "-device", "virtio-net-pci,netdev=net0,mac=\(definition.mac),romfile=",
       "-daemonize", "-pidfile", layout.pidFile(vm, on: host),

@@ -218,13 +218,14 @@ public struct QEMULab: Sendable {
       throw DriverError(vm: vm, host: host, "a QEMU process (pid \(running.pid)) already runs this VM here")
     }
     let socket = layout.qmpSocket(vm, on: host)
-    for path in [socket, layout.controlSocket(vm, on: host)] where path.utf8.count > UnixSocket.maxPathLength {
+    let sockets = [socket, layout.monitorSocket(vm, on: host), layout.controlSocket(vm, on: host)]
+    for path in sockets where path.utf8.count > UnixSocket.maxPathLength {
       throw DriverError(
         vm: vm, host: host, "socket path \(path) is longer than \(UnixSocket.maxPathLength) bytes",
         hint: "use a shorter labRoot")
     }
     await connections.drop(socket)
-    for stale in [socket, layout.controlSocket(vm, on: host), layout.pidFile(vm, on: host)] {
+    for stale in sockets + [layout.pidFile(vm, on: host)] {
       try? FileManager.default.removeItem(atPath: stale)
     }
     let kernel = layout.guestKernel
@@ -299,9 +300,34 @@ public struct QEMULab: Sendable {
     return try await client.execute(command, arguments, timeout: options.commandTimeout)
   }
 
+  /// Sends `command` to `vm`'s QEMU on `host` through its looking-only monitor, in a connection
+  /// of its own closed right after: it works while another process (a migration, the balancing
+  /// loop) holds the VM's main monitor. A VM started before the lab had that monitor is asked
+  /// through the main one.
+  @discardableResult
+  public func observe(
+    _ command: String, _ arguments: JSONValue? = nil, vm: String, on host: String
+  ) async throws
+    -> JSONValue
+  {
+    let socket = layout.monitorSocket(vm, on: host)
+    guard FileManager.default.fileExists(atPath: socket) else {
+      return try await execute(command, arguments, vm: vm, on: host)
+    }
+    let client = try await QMPClient.connect(path: socket, timeout: options.startTimeout, logger: logger)
+    do {
+      let result = try await client.execute(command, arguments, timeout: options.commandTimeout)
+      await client.close()
+      return result
+    } catch {
+      await client.close()
+      throw error
+    }
+  }
+
   /// The test guest's progress inside `vm` on `host` (its dirtying counter and clock).
   public func guestStatus(vm: String, on host: String) async throws -> GuestStatus? {
-    let output = try await execute(
+    let output = try await observe(
       "human-monitor-command", ["command-line": .string(GuestStatus.monitorCommand)], vm: vm, on: host)
     return GuestStatus(monitorOutput: output.string ?? "")
   }

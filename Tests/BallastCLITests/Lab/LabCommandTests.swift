@@ -146,7 +146,27 @@ struct LabCommandTests {
       #expect(try lab.hostsHolding(move.vm) == ["host-b"])
       let counter = try lab.dirtied(move.vm, on: "host-b") ?? 0
       #expect(try await lab.dirtiedPasses(move.vm, on: "host-b", counter), "\(move.vm) keeps dirtying on host-b")
-      #expect(rounds().contains { $0["decision"] as? String == "executed" && $0["done"] as? Int == 1 })
+      let reported = await loop.wait(upTo: 20) {
+        rounds().contains { $0["decision"] as? String == "executed" && $0["done"] as? Int == 1 }
+      }
+      #expect(reported, "no round reports the move: \(loop.stdout)")
+
+      // Other commands work while the loop runs: status at once, and a migration of the VM the
+      // loop moved (whose QEMU monitors the loop used); the loop backs off when it sees it.
+      let started = Date()
+      let look = try await lab.run(["status", "--json", "--cluster", "lab.yaml", "--policy", "policy.yaml"])
+      #expect(Date().timeIntervalSince(started) < 10, "status waited for the loop's monitors")
+      let report = try #require(try JSONSerialization.jsonObject(with: Data(look.stdout.utf8)) as? [String: Any])
+      let running = (report["hosts"] as? [[String: Any]] ?? []).map {
+        ($0["name"] as? String, $0["vmsRunning"] as? Int)
+      }
+      #expect(
+        running.map(\.0) == ["host-a", "host-b"] && running.map(\.1) == [1, 2], "\(look.stdout) \(look.stderr)")
+      let back = try await lab.run(["migrate", move.vm, "--to", "host-a", "--live", "--json"] + LabWorkspace.files)
+      #expect(back.status == 0, "\(back.stdout) \(back.stderr)")
+      #expect(try lab.hostsRunning(move.vm) == ["host-a"])
+      let backedOff = await loop.wait(upTo: 20) { rounds().contains { $0["decision"] as? String == "backingOff" } }
+      #expect(backedOff, "the loop did not notice the move: \(loop.stdout)")
 
       loop.signal(SIGTERM)
       let status = await loop.waitForExit(upTo: 30)
