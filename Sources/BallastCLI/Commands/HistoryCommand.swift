@@ -30,39 +30,27 @@ struct HistoryListCommand: AsyncParsableCommand {
   @Option(name: .long, help: "Only migrations from or to this host.")
   var host: String?
 
-  @Option(name: .long, help: ArgumentHelp(TimeBound.help, valueName: "time"))
-  var since: TimeBound?
-
   @Option(name: .long, help: "Only live or only cold migrations.")
   var kind: KindOption?
 
   @Flag(name: .long, help: "Only migrations that were rolled back or need attention.")
   var failed = false
 
-  @Option(name: .long, help: "Only this cluster.")
-  var cluster: String?
-
   @Flag(name: .long, help: "Also list moves that were only planned (dry runs).")
   var planned = false
 
-  @Option(name: .long, help: "At most this many, most recent first.")
-  var limit = 50
+  @OptionGroup var query: HistoryQueryOptions
 
   @Flag(name: .long, help: "Print {\"migrations\":[…]} as JSON.")
   var json = false
 
   @OptionGroup var database: DatabaseOptions
 
-  func validate() throws {
-    guard limit > 0 else { throw ValidationError("--limit must be at least 1, got \(limit)") }
-  }
-
   func run() async throws {
     let store = try database.openExistingStore()
     let filter = MigrationFilter(
-      vm: vm, host: host, since: since?.resolve(now: Date().timeIntervalSince1970), kind: kind?.kind,
-      failedOnly: failed,
-      cluster: cluster, includePlanned: planned, limit: limit)
+      vm: vm, host: host, since: query.sinceTime, kind: kind?.kind, failedOnly: failed, cluster: query.cluster,
+      includePlanned: planned, limit: query.limit)
     let records = try await store.migrations(filter)
     if json {
       print(try JSONOutput.string(["migrations": records]))
@@ -101,32 +89,20 @@ struct HistoryPlansCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "plans", abstract: "List plans with the imbalance before → predicted after → measured after.")
 
-  @Option(name: .long, help: ArgumentHelp(TimeBound.help, valueName: "time"))
-  var since: TimeBound?
-
-  @Option(name: .long, help: "Only this cluster.")
-  var cluster: String?
-
   @Flag(name: .long, help: "Leave out dry runs.")
   var noDryRuns = false
 
-  @Option(name: .long, help: "At most this many, most recent first.")
-  var limit = 50
+  @OptionGroup var query: HistoryQueryOptions
 
   @Flag(name: .long, help: "Print {\"plans\":[…]} as JSON.")
   var json = false
 
   @OptionGroup var database: DatabaseOptions
 
-  func validate() throws {
-    guard limit > 0 else { throw ValidationError("--limit must be at least 1, got \(limit)") }
-  }
-
   func run() async throws {
     let store = try database.openExistingStore()
     let plans = try await store.plans(
-      cluster: cluster, since: since?.resolve(now: Date().timeIntervalSince1970), includeDryRuns: !noDryRuns,
-      limit: limit)
+      cluster: query.cluster, since: query.sinceTime, includeDryRuns: !noDryRuns, limit: query.limit)
     if json {
       print(try JSONOutput.string(["plans": plans]))
     } else if plans.isEmpty {
@@ -148,4 +124,23 @@ enum KindOption: String, ExpressibleByArgument, CaseIterable {
     case .cold: .cold
     }
   }
+}
+
+/// `--since`, `--cluster` and `--limit`, shared by the history listings.
+struct HistoryQueryOptions: ParsableArguments {
+  @Option(name: .long, help: ArgumentHelp(TimeBound.help, valueName: "time"))
+  var since: TimeBound?
+
+  @Option(name: .long, help: "Only this cluster.")
+  var cluster: String?
+
+  @Option(name: .long, help: "At most this many, most recent first.")
+  var limit = 50
+
+  func validate() throws {
+    guard limit > 0 else { throw ValidationError("--limit must be at least 1, got \(limit)") }
+  }
+
+  /// `--since` as seconds since the Unix epoch.
+  var sinceTime: Double? { since?.resolve(now: Date().timeIntervalSince1970) }
 }

@@ -19,31 +19,18 @@ extension HistoryStore {
     cluster: String? = nil, host: String? = nil, since: Double? = nil, until: Double? = nil, limit: Int? = nil
   ) async throws -> [HostSample] {
     try await read("read host samples") { db in
-      var conditions: [String] = []
-      var arguments: [any DatabaseValueConvertible] = []
-      if let cluster {
-        conditions.append("cluster = ?")
-        arguments.append(cluster)
-      }
-      if let host {
-        conditions.append("host = ?")
-        arguments.append(host)
-      }
-      if let since {
-        conditions.append("at >= ?")
-        arguments.append(since)
-      }
-      if let until {
-        conditions.append("at < ?")
-        arguments.append(until)
-      }
-      let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-      var sql = "SELECT cluster, host, at, cpu, memory FROM host_samples \(whereClause) ORDER BY at DESC, id DESC"
+      var filter = SQLConditions()
+      filter.add("cluster = ?", cluster)
+      filter.add("host = ?", host)
+      filter.add("at >= ?", since)
+      filter.add("at < ?", until)
+      var sql =
+        "SELECT cluster, host, at, cpu, memory FROM host_samples \(filter.whereClause) ORDER BY at DESC, id DESC"
       if let limit {
         sql += " LIMIT ?"
-        arguments.append(limit)
+        filter.arguments.append(limit)
       }
-      let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments))
+      let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(filter.arguments))
       return try rows.reversed().map { row in
         HostSample(
           cluster: try row.decode(forColumn: "cluster"), host: try row.decode(forColumn: "host"),
@@ -81,24 +68,13 @@ extension HistoryStore {
     -> [HostStateChange]
   {
     try await read("read host state changes") { db in
-      var conditions: [String] = []
-      var arguments: [any DatabaseValueConvertible] = []
-      if let cluster {
-        conditions.append("cluster = ?")
-        arguments.append(cluster)
-      }
-      if let host {
-        conditions.append("host = ?")
-        arguments.append(host)
-      }
-      if let since {
-        conditions.append("at >= ?")
-        arguments.append(since)
-      }
-      let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+      var filter = SQLConditions()
+      filter.add("cluster = ?", cluster)
+      filter.add("host = ?", host)
+      filter.add("at >= ?", since)
       return try Row.fetchAll(
-        db, sql: "SELECT * FROM host_state_changes \(whereClause) ORDER BY at, id",
-        arguments: StatementArguments(arguments)
+        db, sql: "SELECT * FROM host_state_changes \(filter.whereClause) ORDER BY at, id",
+        arguments: StatementArguments(filter.arguments)
       ).map(Self.hostStateChange)
     }
   }

@@ -70,27 +70,19 @@ extension HistoryStore {
     cluster: String? = nil, since: Double? = nil, includeDryRuns: Bool = true, limit: Int = 50
   ) async throws -> [PlanRecord] {
     try await read("list plans") { db in
-      var conditions: [String] = []
-      var arguments: [any DatabaseValueConvertible] = []
-      if let cluster {
-        conditions.append("p.cluster = ?")
-        arguments.append(cluster)
-      }
-      if let since {
-        conditions.append("p.created_at >= ?")
-        arguments.append(since)
-      }
-      if !includeDryRuns { conditions.append("p.dry_run = 0") }
-      arguments.append(limit)
-      let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+      var filter = SQLConditions()
+      filter.add("p.cluster = ?", cluster)
+      filter.add("p.created_at >= ?", since)
+      filter.add("p.dry_run = 0", when: !includeDryRuns)
+      filter.arguments.append(limit)
       return try Row.fetchAll(
         db,
         sql: Self.planSelect + """
-           \(whereClause)
+           \(filter.whereClause)
           ORDER BY p.created_at DESC, p.id DESC
           LIMIT ?
           """,
-        arguments: StatementArguments(arguments)
+        arguments: StatementArguments(filter.arguments)
       ).map(Self.planRecord)
     }
   }

@@ -1,0 +1,23 @@
+import GRDB
+
+/// The `WHERE` clause of a filtered query, built from optional filters, with its arguments.
+struct SQLConditions {
+  private var clauses: [String] = []
+  /// Arguments of the clauses, in order; append those of later `?` (a `LIMIT`) after them.
+  var arguments: [any DatabaseValueConvertible] = []
+
+  /// Adds `clause` (with one `?`) when `value` is given.
+  mutating func add(_ clause: String, _ value: (any DatabaseValueConvertible)?) {
+    guard let value else { return }
+    clauses.append(clause)
+    arguments.append(value)
+  }
+
+  /// Adds `clause` (without arguments) when `condition` holds.
+  mutating func add(_ clause: String, when condition: Bool) {
+    if condition { clauses.append(clause) }
+  }
+
+  /// `WHERE a AND b …`, or an empty string when nothing filters.
+  var whereClause: String { clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ") }
+}
