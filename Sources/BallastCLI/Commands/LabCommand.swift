@@ -7,8 +7,9 @@ import Logging
 struct LabCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "lab",
-    abstract: "Start or stop the QEMU lab of a driver: qemu cluster file (hosts are folders, VMs real QEMU processes).",
-    subcommands: [Up.self, Down.self])
+    abstract:
+      "Start or stop the QEMU lab of a driver: qemu cluster file (hosts are folders, VMs real QEMU processes), or change a VM's load.",
+    subcommands: [Up.self, Down.self, Load.self])
 
   struct Up: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -131,8 +131,8 @@ struct LabCommandTests {
       #expect(rounds().allSatisfy { $0["decision"] as? String == "balanced" }, "\(loop.stdout)")
       #expect(try await lab.store().migrations().isEmpty)
 
-      let ack = try await lab.lab().setLoad(vm: "hot", duty: 90)
-      #expect(ack.dutyPercent == 90)
+      let load = try await lab.run(["lab", "load", "hot", "--duty", "90"] + LabWorkspace.labFiles)
+      #expect(load.status == 0 && load.stdout.contains("duty 90 %"), "\(load.stdout) \(load.stderr)")
       let store = try lab.store()
       let moved = try await loop.wait(upTo: 60) {
         try await store.migrations().contains { $0.outcome != nil }

@@ -1,0 +1,56 @@
+import ArgumentParser
+import BallastModel
+import BallastQEMU
+
+extension LabCommand {
+  /// `ballast lab load VM --duty N`: change what a running lab VM's test guest does.
+  struct Load: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Change a running lab VM's load: its guest's CPU duty cycle, dirty rate or working set.",
+      discussion: """
+        The test guest takes the change on its control port (a serial line) while it runs, and the \
+        VM's definition keeps it for its next boot. A live migration carries it along. Use it to \
+        make a host hot and watch `ballast status` and `ballast balance --loop` react.
+        """)
+
+    @Argument(help: "The VM.")
+    var vm: String
+
+    @Option(
+      name: .long, help: ArgumentHelp("Percent of each 100 ms the guest's vCPU is busy (0–100).", valueName: "percent"))
+    var duty: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Bytes the guest dirties per second, e.g. 8MB/s.", valueName: "rate"))
+    var rate: String?
+
+    @Option(name: .long, help: ArgumentHelp("Memory the guest rewrites, e.g. 16MiB.", valueName: "size"))
+    var workingSet: String?
+
+    @OptionGroup var files: ClusterOptions
+
+    func validate() throws {
+      if duty == nil && rate == nil && workingSet == nil {
+        throw ValidationError("give --duty, --rate or --working-set")
+      }
+      if let duty, !(0...100).contains(duty) { throw ValidationError("--duty: expected 0 to 100, got \(duty)") }
+      if let rate, Bandwidth(parsing: rate) == nil {
+        throw ValidationError("--rate: expected a rate like 8MB/s, got '\(rate)'")
+      }
+      if let workingSet, ByteCount(parsing: workingSet) == nil {
+        throw ValidationError("--working-set: expected a size like 16MiB, got '\(workingSet)'")
+      }
+    }
+
+    func run() async throws {
+      let (cluster, _) = try files.load()
+      let lab = try LabCommand.lab(cluster, file: files.cluster)
+      let ack = try await lab.setLoad(
+        vm: vm, duty: duty, rate: rate.flatMap { Bandwidth(parsing: $0) },
+        workingSet: workingSet.flatMap { ByteCount(parsing: $0) })
+      let rate = ack.dirtyBytesPerSecond.map { "\(Bandwidth(bytesPerSecond: Double($0)))" } ?? "as fast as it can"
+      writeLine(
+        "\(vm): duty \(ack.dutyPercent) %, dirties \(rate), working set \(ByteCount(ack.workingSetBytes)) "
+          + "(change \(ack.commands) since boot)")
+    }
+  }
+}
