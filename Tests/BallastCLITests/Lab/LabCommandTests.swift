@@ -313,4 +313,32 @@ struct LabCommandTests {
       #expect(try await store.unfinishedMoves(cluster: "test-lab").isEmpty)
     }
   }
+
+  @Test(
+    "SIGTERM during pre-copy of a migrate: onCancel abort leaves the VM on its source, finish completes it",
+    arguments: ["abort", "finish"])
+  func sigtermDuringPreCopy(onCancel: String) async throws {
+    let hosts = [LabWorkspace.host("host-a", local: "local-a"), LabWorkspace.host("host-b", local: "local-b")]
+    let policy = Self.slowPolicy + "onCancel: \(onCancel)\n"
+    try await LabWorkspace.with(hosts: hosts, vms: [Self.slowMover], policy: policy) { lab in
+      let migrate = try lab.start(["migrate", "mover", "--to", "host-b", "--live", "--json"] + LabWorkspace.files)
+      defer { if migrate.process.isRunning { migrate.signal(SIGKILL) } }
+      let inPreCopy = await StageWatcher.wait(for: "preCopy", in: lab.databasePath, within: 30)
+      try #require(inPreCopy, "pre-copy never began: \(migrate.stdout) \(migrate.stderr)")
+      try await Task.sleep(for: .seconds(1))
+      migrate.signal(SIGTERM)
+      let status = await migrate.waitForExit(upTo: 60)
+      let endsOn = onCancel == "abort" ? "host-a" : "host-b"
+      #expect(status == (onCancel == "abort" ? 1 : 0), "\(migrate.stdout) \(migrate.stderr)")
+      #expect(try lab.hostsRunning("mover") == [endsOn])
+      #expect(try lab.hostsHolding("mover") == [endsOn])
+      let qemu = try lab.lab()
+      let state = try await qemu.observe("query-status", vm: "mover", on: endsOn)["status"]?.string
+      #expect(state == "running")
+      let store = try lab.store()
+      let move = try #require(try await store.migrations().first { $0.vm == "mover" })
+      #expect(move.outcome == (onCancel == "abort" ? .rolledBack : .completed), "\(move)")
+      #expect(try await store.unfinishedMoves(cluster: "test-lab").isEmpty)
+    }
+  }
 }
