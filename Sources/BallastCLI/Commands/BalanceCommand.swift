@@ -18,7 +18,8 @@ struct BalanceCommand: AsyncParsableCommand {
       A single round acts on the imbalance now; --loop and --once act only once it has lasted \
       the policy's holdFor. With --loop: SIGTERM / Ctrl-C stops new work and lets migrations in \
       flight finish (or abort safely, per the policy's onCancel), then exits 0; SIGHUP reloads \
-      the policy file. Migrations left in flight by a killed process are reconciled first.
+      the policy file. Migrations left in flight by a killed process are reconciled first. \
+      With --loop a simulated cluster's clock runs at real time (--pace 1) unless --pace says otherwise.
       """)
 
   @OptionGroup var files: ClusterOptions
@@ -43,19 +44,8 @@ struct BalanceCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "One JSON object per round on standard output.")
   var json = false
 
-  @Option(
-    name: .long,
-    help: ArgumentHelp(
-      "Keep the simulated hypervisors' state in this file, written after every step.",
-      valueName: "file"))
-  var state: String?
-
-  @Option(
-    name: .long,
-    help: ArgumentHelp(
-      "Simulated clusters: virtual seconds per real second (default 1 with --loop).",
-      valueName: "x"))
-  var pace: Double?
+  /// `--state` and `--pace` (with --loop a simulated cluster runs at pace 1 unless told otherwise).
+  @OptionGroup var simulation: SimulationOptions
 
   @Flag(name: .long, help: "Simulated clusters: write the new placement to the cluster file when done.")
   var save = false
@@ -65,14 +55,13 @@ struct BalanceCommand: AsyncParsableCommand {
     if let interval, TimeSpan(parsing: interval).map({ $0.seconds > 0 }) != true {
       throw ValidationError("--interval: expected a time like 60s or 5m, got '\(interval)'")
     }
-    if let pace, pace <= 0 { throw ValidationError("--pace must be positive") }
   }
 
   private var intervalSeconds: Double? { interval.flatMap { TimeSpan(parsing: $0)?.seconds } }
 
   func run() async throws {
     let logger = Logger(label: "ballast.balance", factory: { StreamLogHandler.standardError(label: $0) })
-    let session = try await ClusterSession.open(files: files, database: database, statePath: state)
+    let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)
     let unresolved = try await session.reconcile(logger: logger).filter { $0.resolution == .unresolved }
     if !unresolved.isEmpty {
       throw ValidationError(
@@ -89,7 +78,7 @@ struct BalanceCommand: AsyncParsableCommand {
       hosts: session.cluster.hosts, logger: logger)
     if loop || once { try await controller.restoreHold() }
     let pacer = session.simulated.flatMap { driver in
-      (loop || pace != nil) ? VirtualPacer(clock: driver.clock, rate: pace ?? 1) : nil
+      (loop || simulation.pace != nil) ? VirtualPacer(clock: driver.clock, rate: simulation.pace ?? 1) : nil
     }
     defer { pacer?.stop() }
     let print = RoundPrinter(json: json)

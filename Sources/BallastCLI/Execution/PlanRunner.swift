@@ -26,19 +26,12 @@ struct PlanRunner {
     return TerminalOutput(now: { clock.uptime() - start })
   }
 
-  /// Runs `plan`; returns the summary and the cluster as the hypervisors hold it afterwards.
+  /// Runs `plan` on `driver` with its clock (`pace` applies to a virtual clock only); returns
+  /// the summary and the cluster as the hypervisors hold it afterwards.
   ///
   /// `finishing` runs once the plan has ended, before the summary is printed, with the summary
   /// and the cluster afterwards: a command saves its files there, and adds its own keys to the
   /// last JSON line (`{"event":"summary",…}`).
-  func run(
-    _ plan: MigrationPlan, on driver: SimulatedDriver,
-    finishing: (ExecutionSummary, Cluster, inout JSONLine) throws -> Void = { _, _, _ in }
-  ) async throws -> (ExecutionSummary, Cluster) {
-    try await run(plan, on: driver, clock: driver.clock, finishing: finishing)
-  }
-
-  /// Runs `plan` on any driver with its clock (`pace` applies to a virtual clock only).
   func run(
     _ plan: MigrationPlan, on driver: any Driver, clock: any EngineClock,
     finishing: (ExecutionSummary, Cluster, inout JSONLine) throws -> Void = { _, _, _ in }

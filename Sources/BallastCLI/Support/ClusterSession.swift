@@ -53,6 +53,11 @@ struct ClusterSession: Sendable {
         simulated: driver, store: store,
         statePath: statePath)
     case .qemu:
+      if let statePath {
+        throw CommandFailure(
+          "--state \(statePath) applies to simulated clusters; \(cluster.name) is a QEMU lab, whose state is its "
+            + "folders and processes (see `ballast lab up`)")
+      }
       let driver = try QEMULabSession.driver(cluster: cluster, clusterFile: files.cluster)
       for host in maintenance.keys { try await driver.setMaintenance(true, host: host) }
       return ClusterSession(
