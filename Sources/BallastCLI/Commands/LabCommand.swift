@@ -50,7 +50,9 @@ struct LabCommand: AsyncParsableCommand {
 
   static func lab(_ cluster: Cluster, file: String) throws -> QEMULab {
     guard cluster.driver == .qemu else {
-      throw ValidationError("\(file) describes a \(cluster.driver.rawValue) cluster; `lab` needs driver: qemu")
+      throw CommandFailure(
+        "\(file) describes a \(cluster.driver.rawValue) cluster; `lab` needs a cluster file with driver: qemu, e.g. clusters/lab.yaml"
+      )
     }
     return try QEMULabSession.lab(
       cluster: cluster, clusterFile: file,
