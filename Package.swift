@@ -11,6 +11,7 @@ let package = Package(
     .library(name: "BallastEngine", targets: ["BallastEngine"]),
     .library(name: "BallastHistory", targets: ["BallastHistory"]),
     .library(name: "BallastQEMU", targets: ["BallastQEMU"]),
+    .library(name: "BallastLibvirt", targets: ["BallastLibvirt"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -18,6 +19,7 @@ let package = Package(
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
     .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
     .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+    .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
   ],
   targets: [
     // Values only: hosts, VMs, datastores, units, cluster and policy files, plans, cost model.
@@ -43,6 +45,16 @@ let package = Package(
     .target(
       name: "BallastQEMU",
       dependencies: ["BallastModel", "BallastEngine", .product(name: "Logging", package: "swift-log")]
+    ),
+    // libvirt's C API (Debian: libvirt-dev, found with pkg-config).
+    .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
+    // The libvirt driver: real clusters through libvirt daemons, and the libvirt lab.
+    .target(
+      name: "BallastLibvirt",
+      dependencies: [
+        "CLibvirt", "BallastModel", "BallastEngine", "BallastQEMU", .product(name: "Logging", package: "swift-log"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ]
     ),
     // The commands, as a library so tests can drive them.
     .target(

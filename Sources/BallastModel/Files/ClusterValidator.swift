@@ -14,6 +14,11 @@ public enum ClusterValidator {
       }
       datastores[store.name] = store
     }
+    if let libvirt = cluster.libvirt {
+      issues += LibvirtValidator.check(libvirt, cluster: cluster, sourceMap: sourceMap)
+      issues += PolicyFile.checkRules(cluster.rules, against: cluster, sourceMap: sourceMap)
+      return issues
+    }
     if cluster.driver == .qemu, cluster.labRoot == nil {
       report("driver", "a qemu cluster needs labRoot: the folder that holds the lab's hosts")
     }
