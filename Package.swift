@@ -78,6 +78,9 @@ let package = Package(
       ]),
     .testTarget(name: "BallastQEMUTests", dependencies: ["BallastQEMU", "BallastEngine", "BallastModel"]),
     .testTarget(
+      name: "BallastLibvirtTests",
+      dependencies: ["BallastLibvirt", "BallastQEMU", "BallastEngine", "BallastModel"]),
+    .testTarget(
       name: "BallastCLITests",
       dependencies: [
         "BallastCLI", "ballast", "BallastHistory", "BallastEngine", "BallastModel", "BallastQEMU",

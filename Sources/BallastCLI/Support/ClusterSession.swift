@@ -63,6 +63,8 @@ struct ClusterSession: Sendable {
       return ClusterSession(
         cluster: cluster, fileCluster: fileCluster, policy: policy, driver: driver, clock: SystemClock(),
         simulated: nil, store: store, statePath: nil)
+    case .libvirt:
+      throw CommandFailure("driver: libvirt clusters are not wired into the commands yet")
     }
   }
 

@@ -26,7 +26,11 @@ extension LibvirtDriver {
       }
       if copy.state == .incoming { try await removeDestinationDomain(request) }
     }
-    if request.kind == .live, let refusal = try await cpuRefusal(vm: request.vm, from: request.from, to: request.to) {
+    // A declared generation is the truth (a lab's daemons all report this machine's CPU);
+    // otherwise libvirt compares the VM's CPU with the destination's.
+    if request.kind == .live, settings.host(named: request.to)?.cpuModel == nil,
+      let refusal = try await cpuRefusal(vm: request.vm, from: request.from, to: request.to)
+    {
       throw DriverError(vm: request.vm, host: request.to, refusal, hint: "move it cold, or pick another destination")
     }
     logger.info("reserved", metadata: ["vm": "\(request.vm)", "host": "\(request.to)", "kind": "\(request.kind)"])

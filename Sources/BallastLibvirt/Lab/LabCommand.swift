@@ -1,40 +1,26 @@
+import BallastQEMU
 import Foundation
 
-/// Runs the lab's setup commands (`useradd`, `unshare … libvirtd -d`, `qemu-img`) to completion.
-/// Output goes to a file, never a pipe: a daemon that keeps its descriptors cannot block the wait.
+/// Runs the lab's setup commands (`useradd`, `unshare … libvirtd --daemon`, `qemu-img`) to
+/// completion, through the drivers' process runner: the child is reaped whatever else the
+/// process does with SIGCHLD, and a daemon keeping its descriptors cannot block the wait.
 enum LabCommand {
   struct Failure: Error, CustomStringConvertible {
     let description: String
   }
 
   /// Runs `executable` with `arguments` (no shell); throws with its standard error when it
-  /// exits non-zero, unless `allowFailure`. Returns the exit status.
+  /// exits non-zero. Returns the exit status.
   @discardableResult
-  static func run(_ executable: String, _ arguments: [String], allowFailure: Bool = false) async throws -> Int32 {
-    try await Libvirt.run("running \(executable)") {
-      let process = Process()
-      process.executableURL = URL(fileURLWithPath: executable)
-      process.arguments = arguments
-      let log = FileManager.default.temporaryDirectory.appendingPathComponent("ballast-lab-\(UUID().uuidString).log")
-      guard FileManager.default.createFile(atPath: log.path, contents: nil, attributes: [.posixPermissions: 0o600])
-      else { throw Failure(description: "cannot create \(log.path)") }
-      defer { try? FileManager.default.removeItem(at: log) }
-      let output = try FileHandle(forWritingTo: log)
-      defer { try? output.close() }
-      process.standardInput = FileHandle.nullDevice
-      process.standardOutput = output
-      process.standardError = output
-      try process.run()
-      process.waitUntilExit()
-      let status = process.terminationStatus
-      if status != 0, !allowFailure {
-        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        throw Failure(
-          description: "\(executable) \(arguments.joined(separator: " ")) exited with \(status): "
-            + text.trimmingCharacters(in: .whitespacesAndNewlines).suffix(600))
-      }
-      return status
+  static func run(_ executable: String, _ arguments: [String], timeout: TimeInterval = 60) async throws -> Int32 {
+    let output = try await ProcessRunner.run(executable, arguments, timeout: timeout)
+    guard output.status == 0 else {
+      throw Failure(
+        description: "\(executable) \(arguments.joined(separator: " ")) exited with \(output.status): "
+          + (output.standardError + output.standardOutput).trimmingCharacters(in: .whitespacesAndNewlines)
+          .suffix(600))
     }
+    return output.status
   }
 
   /// The first of `candidates` that exists and is executable.

@@ -140,7 +140,7 @@ public struct LibvirtLab: Sendable {
       host_uuid = "\(layout.hostUUID(host))"
       unix_sock_group = "\(LibvirtLabLayout.group)"
       unix_sock_rw_perms = "0770"
-      log_outputs = "3:file:\(directory)/libvirtd.log"
+      log_outputs = "3:file:\(directory)/cache/libvirtd.log"
 
       """
     let configFile = directory + "/config/libvirt/libvirtd.conf"
@@ -167,7 +167,7 @@ public struct LibvirtLab: Sendable {
       try await Task.sleep(for: .milliseconds(50))
     }
     guard let pid = Self.livePid(pidFile, uid: uid) else {
-      throw DriverError(host: host, "libvirtd did not start", hint: "see \(directory)/libvirtd.log")
+      throw DriverError(host: host, "libvirtd did not start", hint: "see \(directory)/cache/libvirtd.log")
     }
     chmod(run + "/libvirt", 0o711)  // peer-to-peer migrations connect to each other's socket
     logger.info("daemon started", metadata: ["host": "\(host)", "pid": "\(pid)", "user": "\(user)"])

@@ -12,7 +12,7 @@ import Foundation
 ///   hosts/<n>/                   host n (its position in the file, from 1)
 ///     home/ config/ data/ cache/ run/   the daemon's HOME and XDG folders
 ///     local/                     the host's local pool
-///     libvirtd.log               the daemon's messages
+///     cache/libvirtd.log         the daemon's messages
 /// ```
 ///
 /// Folders are numbered, not named after hosts or datastores: a name never becomes a path.

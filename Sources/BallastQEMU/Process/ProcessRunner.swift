@@ -18,11 +18,11 @@ public struct ProcessOutput: Sendable, Hashable {
 /// Uses `posix_spawn` and `waitpid` directly: the child is reaped here, whatever else the
 /// process does with SIGCHLD, and output goes to temporary files (no pipe can fill up, and a
 /// daemon that keeps inherited descriptors open cannot block the wait).
-enum ProcessRunner {
+public enum ProcessRunner {
   /// Runs `executable` (a path, or a name looked up on `PATH`) with `arguments`; kills it
   /// after `timeout` seconds. Throws ``ProcessRunnerError`` when it cannot start or runs too
   /// long; a non-zero exit is returned, not thrown (callers decide what it means).
-  static func run(
+  public static func run(
     _ executable: String, _ arguments: [String], timeout: TimeInterval = 120
   ) async throws
     -> ProcessOutput
