@@ -38,13 +38,16 @@ public struct LibvirtFailure: Error, Sendable, Hashable, CustomStringConvertible
 public enum Libvirt {
   private static let initialized = Mutex(false)
 
-  /// Initializes libvirt once: threads, and no error printing to standard error (every failure
-  /// is returned as a ``LibvirtFailure`` instead).
+  /// Initializes libvirt once: threads, no error printing to standard error (every failure is
+  /// returned as a ``LibvirtFailure`` instead), and SIGPIPE ignored process-wide.
   static func initialize() {
     initialized.withLock { done in
       guard !done else { return }
       _ = virInitialize()
       virSetErrorFunc(nil, ignoreLibvirtError)
+      // A daemon that dies mid-call closes its socket; libvirt's next write must fail with an
+      // error, not kill Ballast with SIGPIPE (libvirt leaves this to the application).
+      signal(SIGPIPE, SIG_IGN)
       done = true
     }
   }

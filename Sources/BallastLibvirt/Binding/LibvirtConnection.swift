@@ -25,8 +25,14 @@ final class LibvirtConnection: @unchecked Sendable {
     return LibvirtConnection(pointer: pointer, uri: uri)
   }
 
-  /// Whether the connection still answers.
+  /// Whether the connection is still open (as far as libvirt knows without asking).
   var isAlive: Bool { virConnectIsAlive(pointer) == 1 }
+
+  /// Asks the daemon something cheap; throws when it does not answer.
+  func ping() throws {
+    var version: UInt = 0
+    try Libvirt.check(virConnectGetLibVersion(pointer, &version), "asking the daemon its version")
+  }
 
   /// The host's name as its daemon reports it.
   func hostname() throws -> String {

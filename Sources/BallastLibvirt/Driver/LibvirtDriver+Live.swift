@@ -126,9 +126,24 @@ extension LibvirtDriver {
     let deadline = Date().addingTimeInterval(options.transferTimeout)
     var downtimeSet = false
     var failure: DriverError?
+    var lastPing = Date()
     while failure == nil {
       try? await Task.sleep(for: .seconds(options.pollInterval))
       if finished.isSet { break }
+      if Date().timeIntervalSince(lastPing) >= 1 {
+        // The destination daemon must finish the migration: when it is gone, QEMU would keep
+        // streaming into a process nobody will ever resume.
+        lastPing = Date()
+        do {
+          try await Libvirt.run("checking the destination") { try destination.ping() }
+        } catch {
+          connections[request.to] = nil
+          failure = DriverError(
+            vm: vm, host: request.to, "the destination's libvirt daemon stopped answering during the transfer: \(error)",
+            hint: "the VM stays on \(request.from)")
+          break
+        }
+      }
       let reading: (job: LibvirtJob, status: DomainStatus)? = try? await Libvirt.run("reading the migration") {
         let state = try domain.state()
         return (try domain.jobStats(), DomainStatus(state: state.state, reason: state.reason, job: nil))
@@ -271,15 +286,21 @@ extension LibvirtDriver {
   public func resumeOnSource(_ reservation: Reservation) async throws {
     let request = reservation.request
     try await resumeIfMigrating(request)
-    let placements = try await locate(vm: request.vm)
-    guard let source = placements.first(where: { $0.host == request.from }) else {
+    let state: DomainStatus? = try await onHost(request.from, vm: request.vm, "checking the source") { connection in
+      guard let domain = try connection.domain(named: request.vm) else { return nil }
+      let state = try domain.state()
+      return DomainStatus(state: state.state, reason: state.reason, job: nil)
+    }
+    guard let state else {
+      let placements = (try? await locate(vm: request.vm)).map(describe) ?? "somewhere Ballast cannot see now"
       throw DriverError(
         vm: request.vm, host: request.from,
-        "the VM is no longer on its source (it is \(describe(placements))): libvirt completed the migration",
+        "the VM is no longer on its source (it is \(placements)): libvirt completed the migration",
         hint: "run `ballast reconcile`, which activates it on \(request.to)")
     }
-    guard source.state == .running else {
-      throw DriverError(vm: request.vm, host: request.from, "the VM did not resume on its source: it is \(source.state)")
+    guard state.isRunning else {
+      throw DriverError(
+        vm: request.vm, host: request.from, "the VM did not resume on its source: it is \(state.placement.rawValue)")
     }
   }
 

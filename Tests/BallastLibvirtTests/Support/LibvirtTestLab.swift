@@ -46,6 +46,7 @@ struct LibvirtTestLab {
     _ body: (LibvirtTestLab) async throws -> Void
   ) async throws {
     try await QEMUTestLock.held {
+      await removeStaleLabs()
       let root = "/var/tmp/ballast-lt-" + UUID().uuidString.prefix(8).lowercased()
       let cluster = try load(root: root, edit: edit)
       let lab = try LibvirtLab(
@@ -61,6 +62,18 @@ struct LibvirtTestLab {
       }
       try? await lab.down(removeFiles: true)
       if let failure { throw failure }
+    }
+  }
+
+  /// Takes down test labs a crashed test process left behind (holding the lock, no other
+  /// test's lab is up).
+  static func removeStaleLabs() async {
+    let folders = (try? FileManager.default.contentsOfDirectory(atPath: "/var/tmp")) ?? []
+    for folder in folders where folder.hasPrefix("ballast-lt-") {
+      let root = "/var/tmp/" + folder
+      guard let cluster = try? load(root: root) else { continue }
+      let lab = try? LibvirtLab(cluster: cluster, baseDirectory: repositoryRoot, logger: testLogger)
+      try? await lab?.down(removeFiles: true)
     }
   }
 
