@@ -11,6 +11,7 @@ let package = Package(
     .library(name: "BallastEngine", targets: ["BallastEngine"]),
     .library(name: "BallastHistory", targets: ["BallastHistory"]),
     .library(name: "BallastQEMU", targets: ["BallastQEMU"]),
+    .library(name: "BallastRuntime", targets: ["BallastRuntime"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -44,15 +45,25 @@ let package = Package(
       name: "BallastQEMU",
       dependencies: ["BallastModel", "BallastEngine", .product(name: "Logging", package: "swift-log")]
     ),
-    // The commands, as a library so tests can drive them.
+    // Wires monitor → planner → engine → history for any front end: cluster sessions (the one
+    // place a cluster file's `driver:` becomes a Driver), the balancing loop, plan runs, replays.
     .target(
-      name: "BallastCLI",
+      name: "BallastRuntime",
       dependencies: [
         "BallastModel", "BallastPlanner", "BallastEngine", "BallastHistory", "BallastQEMU",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+      ]
+    ),
+    // The commands: parse arguments, call the runtime, print. A library so tests can drive them.
+    .target(
+      name: "BallastCLI",
+      dependencies: [
+        "BallastRuntime", "BallastModel", "BallastPlanner", "BallastEngine", "BallastHistory", "BallastQEMU",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       ]
     ),
     .executableTarget(name: "ballast", dependencies: ["BallastCLI"]),
@@ -68,7 +79,7 @@ let package = Package(
     .testTarget(
       name: "BallastCLITests",
       dependencies: [
-        "BallastCLI", "ballast", "BallastHistory", "BallastEngine", "BallastModel", "BallastQEMU",
+        "BallastCLI", "ballast", "BallastRuntime", "BallastHistory", "BallastEngine", "BallastModel", "BallastQEMU",
         .product(name: "GRDB", package: "GRDB.swift"),
       ],
       exclude: ["Golden"]),

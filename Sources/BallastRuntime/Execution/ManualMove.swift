@@ -1,16 +1,10 @@
 import BallastModel
 import BallastPlanner
 
-/// A command-line failure with what to do about it; printed as is.
-struct CommandFailure: Error, CustomStringConvertible {
-  var description: String
-  init(_ description: String) { self.description = description }
-}
-
 /// The one-move plan of `ballast migrate VM --to HOST`.
-enum ManualMove {
+public enum ManualMove {
   /// How the operator asked the VM to move.
-  enum Requested: String {
+  public enum Requested: String, Sendable {
     case auto
     case live
     case cold
@@ -18,20 +12,21 @@ enum ManualMove {
 
   /// The plan moving `vmName` to `hostName`: live or cold as DESIGN.md's table (and the
   /// planner's kind selection) says, unless `requested` forces one.
-  static func plan(
+  /// - Throws: ``RuntimeError`` when a name is unknown or the move cannot be done as requested.
+  public static func plan(
     vm vmName: String, to hostName: String, requested: Requested, cluster: Cluster, policy: Policy
   ) throws -> MigrationPlan {
     guard let vm = cluster.vm(named: vmName) else {
-      throw CommandFailure("no VM named \(vmName) in cluster \(cluster.name); `ballast status` lists them")
+      throw RuntimeError(.unknownName, "no VM named \(vmName) in cluster \(cluster.name); `ballast status` lists them")
     }
     guard let destination = cluster.host(named: hostName) else {
       let names = cluster.hosts.map(\.name).joined(separator: ", ")
-      throw CommandFailure("no host named \(hostName) in cluster \(cluster.name) (hosts: \(names))")
+      throw RuntimeError(.unknownName, "no host named \(hostName) in cluster \(cluster.name) (hosts: \(names))")
     }
     guard let source = cluster.host(named: vm.host) else {
-      throw CommandFailure("VM \(vmName) is on \(vm.host), which is not a host of cluster \(cluster.name)")
+      throw RuntimeError(.unknownName, "VM \(vmName) is on \(vm.host), which is not a host of cluster \(cluster.name)")
     }
-    if source.name == destination.name { throw CommandFailure("VM \(vmName) is already on \(hostName)") }
+    if source.name == destination.name { throw RuntimeError(.notPossible, "VM \(vmName) is already on \(hostName)") }
 
     let shared = Dictionary(cluster.datastores.map { ($0.name, $0.shared) }, uniquingKeysWith: { a, _ in a })
     let disksToCopy = vm.disks.filter { !(shared[$0.datastore] ?? false) || !destination.mounts($0.datastore) }
@@ -50,14 +45,16 @@ enum ManualMove {
     case .move(let chosen):
       decision = chosen
     case .ineligible(let rejection, _):
-      throw CommandFailure("not possible: \(rejection.reason); add --cold to shut it down and move it cold")
+      throw RuntimeError(.notPossible, "not possible: \(rejection.reason); add --cold to shut it down and move it cold")
     }
     if requested == .live {
       guard vm.state.isRunning else {
-        throw CommandFailure("VM \(vmName) is \(vm.state.rawValue): only a running VM moves live; drop --live")
+        throw RuntimeError(
+          .notPossible, "VM \(vmName) is \(vm.state.rawValue): only a running VM moves live; drop --live")
       }
       if let obstacle = decision.whyNotLive {
-        throw CommandFailure(
+        throw RuntimeError(
+          .notPossible,
           "VM \(vmName) cannot move live to \(hostName): \(obstacle.sentence(vm: vmName, host: hostName)); "
             + "drop --live to move it cold")
       }
@@ -85,21 +82,5 @@ enum ManualMove {
       trigger: .manual, cluster: cluster.name, policy: policy.name, moves: [move], rejected: [],
       before: ClusterView(cluster, weights: policy.weights), after: ClusterView(after, weights: policy.weights),
       predictedMakespanSeconds: decision.predicted.seconds)
-  }
-
-  /// One sentence on how `move` goes and what it is predicted to cost.
-  static func describe(_ move: PlannedMove) -> String {
-    let predicted = move.predicted
-    var text = "\(move.vm): \(move.from) → \(move.to), \(move.kind.rawValue)"
-    if move.requiresShutdown { text += " (shut down, moved, started again)" }
-    text += "; predicted \(RunReport.seconds(predicted.seconds)), downtime \(RunReport.downtime(predicted.downtimeMs))"
-    text += ", \(RunReport.bytes(predicted.bytes))"
-    if move.kind == .live {
-      text += " in \(predicted.rounds) pre-copy round\(predicted.rounds == 1 ? "" : "s")"
-      if predicted.throttle > 0 { text += ", guest throttled to \(Int(((1 - predicted.throttle) * 100).rounded())) %" }
-    } else if !move.disksToCopy.isEmpty {
-      text += " (with \(move.disksToCopy.count) disk\(move.disksToCopy.count == 1 ? "" : "s") copied)"
-    }
-    return text
   }
 }

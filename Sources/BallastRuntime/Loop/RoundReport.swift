@@ -2,7 +2,7 @@ import BallastEngine
 import BallastModel
 
 /// What one balancing round decided, and why: one log line each.
-enum RoundDecision: Sendable {
+public enum RoundDecision: Sendable {
   /// Imbalance within the threshold.
   case balanced
   /// Above the threshold, but not yet for the hold time.
@@ -21,7 +21,7 @@ enum RoundDecision: Sendable {
 
 extension RoundDecision {
   /// The decision's name, for logs and JSON.
-  var name: String {
+  public var name: String {
     switch self {
     case .balanced: "balanced"
     case .holding: "holding"
@@ -35,16 +35,16 @@ extension RoundDecision {
 }
 
 /// One round: when, the smoothed imbalance, the hosts left out, and the decision.
-struct RoundReport: Sendable {
-  var at: Double
-  var imbalance: Double
-  var threshold: Double
+public struct RoundReport: Sendable {
+  public var at: Double
+  public var imbalance: Double
+  public var threshold: Double
   /// Hosts neither source nor destination this round (not seen, or samples too old).
-  var excludedHosts: [String]
-  var decision: RoundDecision
+  public var excludedHosts: [String]
+  public var decision: RoundDecision
 
   /// The decision in one line, for the log.
-  var line: String {
+  public var line: String {
     let level = "imbalance \(format(imbalance)) (threshold \(format(threshold)))"
     let excluded = excludedHosts.isEmpty ? "" : "; left out (not seen): \(excludedHosts.joined(separator: ", "))"
     switch decision {

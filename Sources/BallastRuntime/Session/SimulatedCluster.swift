@@ -3,18 +3,18 @@ import BallastModel
 import Foundation
 
 /// Makes the simulated hypervisors of a cluster whose file says `driver: simulated`.
-enum SimulatedCluster {
+public enum SimulatedCluster {
   /// Environment variable with step timings of the simulated hypervisors, as a JSON object of
   /// ``SimulationTimings`` fields, e.g. `{"querySeconds": 1, "commitSeconds": 1}`: to slow a
   /// demonstration down, or to give a test time to act during a stage.
-  static let timingsVariable = "BALLAST_SIMULATION_TIMINGS"
+  public static let timingsVariable = "BALLAST_SIMULATION_TIMINGS"
 
   /// The driver for `cluster`: resumed from the state file when it holds a state, else the
   /// cluster as the file describes it (saved to the state file at once when one is given).
   ///
   /// Virtual time starts at the wall clock's now, or where the process that last saved the
   /// state left it if that is later: the history's times never run backwards.
-  static func driver(
+  public static func driver(
     cluster: Cluster, statePath: String?, environment: [String: String] = ProcessInfo.processInfo.environment
   ) throws -> SimulatedDriver {
     let timings = try self.timings(environment)
@@ -31,7 +31,7 @@ enum SimulatedCluster {
   }
 
   /// The timings `environment` sets (defaults for the others).
-  static func timings(_ environment: [String: String]) throws -> SimulationTimings {
+  public static func timings(_ environment: [String: String]) throws -> SimulationTimings {
     var timings = SimulationTimings()
     guard let text = environment[timingsVariable], !text.isEmpty else { return timings }
     let fields: [String: WritableKeyPath<SimulationTimings, Double>] = [
@@ -43,15 +43,15 @@ enum SimulatedCluster {
     ]
     let known = fields.keys.sorted().joined(separator: ", ")
     guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
-      throw CommandFailure(
-        "\(timingsVariable): expected a JSON object of timings ({\"name\": number}; names: \(known))")
+      throw RuntimeError(
+        .badSetting, "\(timingsVariable): expected a JSON object of timings ({\"name\": number}; names: \(known))")
     }
     for (name, value) in object.sorted(by: { $0.key < $1.key }) {
       guard let field = fields[name] else {
-        throw CommandFailure("\(timingsVariable): unknown timing '\(name)' (known: \(known))")
+        throw RuntimeError(.badSetting, "\(timingsVariable): unknown timing '\(name)' (known: \(known))")
       }
       guard let number = value as? NSNumber, number.doubleValue >= 0, !(value is Bool) else {
-        throw CommandFailure("\(timingsVariable): \(name) must be a number of at least 0")
+        throw RuntimeError(.badSetting, "\(timingsVariable): \(name) must be a number of at least 0")
       }
       timings[keyPath: field] = number.doubleValue
     }

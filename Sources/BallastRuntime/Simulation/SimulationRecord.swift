@@ -1,36 +1,50 @@
 import BallastModel
 
 /// A migration as the replay saw it, for the summary and the chart.
-struct MigrationMark: Sendable, Hashable, Codable {
-  var at: Double
-  var vm: String
-  var from: String
-  var to: String
-  var kind: MigrationKind
-  var downtimeMs: Double
-  var bytes: Double
-  var completed: Bool
+public struct MigrationMark: Sendable, Hashable, Codable {
+  public var at: Double
+  public var vm: String
+  public var from: String
+  public var to: String
+  public var kind: MigrationKind
+  public var downtimeMs: Double
+  public var bytes: Double
+  public var completed: Bool
+
+  public init(
+    at: Double, vm: String, from: String, to: String, kind: MigrationKind, downtimeMs: Double, bytes: Double,
+    completed: Bool
+  ) {
+    self.at = at
+    self.vm = vm
+    self.from = from
+    self.to = to
+    self.kind = kind
+    self.downtimeMs = downtimeMs
+    self.bytes = bytes
+    self.completed = completed
+  }
 }
 
 /// What one policy's replay measured, step by step.
-struct SimulationRecord: Sendable {
-  var policy: String
-  var hosts: [String]
-  var stepSeconds: Double
-  var times: [Double] = []
+public struct SimulationRecord: Sendable {
+  public var policy: String
+  public var hosts: [String]
+  public var stepSeconds: Double
+  public var times: [Double] = []
   /// CPU utilization of each host (in `hosts` order) at each step.
-  var hostCPU: [[Double]] = []
-  var imbalance: [Double] = []
-  var migrations: [MigrationMark] = []
+  public var hostCPU: [[Double]] = []
+  public var imbalance: [Double] = []
+  public var migrations: [MigrationMark] = []
 
-  init(policy: String, hosts: [String], stepSeconds: Double) {
+  public init(policy: String, hosts: [String], stepSeconds: Double) {
     self.policy = policy
     self.hosts = hosts
     self.stepSeconds = stepSeconds
   }
 
   /// Records the cluster's state at time `at`.
-  mutating func recordStep(at: Double, cluster: Cluster, weights: MetricWeights) {
+  public mutating func recordStep(at: Double, cluster: Cluster, weights: MetricWeights) {
     times.append(at)
     let byName = Dictionary(
       zip(cluster.hosts.map(\.name), cluster.utilizations()).map { ($0, $1.cpu) }, uniquingKeysWith: { a, _ in a })
@@ -39,7 +53,7 @@ struct SimulationRecord: Sendable {
   }
 
   /// The figures `simulate` prints and `--json` emits.
-  var summary: SimulationSummary {
+  public var summary: SimulationSummary {
     let completed = migrations.filter(\.completed)
     let overloadSteps = hostCPU.reduce(0) { $0 + $1.filter { $0 > 1.0 }.count }
     return SimulationSummary(
@@ -59,7 +73,7 @@ struct SimulationRecord: Sendable {
   }
 
   /// The `p` quantile (0…1) of `values` by the nearest-rank method; 0 when empty.
-  static func percentile(_ values: [Double], _ p: Double) -> Double {
+  public static func percentile(_ values: [Double], _ p: Double) -> Double {
     guard !values.isEmpty else { return 0 }
     let sorted = values.sorted()
     let rank = Int((p * Double(sorted.count)).rounded(.up)) - 1
@@ -68,32 +82,21 @@ struct SimulationRecord: Sendable {
 }
 
 /// One policy's results, side by side with the others'.
-struct SimulationSummary: Sendable, Hashable, Codable {
-  var policy: String
-  var imbalanceMean: Double
-  var imbalanceP95: Double
-  var imbalanceMax: Double
-  var migrations: Int
-  var live: Int
-  var cold: Int
+public struct SimulationSummary: Sendable, Hashable, Codable {
+  public var policy: String
+  public var imbalanceMean: Double
+  public var imbalanceP95: Double
+  public var imbalanceMax: Double
+  public var migrations: Int
+  public var live: Int
+  public var cold: Int
   /// Migrations that did not complete (rolled back, skipped at execution).
-  var failed: Int
-  var downtimeTotalMs: Double
-  var downtimeMaxMs: Double
-  var bytesMoved: Double
+  public var failed: Int
+  public var downtimeTotalMs: Double
+  public var downtimeMaxMs: Double
+  public var bytesMoved: Double
   /// Σ over steps of (hosts above 100 % CPU × step length).
-  var overloadHostSeconds: Double
-  var steps: Int
+  public var overloadHostSeconds: Double
+  public var steps: Int
 
-  /// The same figures rounded for people and scripts to read (`simulate --json`).
-  var roundedForReading: SimulationSummary {
-    var copy = self
-    copy.imbalanceMean = JSONOutput.rounded(imbalanceMean)
-    copy.imbalanceP95 = JSONOutput.rounded(imbalanceP95)
-    copy.imbalanceMax = JSONOutput.rounded(imbalanceMax)
-    copy.downtimeTotalMs = JSONOutput.rounded(downtimeTotalMs, 1)
-    copy.downtimeMaxMs = JSONOutput.rounded(downtimeMaxMs, 1)
-    copy.bytesMoved = bytesMoved.rounded()
-    return copy
-  }
 }

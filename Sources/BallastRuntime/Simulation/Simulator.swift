@@ -4,16 +4,26 @@ import Logging
 
 /// Replays a cluster's load on the virtual clock through the very same balancing round the
 /// daemon runs (``BalanceController``), the planner and the engine on the simulated driver.
-struct Simulator: Sendable {
-  var cluster: Cluster
-  var replay: LoadReplay
-  var duration: Double
-  var step: Double
-  var logger: Logger
+public struct Simulator: Sendable {
+  public var cluster: Cluster
+  public var replay: LoadReplay
+  /// Simulated seconds to replay.
+  public var duration: Double
+  /// Simulated seconds between rounds (and samples).
+  public var step: Double
+  public var logger: Logger
+
+  public init(cluster: Cluster, replay: LoadReplay, duration: Double, step: Double, logger: Logger) {
+    self.cluster = cluster
+    self.replay = replay
+    self.duration = duration
+    self.step = step
+    self.logger = logger
+  }
 
   /// The replay under `policy`; with `balancing: false`, the same load with nothing moved
   /// (the baseline). `progress` is told the elapsed simulated seconds after each step.
-  func run(
+  public func run(
     policy: Policy, name: String, balancing: Bool = true, progress: @Sendable (Double) -> Void = { _ in }
   )
     async throws -> SimulationRecord

@@ -12,18 +12,30 @@ import Logging
 /// keeps them), and a back-off when VMs move under the loop. Hosts the driver did not report
 /// (or whose samples are older than the policy's `staleAfter`) are neither sources nor
 /// destinations.
-actor BalanceController {
-  struct Options: Sendable {
-    var cluster: String
+public actor BalanceController {
+  /// What kind of round this controller runs.
+  public struct Options: Sendable {
+    public var cluster: String
     /// Plan and record, but move nothing.
-    var dryRun = false
+    public var dryRun = false
     /// Act only when the imbalance has stayed above the threshold for `holdFor` (the loop and
     /// `--once`); a single manual `balance` acts on the imbalance now.
-    var requireHold = true
+    public var requireHold = true
     /// The plan's trigger in history.
-    var trigger: PlanTrigger = .loop
+    public var trigger: PlanTrigger = .loop
     /// Seconds between rounds when not the policy's `monitor.interval` (`--interval`, a replay's step).
-    var interval: Double?
+    public var interval: Double?
+
+    public init(
+      cluster: String, dryRun: Bool = false, requireHold: Bool = true, trigger: PlanTrigger = .loop,
+      interval: Double? = nil
+    ) {
+      self.cluster = cluster
+      self.dryRun = dryRun
+      self.requireHold = requireHold
+      self.trigger = trigger
+      self.interval = interval
+    }
   }
 
   let driver: any Driver
@@ -33,7 +45,7 @@ actor BalanceController {
   let options: Options
   let logger: Logger
   let observer: EngineObserver
-  private(set) var policy: Policy
+  public private(set) var policy: Policy
   private var monitor: LoadMonitor
   private var hold: HoldTracker
   private var knownHosts: [Host] = []
@@ -44,7 +56,7 @@ actor BalanceController {
 
   /// `hosts` are the hosts the cluster should have (its file): one the driver does not
   /// report is left out of planning from the first round on.
-  init(
+  public init(
     driver: any Driver, clock: any EngineClock, journal: any MigrationJournal, history: any LoopHistory,
     policy: Policy, options: Options, hosts: [Host], logger: Logger, observer: @escaping EngineObserver = { _ in }
   ) {
@@ -68,7 +80,7 @@ actor BalanceController {
   }
 
   /// Rebuilds the hold time from recorded host samples, so a restart does not reset it.
-  func restoreHold() async throws {
+  public func restoreHold() async throws {
     let now = clock.now()
     let since = now - policy.holdFor.seconds - Self.maxGap(policy, interval: options.interval)
     let samples = try await history.samples(cluster: options.cluster, since: since)
@@ -80,7 +92,7 @@ actor BalanceController {
   }
 
   /// Takes a new policy (SIGHUP); the next round uses it.
-  func reload(_ newPolicy: Policy) {
+  public func reload(_ newPolicy: Policy) {
     policy = newPolicy
     monitor.settings = newPolicy.monitor
     hold.threshold = newPolicy.threshold
@@ -88,15 +100,15 @@ actor BalanceController {
   }
 
   /// No new round or migration starts; migrations in flight finish or abort per the policy.
-  func stop() {
+  public func stop() {
     stopping = true
     engine?.cancel()
   }
 
-  var isStopping: Bool { stopping }
+  public var isStopping: Bool { stopping }
 
   /// Runs one round and logs its decision.
-  func round() async throws -> RoundReport {
+  public func round() async throws -> RoundReport {
     let report = try await decide()
     logger.info(
       "\(report.line)",

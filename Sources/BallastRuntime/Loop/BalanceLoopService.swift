@@ -9,7 +9,7 @@ import UnixSignals
 /// safely as the policy's `onCancel` says; then it returns (and the process exits 0). SIGHUP
 /// reloads the policy file: a file with errors is rejected with its errors and the old
 /// policy stays in force.
-struct BalanceLoopService: Service {
+public struct BalanceLoopService: Service {
   let controller: BalanceController
   /// Wall-clock seconds between the starts of two rounds.
   let interval: Double
@@ -18,7 +18,19 @@ struct BalanceLoopService: Service {
   let logger: Logger
   let onRound: @Sendable (RoundReport) -> Void
 
-  func run() async throws {
+  /// A loop of `controller`'s rounds every `interval` seconds; `onRound` sees each report.
+  public init(
+    controller: BalanceController, interval: Double, reloadPolicy: (@Sendable () throws -> Policy)?, logger: Logger,
+    onRound: @escaping @Sendable (RoundReport) -> Void
+  ) {
+    self.controller = controller
+    self.interval = interval
+    self.reloadPolicy = reloadPolicy
+    self.logger = logger
+    self.onRound = onRound
+  }
+
+  public func run() async throws {
     let controller = self.controller
     await withGracefulShutdownHandler {
       await withTaskGroup(of: Void.self) { group in

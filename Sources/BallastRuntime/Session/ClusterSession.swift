@@ -1,7 +1,6 @@
 import BallastEngine
 import BallastHistory
 import BallastModel
-import BallastQEMU
 import Foundation
 import Logging
 
@@ -12,36 +11,39 @@ import Logging
 /// `reconcile`, `balance`) goes through one: it runs its work inside ``withLease(command:_:)``
 /// (one Ballast process at a time migrates on a cluster), first reconciles what a killed
 /// process left in flight (``reconcileHoldingLease(logger:)``), and journals into the store.
-struct ClusterSession: Sendable {
+public struct ClusterSession: Sendable {
   /// The cluster as the files describe it (hosts in maintenance per the history included).
-  var cluster: Cluster
+  public var cluster: Cluster
   /// The cluster exactly as its file says (what `--save` compares with).
-  var fileCluster: Cluster
-  var policy: Policy
-  var driver: any Driver
-  var clock: any EngineClock
+  public var fileCluster: Cluster
+  public var policy: Policy
+  public var driver: any Driver
+  public var clock: any EngineClock
   /// Set when the cluster is simulated (the file, or `statePath`, is the hypervisors' state).
-  var simulated: SimulatedDriver?
-  var store: HistoryStore
+  public var simulated: SimulatedDriver?
+  public var store: HistoryStore
   /// The simulated hypervisors' state file (`--state`), if any.
-  var statePath: String?
+  public var statePath: String?
 
   /// Loads the files, opens (creating) the history database and makes the driver.
   /// `statePath` keeps a simulated cluster's state in a file, written through. Hosts the
   /// history says a drain put in maintenance (and no `activate` took out) are in maintenance.
-  static func open(
-    files: ClusterOptions, database: DatabaseOptions, statePath: String?
+  /// The driver comes from ``DriverFactory``.
+  /// - Throws: `FileErrors` for invalid files, ``RuntimeError`` for settings that do not apply,
+  ///   and the history store's and driver's own errors.
+  public static func open(
+    files: ClusterFiles, databasePath: String, statePath: String?
   ) async throws
     -> ClusterSession
   {
     let (fileCluster, policy) = try files.load()
     var cluster = fileCluster
-    let store = try database.openStore()
+    let store = try HistoryStore(path: databasePath)
     let maintenance = try await store.latestHostStates(cluster: cluster.name).filter(\.value.maintenance)
     for i in cluster.hosts.indices where maintenance[cluster.hosts[i].name] != nil {
       cluster.hosts[i].state = .maintenance
     }
-    switch cluster.driver {
+    switch try DriverFactory.backend(for: cluster, clusterFile: files.clusterPath, statePath: statePath) {
     case .simulated:
       let driver = try SimulatedCluster.driver(cluster: cluster, statePath: statePath)
       let simulatedHosts = try await driver.inventory().hosts
@@ -52,14 +54,8 @@ struct ClusterSession: Sendable {
         cluster: cluster, fileCluster: fileCluster, policy: policy, driver: driver, clock: driver.clock,
         simulated: driver, store: store,
         statePath: statePath)
-    case .qemu:
-      if let statePath {
-        throw CommandFailure(
-          "--state \(statePath) applies to simulated clusters; \(cluster.name) is a QEMU lab, whose state is its "
-            + "folders and processes (see `ballast lab up`)")
-      }
-      let driver = try QEMULabSession.driver(cluster: cluster, clusterFile: files.cluster)
-      for host in maintenance.keys { try await driver.setMaintenance(true, host: host) }
+    case .hypervisors(let driver):
+      for host in maintenance.keys { try await (driver as? any MaintenanceControl)?.setMaintenance(true, host: host) }
       return ClusterSession(
         cluster: cluster, fileCluster: fileCluster, policy: policy, driver: driver, clock: SystemClock(),
         simulated: nil, store: store, statePath: nil)
@@ -69,7 +65,9 @@ struct ClusterSession: Sendable {
   /// Runs `body` holding the cluster's migration lease, renewed while it runs and released
   /// after. A simulated driver first adopts what another process saved in the state file.
   /// - Throws: ``LeaseError`` saying who holds the lease and until when, when another process does.
-  func withLease<T: Sendable>(command: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+  public func withLease<T: Sendable>(
+    command: String, _ body: @escaping @Sendable () async throws -> T
+  ) async throws -> T {
     let simulated = self.simulated
     return try await store.withLease(cluster: cluster.name, holder: LeaseHolder.current(command: command)) { _ in
       await simulated?.adoptStoredChanges()
@@ -80,7 +78,7 @@ struct ClusterSession: Sendable {
   /// Finishes or rolls back the migrations of this cluster a previous process left in flight
   /// (see `Reconciler`). Call it holding the lease: then every unfinished move is a dead
   /// process's. Returns what it did; throws when the journal cannot be read.
-  func reconcileHoldingLease(logger: Logger) async throws -> [ReconcileResult] {
+  public func reconcileHoldingLease(logger: Logger) async throws -> [ReconcileResult] {
     let clock = self.clock
     return try await Reconciler(
       journal: store, driver: driver, cluster: cluster.name, now: { clock.now() }, logger: logger
@@ -89,7 +87,7 @@ struct ClusterSession: Sendable {
 
   /// Reconciles under the lease, taken for just that. When another process holds the lease,
   /// the moves in flight are its own: nothing is reconciled and the result is empty.
-  func reconcile(logger: Logger) async throws -> [ReconcileResult] {
+  public func reconcile(logger: Logger) async throws -> [ReconcileResult] {
     do {
       return try await withLease(command: "reconcile") { try await reconcileHoldingLease(logger: logger) }
     } catch let error as LeaseError {
@@ -102,10 +100,11 @@ struct ClusterSession: Sendable {
   /// the history (by whom and why). Returns the host's state before; does nothing when it is
   /// already so. `record: false` changes the hypervisors only.
   @discardableResult
-  func setMaintenance(_ on: Bool, host: String, reason: String, record: Bool = true) async throws -> HostState {
+  public func setMaintenance(_ on: Bool, host: String, reason: String, record: Bool = true) async throws -> HostState {
     let inventory = try await driver.inventory()
     guard let current = inventory.host(named: host) else {
-      throw CommandFailure(
+      throw RuntimeError(
+        .unknownName,
         "no host named \(host) in cluster \(cluster.name) (hosts: \(inventory.hosts.map(\.name).joined(separator: ", ")))"
       )
     }
@@ -121,26 +120,40 @@ struct ClusterSession: Sendable {
   }
 
   /// The cluster as the hypervisors hold it now.
-  func inventory() async throws -> Cluster { try await driver.inventory() }
+  public func inventory() async throws -> Cluster { try await driver.inventory() }
 
   /// An engine on this session's driver, clock and journal.
-  func engine(policy: Policy? = nil) -> MigrationEngine {
+  public func engine(policy: Policy? = nil) -> MigrationEngine {
     MigrationEngine(driver: driver, journal: store, clock: clock, policy: policy ?? self.policy)
   }
 
   /// Writes `final` (the cluster as the hypervisors hold it) to `path`, atomically, when it
   /// differs from the file as loaded; returns whether it wrote.
-  func save(_ final: Cluster, to path: String) throws -> Bool {
+  public func save(_ final: Cluster, to path: String) throws -> Bool {
     guard final != fileCluster else { return false }
     try ClusterFile.save(final, to: path)
     return true
   }
 
   /// Who runs this command, for the history: the login name, else the user's name or id.
-  static var operatorName: String {
+  public static var operatorName: String {
     let environment = ProcessInfo.processInfo.environment
     if let user = environment["USER"] ?? environment["LOGNAME"], !user.isEmpty { return user }
     if let entry = getpwuid(getuid()), let name = entry.pointee.pw_name { return String(cString: name) }
     return "uid \(getuid())"
+  }
+
+  /// Refuses to go on while a move an earlier process left in flight stays unresolved
+  /// (`results` from ``reconcileHoldingLease(logger:)``): nothing may move until it is settled.
+  /// - Throws: ``RuntimeError`` naming the unsettled VMs.
+  public static func requireSettled(_ results: [ReconcileResult]) throws {
+    let unresolved = results.filter { $0.resolution == .unresolved }
+    guard unresolved.isEmpty else {
+      throw RuntimeError(
+        .unsettled,
+        "\(unresolved.count) migration(s) left in flight by an earlier process could not be settled "
+          + "(\(unresolved.map(\.vm).joined(separator: ", "))); nothing was moved — run `ballast reconcile` "
+          + "once the hosts answer")
+    }
   }
 }

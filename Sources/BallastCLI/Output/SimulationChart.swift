@@ -1,4 +1,5 @@
 import BallastModel
+import BallastRuntime
 import Foundation
 
 /// A self-contained HTML page (inline SVG, no scripts or external files) charting host

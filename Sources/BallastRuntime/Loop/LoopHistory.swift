@@ -5,7 +5,7 @@ import BallastPlanner
 /// What the balancing loop remembers between rounds and across restarts: past moves (for
 /// cooldowns), host samples (for the hold time), and the cluster lease that keeps a drain
 /// and the loop from moving VMs at the same time.
-protocol LoopHistory: Sendable {
+public protocol LoopHistory: Sendable {
   /// The last completed move of each VM of `cluster`.
   func lastMoves(cluster: String) async throws -> [String: MoveHistory.LastMove]
   /// Records one sample per host.
@@ -20,62 +20,70 @@ protocol LoopHistory: Sendable {
 }
 
 /// Loop history kept in memory: for `simulate` and runs without a database.
-actor InMemoryLoopHistory: LoopHistory {
+public actor InMemoryLoopHistory: LoopHistory {
   private var moves: [String: MoveHistory.LastMove] = [:]
   private var recorded: [HostSample] = []
   private let keepSamples: Bool
 
   /// `keepSamples: false` drops samples (a long replay does not need them).
-  init(keepSamples: Bool = true) { self.keepSamples = keepSamples }
+  public init(keepSamples: Bool = true) { self.keepSamples = keepSamples }
 
-  func lastMoves(cluster: String) -> [String: MoveHistory.LastMove] { moves }
+  public func lastMoves(cluster: String) -> [String: MoveHistory.LastMove] { moves }
 
-  func record(samples: [HostSample]) {
+  public func record(samples: [HostSample]) {
     if keepSamples { recorded += samples }
   }
 
-  func samples(cluster: String, since: Double) -> [HostSample] {
+  public func samples(cluster: String, since: Double) -> [HostSample] {
     recorded.filter { $0.cluster == cluster && $0.at >= since }
   }
 
   /// One process, no database: nobody else to exclude.
-  func withLease<T: Sendable>(cluster: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+  public func withLease<T: Sendable>(
+    cluster: String, _ body: @escaping @Sendable () async throws -> T
+  ) async throws
+    -> T
+  {
     try await body()
   }
 
-  func noteMove(vm: String, from: String, at: Double) { moves[vm] = MoveHistory.LastMove(at: at, from: from) }
+  public func noteMove(vm: String, from: String, at: Double) { moves[vm] = MoveHistory.LastMove(at: at, from: from) }
 }
 
 /// Loop history in the SQLite store: cooldowns and hold times survive restarts.
-actor SQLiteLoopHistory: LoopHistory {
+public actor SQLiteLoopHistory: LoopHistory {
   let store: HistoryStore
   let holder: LeaseHolder
   private var external: [String: MoveHistory.LastMove] = [:]
 
-  init(store: HistoryStore, holder: LeaseHolder) {
+  public init(store: HistoryStore, holder: LeaseHolder) {
     self.store = store
     self.holder = holder
   }
 
-  func lastMoves(cluster: String) async throws -> [String: MoveHistory.LastMove] {
+  public func lastMoves(cluster: String) async throws -> [String: MoveHistory.LastMove] {
     let stored = try await store.lastMoves(cluster: cluster).mapValues {
       MoveHistory.LastMove(at: $0.at, from: $0.from)
     }
     return stored.merging(external) { a, b in a.at >= b.at ? a : b }
   }
 
-  func record(samples: [HostSample]) async throws { try await store.recordHostSamples(samples) }
+  public func record(samples: [HostSample]) async throws { try await store.recordHostSamples(samples) }
 
-  func samples(cluster: String, since: Double) async throws -> [HostSample] {
+  public func samples(cluster: String, since: Double) async throws -> [HostSample] {
     try await store.hostSamples(cluster: cluster, since: since).sorted { $0.at < $1.at }
   }
 
-  func withLease<T: Sendable>(cluster: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+  public func withLease<T: Sendable>(
+    cluster: String, _ body: @escaping @Sendable () async throws -> T
+  ) async throws
+    -> T
+  {
     try await store.withLease(cluster: cluster, holder: holder, duration: 60) { _ in try await body() }
   }
 
   /// Moves the loop made are in the journal already; moves made outside Ballast are kept here.
-  func noteMove(vm: String, from: String, at: Double) {
+  public func noteMove(vm: String, from: String, at: Double) {
     external[vm] = MoveHistory.LastMove(at: at, from: from)
   }
 }
