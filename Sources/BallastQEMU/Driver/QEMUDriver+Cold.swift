@@ -1,3 +1,4 @@
+import BallastDriverSupport
 import BallastEngine
 import BallastModel
 import Foundation
@@ -153,10 +154,10 @@ extension QEMUDriver {
     async throws -> (String, Int64)
   {
     let files = FileManager.default
-    let sourceSum = try await SHA256.file(from)
+    let sourceSum = try await SHA256Hasher.file(from)
     let size = ((try? files.attributesOfItem(atPath: from))?[.size] as? NSNumber)?.int64Value ?? 0
     if files.fileExists(atPath: to) {
-      if reuseIdentical, try await SHA256.file(to) == sourceSum { return (sourceSum, size) }
+      if reuseIdentical, try await SHA256Hasher.file(to) == sourceSum { return (sourceSum, size) }
       guard !reuseIdentical else {
         throw DriverError(vm: vm, host: host, "\(to) already exists with other content; refusing to overwrite it")
       }
@@ -170,7 +171,7 @@ extension QEMUDriver {
       try? files.removeItem(atPath: partial)
       throw DriverError(vm: vm, host: host, "copying \(from) failed: \(error.localizedDescription)")
     }
-    let copySum = try await SHA256.file(partial)
+    let copySum = try await SHA256Hasher.file(partial)
     guard copySum == sourceSum else {
       try? files.removeItem(atPath: partial)
       throw DriverError(

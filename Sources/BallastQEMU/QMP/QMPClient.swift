@@ -1,3 +1,4 @@
+import BallastDriverSupport
 import Foundation
 import Logging
 

@@ -1,15 +1,17 @@
 import BallastEngine
 import Foundation
 
-/// A connection to the test guest's control port: the UNIX socket behind its COM2.
+/// A connection to the test guest's control port: the UNIX socket behind its second serial
+/// port, which the hypervisor (QEMU directly, or libvirt's `<serial type='unix'>`) listens on.
 ///
 /// QEMU serves one client at a time and discards input it has not handed to the guest when
 /// the client hangs up, so keep the connection open until the guest acknowledged the line.
-struct GuestControlPort {
+public struct GuestControlPort: Sendable {
   let fd: Int32
 
-  /// Connects to `socket`, waiting up to `timeout` seconds for QEMU to listen.
-  static func open(
+  /// Connects to `socket`, waiting up to `timeout` seconds for the hypervisor to listen.
+  /// - Throws: `DriverError` naming `vm` and `host` when it cannot connect in time.
+  public static func open(
     _ socket: String, vm: String, host: String, timeout: TimeInterval = 5
   ) async throws -> GuestControlPort {
     let deadline = Date().addingTimeInterval(timeout)
@@ -28,11 +30,14 @@ struct GuestControlPort {
     }
   }
 
-  func send(_ line: String, vm: String, host: String) throws {
+  /// Writes `line` (with its newline) to the guest.
+  /// - Throws: `DriverError` naming `vm` and `host` when the write fails.
+  public func send(_ line: String, vm: String, host: String) throws {
     if let failure = UnixSocket.sendAll(fd, Array(line.utf8)) {
       throw DriverError(vm: vm, host: host, "cannot write to the guest's control port: \(failure.message)")
     }
   }
 
-  func close() { UnixSocket.closeDescriptor(fd) }
+  /// Closes the connection.
+  public func close() { UnixSocket.closeDescriptor(fd) }
 }

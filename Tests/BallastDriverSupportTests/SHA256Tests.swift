@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import BallastQEMU
+@testable import BallastDriverSupport
 
 @Suite("SHA-256 used to verify cold-migration copies")
 struct SHA256Tests {
@@ -16,20 +16,20 @@ struct SHA256Tests {
       ),
     ])
   func vectors(message: String, digest: String) {
-    #expect(SHA256.hex(Array(message.utf8)) == digest)
+    #expect(SHA256Hasher.hex(Array(message.utf8)) == digest)
   }
 
   @Test("streaming in uneven pieces gives the same digest as one piece")
   func streaming() {
     let bytes = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
-    var hasher = SHA256()
+    var hasher = SHA256Hasher()
     var offset = 0
     for size in [1, 63, 64, 65, 7, 300, 500] {
       let end = min(offset + size, bytes.count)
       hasher.update(Array(bytes[offset..<end]))
       offset = end
     }
-    #expect(hasher.finish() == SHA256.hex(bytes))
+    #expect(hasher.finish() == SHA256Hasher.hex(bytes))
   }
 
   @Test("a file's digest matches sha256sum's")
@@ -38,7 +38,7 @@ struct SHA256Tests {
     let bytes = (0..<(3 * 1_048_576 + 17)).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) }
     try Data(bytes).write(to: URL(fileURLWithPath: path))
     defer { try? FileManager.default.removeItem(atPath: path) }
-    let ours = try await SHA256.file(path)
+    let ours = try await SHA256Hasher.file(path)
     let tool = try await ProcessRunner.run("sha256sum", [path])
     #expect(ours == tool.standardOutput.split(separator: " ").first.map(String.init))
   }

@@ -6,13 +6,14 @@
   import Darwin
 #endif
 
-/// Thin wrappers over the C socket calls a QMP connection needs.
-enum UnixSocket {
+/// Thin wrappers over the C socket calls a driver's UNIX-socket connections need (QMP
+/// monitors, the test guest's control port).
+public enum UnixSocket {
   /// Longest socket path the kernel accepts (`sun_path` minus the terminating zero).
-  static let maxPathLength = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1
+  public static let maxPathLength = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1
 
   /// Connects to the stream socket at `path`; returns the descriptor or an `errno` message.
-  static func connect(path: String) -> Result<Int32, SocketFailure> {
+  public static func connect(path: String) -> Result<Int32, SocketFailure> {
     let bytes = Array(path.utf8)
     guard bytes.count <= maxPathLength else {
       return .failure(
@@ -47,7 +48,7 @@ enum UnixSocket {
   }
 
   /// Writes all of `bytes`, never raising SIGPIPE; returns an error message on failure.
-  static func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> SocketFailure? {
+  public static func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> SocketFailure? {
     var offset = 0
     while offset < bytes.count {
       let written = bytes.withUnsafeBytes { raw -> Int in
@@ -68,7 +69,7 @@ enum UnixSocket {
   }
 
   /// Reads up to `buffer.count` bytes; 0 at end of stream, -1 on error.
-  static func receive(_ fd: Int32, into buffer: inout [UInt8]) -> Int {
+  public static func receive(_ fd: Int32, into buffer: inout [UInt8]) -> Int {
     while true {
       let n = buffer.withUnsafeMutableBytes { raw in read(fd, raw.baseAddress, raw.count) }
       if n < 0 && errno == EINTR { continue }
@@ -77,7 +78,7 @@ enum UnixSocket {
   }
 
   /// Wakes a reader blocked on `fd` (it sees end of stream) without releasing the descriptor.
-  static func shutdownBoth(_ fd: Int32) {
+  public static func shutdownBoth(_ fd: Int32) {
     #if canImport(Darwin)
       _ = shutdown(fd, SHUT_RDWR)
     #else
@@ -85,13 +86,16 @@ enum UnixSocket {
     #endif
   }
 
-  static func closeDescriptor(_ fd: Int32) { _ = close(fd) }
+  /// Closes `fd`.
+  public static func closeDescriptor(_ fd: Int32) { _ = close(fd) }
 }
 
 /// A failed socket call: its `errno` and a readable message.
-struct SocketFailure: Error, Sendable {
-  var code: Int32
-  var message: String
+public struct SocketFailure: Error, Sendable {
+  /// The `errno` of the failed call.
+  public var code: Int32
+  /// The call and `strerror`'s text, e.g. `connect: Connection refused`.
+  public var message: String
 
   static func fromErrno(_ call: String) -> SocketFailure {
     let code = errno
@@ -99,7 +103,7 @@ struct SocketFailure: Error, Sendable {
   }
 
   /// Whether retrying may help (the server is not listening yet).
-  var isTransient: Bool { code == ENOENT || code == ECONNREFUSED || code == EAGAIN }
+  public var isTransient: Bool { code == ENOENT || code == ECONNREFUSED || code == EAGAIN }
 }
 
 // `connect` is shadowed by `UnixSocket.connect` inside the enum; call the C function by this name.
