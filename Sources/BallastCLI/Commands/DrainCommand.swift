@@ -62,7 +62,10 @@ struct DrainCommand: AsyncParsableCommand {
     let report = try await session.withLease(command: "drain \(host)") {
       try await ReconcileOutput.reconcileFirst(session, json: asJSON)
       let before = try await session.inventory()
-      if before.host(named: host) == nil { _ = try Self.plan(host: host, cluster: before, policy: session.policy) }
+      if before.host(named: host) == nil {
+        let suggestion = PlannerError.closest(to: host, in: before.hosts.map(\.name))
+        throw CommandFailure("\(PlannerError.unknownHost(host, cluster: before.name, suggestion: suggestion))")
+      }
       let previous = try await session.setMaintenance(true, host: host, reason: why)
       DrainReport.printMaintenance(host: host, previous: previous, json: asJSON)
       let plan = try Self.plan(host: host, cluster: try await session.inventory(), policy: session.policy)

@@ -125,11 +125,3 @@ struct PlanCommand: AsyncParsableCommand {
     }
   }
 }
-
-extension Duration {
-  /// The duration in milliseconds.
-  var milliseconds: Double {
-    let (seconds, attoseconds) = components
-    return Double(seconds) * 1000 + Double(attoseconds) / 1e15
-  }
-}

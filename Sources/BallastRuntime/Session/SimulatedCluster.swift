@@ -30,31 +30,37 @@ public enum SimulatedCluster {
     return try SimulatedDriver(cluster: cluster, store: store, timings: timings, clock: VirtualClock(origin: now))
   }
 
-  /// The timings `environment` sets (defaults for the others).
+  /// The timings `environment` sets (defaults for the others). The names are
+  /// ``SimulationTimings``' own coding keys; each value a number of seconds (or bytes) ≥ 0.
+  /// - Throws: ``RuntimeError`` naming the variable and what is wrong with it.
   public static func timings(_ environment: [String: String]) throws -> SimulationTimings {
-    var timings = SimulationTimings()
-    guard let text = environment[timingsVariable], !text.isEmpty else { return timings }
-    let fields: [String: WritableKeyPath<SimulationTimings, Double>] = [
-      "reserveSeconds": \.reserveSeconds, "releaseSeconds": \.releaseSeconds, "commitSeconds": \.commitSeconds,
-      "activateSeconds": \.activateSeconds, "resumeSeconds": \.resumeSeconds, "registerSeconds": \.registerSeconds,
-      "removeSeconds": \.removeSeconds, "shutdownSeconds": \.shutdownSeconds, "bootSeconds": \.bootSeconds,
-      "configurationBytes": \.configurationBytes, "stallTimeoutSeconds": \.stallTimeoutSeconds,
-      "querySeconds": \.querySeconds,
-    ]
-    let known = fields.keys.sorted().joined(separator: ", ")
-    guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+    guard let text = environment[timingsVariable], !text.isEmpty else { return SimulationTimings() }
+    var values = try JSONDecoder().decode([String: Double].self, from: JSONEncoder().encode(SimulationTimings()))
+    let known = values.keys.sorted().joined(separator: ", ")
+    guard let given = try? JSONDecoder().decode([String: TimingValue].self, from: Data(text.utf8)) else {
       throw RuntimeError(
         .badSetting, "\(timingsVariable): expected a JSON object of timings ({\"name\": number}; names: \(known))")
     }
-    for (name, value) in object.sorted(by: { $0.key < $1.key }) {
-      guard let field = fields[name] else {
+    for (name, value) in given.sorted(by: { $0.key < $1.key }) {
+      guard values[name] != nil else {
         throw RuntimeError(.badSetting, "\(timingsVariable): unknown timing '\(name)' (known: \(known))")
       }
-      guard let number = value as? NSNumber, number.doubleValue >= 0, !(value is Bool) else {
+      guard case .number(let number) = value, number >= 0 else {
         throw RuntimeError(.badSetting, "\(timingsVariable): \(name) must be a number of at least 0")
       }
-      timings[keyPath: field] = number.doubleValue
+      values[name] = number
     }
-    return timings
+    return try JSONDecoder().decode(SimulationTimings.self, from: JSONEncoder().encode(values))
+  }
+
+  /// One value of the variable's object: a number, or anything else (refused).
+  private enum TimingValue: Decodable {
+    case number(Double)
+    case other
+
+    init(from decoder: any Decoder) throws {
+      let container = try decoder.singleValueContainer()
+      self = (try? container.decode(Double.self)).map(Self.number) ?? .other
+    }
   }
 }
