@@ -102,11 +102,12 @@ struct Harness {
   /// `react` sees every event after it is recorded, with the engine (to cancel it, say).
   init(
     cluster: Cluster, policy: Policy, timings: SimulationTimings = SimulationTimings(),
-    faults: [SimulatedFault] = [], options: EngineOptions = EngineOptions(),
+    faults: [SimulatedFault] = [], options: EngineOptions = EngineOptions(), switchover: SwitchoverStyle = .staged,
     react: (@Sendable (EngineEvent, MigrationEngine) -> Void)? = nil
   ) throws {
     store = InMemoryStateStore()
-    driver = try SimulatedDriver(cluster: cluster, store: store, timings: timings, faults: faults)
+    driver = try SimulatedDriver(
+      cluster: cluster, store: store, timings: timings, faults: faults, switchover: switchover)
     journal = InMemoryJournal()
     let recorder = EventRecorder()
     self.recorder = recorder

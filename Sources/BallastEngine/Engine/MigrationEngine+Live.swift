@@ -33,21 +33,39 @@ extension MigrationEngine {
       }
       reservation = reserved
 
-      // 2–3. Pre-copy rounds, then stop-and-copy (the driver decides when, by the policy).
-      let transferred = try await run.perform(
-        .preCopy, intent: StageFigures(remaining: accepted.vm.memory.double), interruptible: true, onStop: unwind
-      ) {
-        try await transfer(run, reserved)
-      } outcome: {
-        Self.stopAndCopyFigures($0)
-      }
-
-      // 4. Commitment: the destination confirms; the source copy is given up.
-      try await run.perform(.commitment, failure: "commitment failed", onStop: unwind) {
-        try await driver.commit(reserved)
-        run.releaseHold()  // the inventory shows the VM on its destination now
-      } outcome: { _ in
-        StageFigures(note: "source copy on \(move.from) given up")
+      // 2–4. Pre-copy rounds, then stop-and-copy (the driver decides when, by the policy), then commitment.
+      let transferred: TransferResult
+      switch driver.switchover {
+      case .staged:
+        transferred = try await run.perform(
+          .preCopy, intent: StageFigures(remaining: accepted.vm.memory.double), interruptible: true, onStop: unwind
+        ) {
+          try await transfer(run, reserved)
+        } outcome: {
+          Self.stopAndCopyFigures($0)
+        }
+        // 4. Commitment: the destination confirms; the source copy is given up.
+        try await run.perform(.commitment, failure: "commitment failed", onStop: unwind) {
+          try await driver.commit(reserved)
+          run.releaseHold()  // the inventory shows the VM on its destination now
+        } outcome: { _ in
+          StageFigures(note: "source copy on \(move.from) given up")
+        }
+      case .atomic:
+        // 2–4 in one driver call: the intents of all three are journaled before it.
+        transferred = try await run.perform(
+          .preCopy, intent: StageFigures(remaining: accepted.vm.memory.double), interruptible: true,
+          journaledAhead: [.stopAndCopy, .commitment], onStop: unwind
+        ) {
+          try await transfer(run, reserved)
+        } outcome: {
+          Self.stopAndCopyFigures($0)
+        }
+        run.releaseHold()  // committed by the driver: the inventory shows the VM on its destination
+        run.announce(.commitment)
+        await run.end(
+          .commitment, .succeeded,
+          figures: StageFigures(note: "switched over by the driver; the source on \(move.from) is gone"))
       }
 
       // 5. Activation: resume on the destination, announce, remove the paused source.
@@ -81,9 +99,9 @@ extension MigrationEngine {
       throttle: transferred.throttle)
   }
 
-  /// The step of stages 2–3: the driver's transfer, registered
-  /// for cancellation, its rounds reported and stop-and-copy begun as the driver says. Returns
-  /// with stop-and-copy in progress.
+  /// The step of stages 2–3 (2–4 for an atomic driver): the driver's transfer, registered for
+  /// cancellation, its rounds reported and stop-and-copy begun as the driver says. Returns with
+  /// stop-and-copy in progress (for an atomic driver: done, and the VM committed).
   private func transfer(_ run: MoveRun, _ reservation: Reservation) async throws -> TransferResult {
     shared.withLock { $0.transfers[run.token] = reservation }
     defer { shared.withLock { _ = $0.transfers.removeValue(forKey: run.token) } }
@@ -129,12 +147,17 @@ extension MigrationEngine {
         figures: StageFigures(
           round: rounds.count, bytesSent: rounds.reduce(0) { $0 + $1.bytesSent }, remaining: remaining,
           bandwidthBytesPerSecond: rounds.last?.bandwidthBytesPerSecond, throttle: rounds.last?.throttle))
-      do {
-        try await run.begin(.stopAndCopy, figures: StageFigures(remaining: remaining))
-      } catch {
-        // The pause must not happen unjournaled: stop the transfer.
-        progress.state.withLock { $0.journalFailure = error }
-        abortTransfer(reservation)
+      switch driver.switchover {
+      case .atomic:
+        run.announce(.stopAndCopy, figures: StageFigures(remaining: remaining))  // journaled before the call
+      case .staged:
+        do {
+          try await run.begin(.stopAndCopy, figures: StageFigures(remaining: remaining))
+        } catch {
+          // The pause must not happen unjournaled: stop the transfer.
+          progress.state.withLock { $0.journalFailure = error }
+          abortTransfer(reservation)
+        }
       }
       if mustAbort { abortTransfer(reservation) }
     }

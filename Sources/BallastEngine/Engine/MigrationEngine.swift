@@ -114,16 +114,29 @@ public final class MigrationEngine: Sendable {
     }
   }
 
-  /// Stage 0 of `move` alone, against the current inventory: what a dry run shows.
+  /// Stage 0 of `move` alone, against the current inventory: the shared checks, then the
+  /// driver's own. What a dry run shows.
   public func check(_ move: PlannedMove) async -> Result<PreflightResult, NotPossible> {
     do {
       let cluster = try await driver.inventory()
       let placements = try await driver.locate(vm: move.vm)
       let held = shared.withLock { Array($0.holds.values) }
-      return PreflightCheck.check(move, cluster: cluster, placements: placements, policy: policy, held: held)
+      let checked = PreflightCheck.check(move, cluster: cluster, placements: placements, policy: policy, held: held)
+      guard case .success(let accepted) = checked else { return checked }
+      if let notPossible = try await driverChecks(move, vm: accepted.vm, cluster: cluster) {
+        return .failure(notPossible)
+      }
+      return checked
     } catch {
       return .failure(NotPossible(check: "driver", reason: "\(error)"))
     }
+  }
+
+  /// The driver's own stage-0 checks of `move` (``Driver/additionalChecks(_:vm:destination:)``),
+  /// once the shared ones passed against `cluster`.
+  func driverChecks(_ move: PlannedMove, vm: VM, cluster: Cluster) async throws -> NotPossible? {
+    guard let destination = cluster.host(named: move.to) else { return nil }  // the shared checks refuse it
+    return try await driver.additionalChecks(move, vm: vm, destination: destination)
   }
 
   /// Records `plan` as a dry run in the journal (nothing moves).

@@ -119,8 +119,9 @@ struct MoveRun: Sendable {
     }
   }
 
-  /// The step of stage 0: the checks against the driver's inventory, then the driver's own
-  /// checks. On success the destination capacity is held. Throws ``NotPossible`` for a move
+  /// The step of stage 0: the shared checks against the driver's inventory
+  /// (``PreflightCheck``), then the driver's own (``Driver/additionalChecks(_:vm:destination:)``).
+  /// On success the destination capacity is held. Throws ``NotPossible`` for a move
   /// that cannot run now, ``StepFailure`` when the driver cannot answer.
   func check() async throws -> PreflightResult {
     let cluster: Cluster
@@ -138,12 +139,24 @@ struct MoveRun: Sendable {
       if case .success(let accepted) = checked { state.holds[token] = accepted.hold }
       return checked
     }
+    let accepted: PreflightResult
     switch checked {
-    case .success(let accepted):
-      return accepted
-    case .failure(let notPossible):
-      throw notPossible
+    case .success(let result): accepted = result
+    case .failure(let notPossible): throw notPossible
     }
+    // The driver's own checks, after the shared ones.
+    let verdict: NotPossible?
+    do {
+      verdict = try await engine.driverChecks(move, vm: accepted.vm, cluster: cluster)
+    } catch {
+      releaseHold()
+      throw StepFailure("stage 0 failed: \(error)")
+    }
+    if let verdict {
+      releaseHold()
+      throw verdict
+    }
+    return accepted
   }
 
   /// Gives back the destination capacity this move held.

@@ -7,6 +7,11 @@ struct FaultBook {
     var stage: MigrationStage
   }
 
+  struct RefusalKey: Hashable {
+    var vm: String
+    var host: String
+  }
+
   enum Change {
     case bandwidth(host: String, Bandwidth)
     case kill(host: String)
@@ -22,6 +27,8 @@ struct FaultBook {
   /// (VM, stage) → failures still to inject.
   private var stageFaults: [StageKey: Int] = [:]
   private var checksumFaults: [String: Int] = [:]
+  /// (VM, destination) → the driver check that refuses the move, and why.
+  private var refusals: [RefusalKey: (check: String, reason: String)] = [:]
   /// Timed changes, latest first (the next one is `last`).
   private var timed: [TimedChange] = []
   private var sequence = 0
@@ -40,6 +47,8 @@ struct FaultBook {
       schedule(.bandwidth(host: host, bandwidth), at: at)
     case .killHost(let host, let at):
       schedule(.kill(host: host), at: at)
+    case .refuseMove(let vm, let host, let check, let reason):
+      refusals[RefusalKey(vm: vm, host: host)] = (check, reason)
     }
   }
 
@@ -63,6 +72,11 @@ struct FaultBook {
     guard let left = stageFaults[key], left > 0 else { return false }
     stageFaults[key] = left - 1
     return true
+  }
+
+  /// The driver check refusing to move `vm` to `host`, if one does.
+  func refusal(vm: String, to host: String) -> (check: String, reason: String)? {
+    refusals[RefusalKey(vm: vm, host: host)]
   }
 
   /// Whether the next destination copy of `vm` must be corrupt (and counts it).

@@ -88,20 +88,67 @@ extension SimulatedDriver {
     try persist()
     let flow = openFlow(from: request.from, to: request.to, cap: settings.bandwidthCap)
     activeTransfers[reservation.token] = flow
+    var flowOpen = true
     do {
       let result = try await runPreCopy(
         reservation, vm: config, flow: flow, settings: settings, sourceChecksum: source.checksum, onEvent: onEvent)
       finishTransfer(reservation.token, flow: flow)
+      flowOpen = false
+      if switchover == .atomic { try await switchOver(reservation) }
       try persist()
       return result
     } catch {
-      finishTransfer(reservation.token, flow: flow)
-      if state.reservations[reservation.token] != nil { state.reservations[reservation.token]?.phase = .reserved }
+      if flowOpen { finishTransfer(reservation.token, flow: flow) }
+      if let record = state.reservations[reservation.token], record.phase != .committed {
+        state.reservations[reservation.token]?.phase = .reserved
+      }
       resumeSourceIfPaused(vm, on: request.from)
       resetIncoming(vm, on: request.to)
       persistQuietly()
       throw error
     }
+  }
+
+  /// The end of an atomic transfer, as libvirt's own confirmation: with the destination holding
+  /// the whole state (saved so: the backend's job still runs), the destination confirms the copy,
+  /// takes the VM (paused) and the source is removed.
+  private func switchOver(_ reservation: Reservation) async throws {
+    let request = reservation.request
+    let vm = request.vm
+    switchingOver.insert(reservation.token)
+    defer { switchingOver.remove(reservation.token) }
+    try persist()
+    if takeStageFault(vm, .commitment) {
+      throw injected(vm, host: request.to, "the destination did not confirm the copy")
+    }
+    try requireConsistentCopy(request)
+    await wait(timings.commitSeconds)
+    try checkAborted(reservation)
+    try requireReachable(request.from, vm: vm)
+    try requireReachable(request.to, vm: vm)
+    giveToDestination(request, token: reservation.token)
+    removeInstance(vm, on: request.from)
+  }
+
+  /// Throws unless the destination holds a copy equal to the source's.
+  private func requireConsistentCopy(_ request: MigrationRequest) throws {
+    let vm = request.vm
+    guard let source = instance(vm, on: request.from), source.owner,
+      let copy = instance(vm, on: request.to)
+    else { throw DriverError(vm: vm, host: request.to, "the destination holds no copy") }
+    if copy.checksum != source.checksum {
+      throw DriverError(
+        vm: vm, host: request.to, "the destination state does not match the source (checksum mismatch)",
+        hint: "the VM stays on \(request.from); retry the migration")
+    }
+  }
+
+  /// Commitment: the destination's copy becomes the VM; the source's is given up.
+  private func giveToDestination(_ request: MigrationRequest, token: String) {
+    updateInstance(request.vm, on: request.from) { $0.owner = false }
+    updateInstance(request.vm, on: request.to) { $0.owner = true }
+    updateVM(request.vm) { $0.host = request.to }
+    state.reservations[token]?.phase = .committed
   }
 
   private func finishTransfer(_ token: String, flow: Int) {
@@ -191,6 +238,11 @@ extension SimulatedDriver {
         vm: request.vm, host: request.from, "the migration was committed; the source copy was given up",
         hint: "activate the VM on \(request.to)")
     }
+    if switchingOver.contains(reservation.token) {
+      // The atomic transfer is confirming: it sees this before it commits, and rolls back itself.
+      abortedTransfers.insert(reservation.token)
+      return
+    }
     // Stop the transfer, whether it runs now or has not begun yet.
     if state.reservations[reservation.token] != nil { abortedTransfers.insert(reservation.token) }
     if let flow = activeTransfers[reservation.token] { clock.interrupt(key: flow) }
@@ -211,6 +263,10 @@ extension SimulatedDriver {
     applyDue()
     let request = reservation.request
     let vm = request.vm
+    if switchover == .atomic {
+      throw DriverError(
+        vm: vm, host: request.to, "this driver switches over atomically: its transfer commits, commit is never called")
+    }
     if takeStageFault(vm, .commitment) {
       throw injected(vm, host: request.to, "the destination did not confirm the copy")
     }
@@ -221,20 +277,10 @@ extension SimulatedDriver {
       throw DriverError(vm: vm, host: request.to, "nothing to commit: the transfer did not complete")
     }
     try requireReachable(request.to, vm: vm)
-    guard let source = instance(vm, on: request.from), source.owner,
-      let copy = instance(vm, on: request.to)
-    else { throw DriverError(vm: vm, host: request.to, "the destination holds no copy") }
-    if copy.checksum != source.checksum {
-      throw DriverError(
-        vm: vm, host: request.to, "the destination state does not match the source (checksum mismatch)",
-        hint: "the VM stays on \(request.from); retry the migration")
-    }
+    try requireConsistentCopy(request)
     await wait(timings.commitSeconds)
     try requireReachable(request.to, vm: vm)
-    updateInstance(vm, on: request.from) { $0.owner = false }
-    updateInstance(vm, on: request.to) { $0.owner = true }
-    updateVM(vm) { $0.host = request.to }
-    state.reservations[reservation.token]?.phase = .committed
+    giveToDestination(request, token: reservation.token)
     try persist()
   }
 

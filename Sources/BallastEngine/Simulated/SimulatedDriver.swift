@@ -14,12 +14,20 @@ import BallastModel
 /// ``PreCopyRun/predict(_:bandwidth:)`` says.
 ///
 /// Faults (``SimulatedFault``) make chosen operations fail, links slow down and hosts die, so
-/// every rollback path can be tested. For load replay, ``setUsage(_:of:)``,
+/// every rollback path can be tested.
+///
+/// Its live migration is ``SwitchoverStyle/staged`` (as QEMU's) unless it is made with
+/// `switchover: .atomic`: then ``transfer(_:settings:onEvent:)`` also confirms the copy, gives
+/// the VM to the destination and removes the source, as libvirt's migration call does, and
+/// saves each step (source paused; destination complete with the source still there; source
+/// gone, destination paused) so a process killed in the middle of the call leaves it behind. For load replay, ``setUsage(_:of:)``,
 /// ``schedule(usage:of:at:)`` and ``advance(to:)`` change what ``inventory()`` reports.
 public actor SimulatedDriver: Driver {
   /// The clock every operation waits on; give it to the engine.
   public nonisolated let clock: VirtualClock
   public nonisolated let timings: SimulationTimings
+  /// How its live migrations reach commitment: stage by stage, or in one transfer call.
+  public nonisolated let switchover: SwitchoverStyle
 
   var state: SimulatedState
   /// Where the state is written through; `nil` keeps it only in this actor (fastest).
@@ -34,6 +42,8 @@ public actor SimulatedDriver: Driver {
   var activeTransfers: [String: Int] = [:]
   /// Reservations whose transfer was told to stop by ``resumeOnSource(_:)`` (until released).
   var abortedTransfers: Set<String> = []
+  /// Reservations whose atomic transfer is confirming the copy (after the link was closed).
+  var switchingOver: Set<String> = []
   /// VMs whose cold move committed and that have not been started since.
   var awaitingStart: Set<String> = []
 
@@ -42,10 +52,11 @@ public actor SimulatedDriver: Driver {
   public init(
     cluster: Cluster, store: (any SimulatedStateStore)? = nil,
     timings: SimulationTimings = SimulationTimings(), faults: [SimulatedFault] = [],
-    clock: VirtualClock = VirtualClock()
+    clock: VirtualClock = VirtualClock(), switchover: SwitchoverStyle = .staged
   ) throws {
     self.clock = clock
     self.timings = timings
+    self.switchover = switchover
     self.store = store
     var state = SimulatedState(cluster: cluster, elapsed: clock.elapsed)
     state.clockTime = clock.now()
@@ -60,13 +71,14 @@ public actor SimulatedDriver: Driver {
   /// saved time.
   public init(
     resumingFrom store: any SimulatedStateStore, timings: SimulationTimings = SimulationTimings(),
-    faults: [SimulatedFault] = [], origin: Double = VirtualClock.defaultOrigin
+    faults: [SimulatedFault] = [], origin: Double = VirtualClock.defaultOrigin, switchover: SwitchoverStyle = .staged
   ) throws {
     guard let saved = try store.load() else {
       throw SimulationError("no simulated state saved yet", hint: "start from the cluster file instead")
     }
     self.clock = VirtualClock(origin: origin, elapsed: saved.elapsed)
     self.timings = timings
+    self.switchover = switchover
     self.store = store
     self.state = saved
     (vmPosition, hostPosition) = Self.positions(saved.cluster)
@@ -156,6 +168,11 @@ public actor SimulatedDriver: Driver {
         vm: vm, host: lost.host, "the host holding the VM is unreachable", hint: "bring the host back, then retry")
     }
     return reachable.map { VMPlacement(host: $0.host, state: $0.state) }
+  }
+
+  /// The driver's own checks: those a ``SimulatedFault/refuseMove(vm:host:check:reason:)`` fault sets.
+  public func additionalChecks(_ move: PlannedMove, vm: VM, destination: Host) async throws -> NotPossible? {
+    faults.refusal(vm: vm.name, to: destination.name).map { NotPossible(check: $0.check, reason: $0.reason) }
   }
 
   // MARK: Shared helpers

@@ -18,6 +18,9 @@ public enum SimulatedFault: Sendable, Hashable, Codable {
   /// The destination copy of `vm` does not match its source (`times` times): a cold copy, or
   /// the state a live transfer left on the destination, fails verification.
   case checksumMismatch(vm: String, times: Int = 1)
+  /// The driver's own stage-0 check named `check` finds moving `vm` to `host` not possible, with
+  /// `reason` (as libvirt's CPU comparison would, where the shared checks see nothing wrong).
+  case refuseMove(vm: String, host: String, check: String, reason: String)
 }
 
 /// How long the simulated hypervisors take for the steps that are not link transfers.

@@ -33,6 +33,10 @@ public actor QEMUDriver: Driver {
 
   var layout: LabLayout { lab.layout }
 
+  /// Stage by stage: `transfer` stops at QEMU's switchover with both sides paused, `commit`
+  /// checks both, `activate` continues the destination and quits the source.
+  public nonisolated var switchover: SwitchoverStyle { .staged }
+
   // MARK: Inventory
 
   public func inventory() async throws -> Cluster {

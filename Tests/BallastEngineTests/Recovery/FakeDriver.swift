@@ -13,10 +13,14 @@ actor ReconcileFakeDriver: Driver {
   /// Operations that report success but change nothing (a buggy driver).
   var ignoring: Set<String> = []
   private let journal: InMemoryJournal
+  nonisolated let switchover: SwitchoverStyle
 
-  init(_ placements: [String: [String: VMPlacementState]], journal: InMemoryJournal) {
+  init(
+    _ placements: [String: [String: VMPlacementState]], journal: InMemoryJournal, switchover: SwitchoverStyle = .staged
+  ) {
     self.placements = placements
     self.journal = journal
+    self.switchover = switchover
   }
 
   var callNames: [String] { calls.map(\.call) }
