@@ -154,14 +154,16 @@ import Testing
     let cluster = Fixture.cluster(hostCount: 3, vms: [Fixture.vm("vm", on: "h0")])
     let harness = try Harness(
       cluster: cluster, policy: Fixture.policy(),
-      faults: [.refuseMove(vm: "vm", host: "h1", check: "cpu-compare", reason: "libvirt says the CPU is incompatible")])
+      faults: [
+        .refuseMove(vm: "vm", host: "h1", check: .driver("cpu-compare"), reason: "libvirt says the CPU is incompatible")
+      ])
     let refused = Fixture.move("vm", from: "h0", to: "h1")
     let dryRun = await harness.engine.check(refused)
     guard case .failure(let notPossible) = dryRun else {
       Issue.record("the dry run accepted a move the driver refuses")
       return
     }
-    #expect(notPossible.check == "cpu-compare")
+    #expect(notPossible.check == .driver("cpu-compare"))
     #expect(notPossible.reason.contains("incompatible"))
     if case .failure = await harness.engine.check(Fixture.move("vm", from: "h0", to: "h2")) {
       Issue.record("the driver's refusal of h1 also refused h2")

@@ -128,7 +128,7 @@ public final class MigrationEngine: Sendable {
       }
       return checked
     } catch {
-      return .failure(NotPossible(check: "driver", reason: "\(error)"))
+      return .failure(NotPossible(check: .driverUnavailable, reason: "\(error)"))
     }
   }
 

@@ -28,7 +28,7 @@ struct FaultBook {
   private var stageFaults: [StageKey: Int] = [:]
   private var checksumFaults: [String: Int] = [:]
   /// (VM, destination) → the driver check that refuses the move, and why.
-  private var refusals: [RefusalKey: (check: String, reason: String)] = [:]
+  private var refusals: [RefusalKey: (check: MoveCheck, reason: String)] = [:]
   /// Timed changes, latest first (the next one is `last`).
   private var timed: [TimedChange] = []
   private var sequence = 0
@@ -75,7 +75,7 @@ struct FaultBook {
   }
 
   /// The driver check refusing to move `vm` to `host`, if one does.
-  func refusal(vm: String, to host: String) -> (check: String, reason: String)? {
+  func refusal(vm: String, to host: String) -> (check: MoveCheck, reason: String)? {
     refusals[RefusalKey(vm: vm, host: host)]
   }
 

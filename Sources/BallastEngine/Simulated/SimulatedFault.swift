@@ -20,7 +20,7 @@ public enum SimulatedFault: Sendable, Hashable, Codable {
   case checksumMismatch(vm: String, times: Int = 1)
   /// The driver's own stage-0 check named `check` finds moving `vm` to `host` not possible, with
   /// `reason` (as libvirt's CPU comparison would, where the shared checks see nothing wrong).
-  case refuseMove(vm: String, host: String, check: String, reason: String)
+  case refuseMove(vm: String, host: String, check: MoveCheck, reason: String)
 }
 
 /// How long the simulated hypervisors take for the steps that are not link transfers.

@@ -364,7 +364,7 @@ private struct BalanceSearch {
         let ago = max(0, history.now - last.at)
         rejected.append(
           Rejection(
-            vm: state.vm(v).name, host: nil, filter: "cooldown",
+            vm: state.vm(v).name, host: nil, check: .cooldown,
             reason: "moved \(Wording.duration(ago)) ago from \(last.from); it stays put for the "
               + "\(policy.cooldown) cooldown (\(Wording.duration(remaining)) left)"))
       }
@@ -378,7 +378,7 @@ private struct BalanceSearch {
     let planned = Set(chosen.map(\.vm))
     for s in sources {
       for v in state.vmsOn[s] where state.vmRunning[v] && cooling[v] == nil && !planned.contains(v) {
-        var counts: [String: Int] = [:]
+        var counts: [MoveCheck: Int] = [:]
         var example: Rejection?
         var accepted = false
         for d in active where d != s {
@@ -388,14 +388,14 @@ private struct BalanceSearch {
             accepted = true
             break
           }
-          if let name = pipeline.filterName(check) { counts[name, default: 0] += 1 }
+          if let failed = pipeline.failedCheck(check) { counts[failed, default: 0] += 1 }
           if example == nil { example = pipeline.rejection(move, in: state, cache: &cache) }
         }
         guard !accepted, let example else { continue }
-        let summary = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        let summary = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key.name < $1.key.name }
         rejected.append(
           Rejection(
-            vm: state.vm(v).name, host: nil, filter: summary.first?.key ?? example.filter,
+            vm: state.vm(v).name, host: nil, check: summary.first?.key ?? example.check,
             reason: "no other host accepts it ("
               + summary.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
               + "); e.g. \(example.host ?? "?"): \(example.reason)"))

@@ -165,7 +165,7 @@ private struct DrainSearch {
     for unit in units {
       var best: Candidate?
       var rejections: [Int: [Rejection]] = [:]
-      var tally = RefusalTally(unit: unit, checks: checkNames)
+      var tally = RefusalTally(unit: unit, checks: pipeline.checks)
       // Above the detail limit a single VM is tried on a shortlist: the least loaded hosts
       // overall, those it reaches cheaply (no disk copy, no shutdown) and those on links as fast
       // as its own. If the best of them is not cheap, the other cheap hosts are tried too; if
@@ -311,15 +311,12 @@ private struct DrainSearch {
   /// At most what the drain profile's terms other than `balance` can add.
   static let otherTermsBound = ScoringProfile.drain.bound(excluding: BalanceScorer().name)
 
-  /// Names of the checks a move can fail: the pipeline's filters, then the live-eligibility checks.
-  var checkNames: [String] { pipeline.filters.map(\.name) + ["storage", "cpu-compatibility", "convergence"] }
-
+  /// The position of the check behind a refusal in ``PlacementPipeline/checks``.
   private func checkIndex(_ check: PlacementCheck) -> Int {
     switch check {
     case .filtered(let index): return index
-    case .notLive(let filter, _):
-      let kinds = ["storage", "cpu-compatibility", "convergence"]
-      return pipeline.filters.count + (kinds.firstIndex(of: filter) ?? 2)
+    case .notLive(let failed, _):
+      return pipeline.filters.count + (MoveCheck.liveEligibility.firstIndex(of: failed) ?? 2)
     case .pass: return 0
     }
   }
@@ -332,11 +329,11 @@ private struct DrainSearch {
   /// Per VM of a unit, how many hosts each check refused.
   struct RefusalTally {
     let unit: [Int]
-    let checks: [String]
+    let checks: [MoveCheck]
     var table: [[Int]]
     var refusedByFail = Set<Int>()
 
-    init(unit: [Int], checks: [String]) {
+    init(unit: [Int], checks: [MoveCheck]) {
       self.unit = unit
       self.checks = checks
       self.table = unit.map { _ in [Int](repeating: 0, count: checks.count) }
@@ -348,9 +345,9 @@ private struct DrainSearch {
       if refusesPlan { refusedByFail.insert(vm) }
     }
 
-    func counts(of vm: Int) -> [String: Int] {
+    func counts(of vm: Int) -> [MoveCheck: Int] {
       guard let i = unit.firstIndex(of: vm) else { return [:] }
-      var result: [String: Int] = [:]
+      var result: [MoveCheck: Int] = [:]
       for (c, count) in table[i].enumerated() where count > 0 { result[checks[c], default: 0] += count }
       return result
     }
@@ -419,14 +416,15 @@ private struct DrainSearch {
     return initial.host(a.host).name < initial.host(b.host).name
   }
 
-  private func blockedSummary(_ v: Int, counts: [String: Int], hosts: Int) -> Rejection {
+  private func blockedSummary(_ v: Int, counts: [MoveCheck: Int], hosts: Int) -> Rejection {
     let vm = initial.vm(v).name
     guard hosts > 0 else {
-      return Rejection(vm: vm, host: nil, filter: "host-state", reason: "no other active host to take it")
+      return Rejection(vm: vm, host: nil, check: .hostState, reason: "no other active host to take it")
     }
-    let sorted = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+    let sorted = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key.name < $1.key.name }
+    // Every host refused the VM with some check, so `sorted` is not empty.
     return Rejection(
-      vm: vm, host: nil, filter: sorted.first?.key ?? "placement",
+      vm: vm, host: nil, check: sorted.first?.key ?? .hostState,
       reason: "none of the \(hosts) other active hosts takes it ("
         + sorted.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")")
   }
