@@ -4,7 +4,9 @@ import BallastModel
 /// journal and the rollback decisions; a driver only does the work it is asked for.
 ///
 /// Implementations: ``SimulatedDriver`` (in memory, virtual clock) and `QEMUDriver` (real
-/// `qemu-system-x86_64` processes). Every method throws ``DriverError`` with context on failure.
+/// `qemu-system-x86_64` processes). Every method throws ``DriverError`` only, with context on
+/// failure and a ``DriverError/Kind``: the engine retries only ``DriverError/Kind/transient``
+/// failures of the steps it must not give up lightly (activation, start, rollback steps).
 ///
 /// Two requirements have defaults a driver overrides when it differs: ``switchover`` (`.staged`)
 /// and ``additionalChecks(_:vm:destination:)`` (none).
@@ -262,20 +264,42 @@ public enum VMPlacementState: String, Sendable, Hashable, Codable {
   case incoming
 }
 
-/// A driver failure, with what happened and where.
+/// A driver failure, with what happened, where, and whether trying again can help.
 public struct DriverError: Error, Sendable, Hashable, CustomStringConvertible {
+  /// What sort of failure it is: the engine retries only ``transient`` ones.
+  public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
+    /// The backend refused the request as it stands (no such VM or host, the VM is not in the
+    /// state the step needs, not enough room): the same call fails again until something changes.
+    case refused
+    /// A passing failure (a timeout, a busy monitor, a step that may work a moment later): the
+    /// same call may succeed if tried again.
+    case transient
+    /// The host, its hypervisor or the VM's process cannot be reached (powered off, connection
+    /// lost): nothing works there until it is back.
+    case unreachable
+    /// The step was tried and failed (an I/O error, a corrupt copy, a backend error): trying
+    /// the same again is not expected to help.
+    case failed
+
+    /// Whether the same call may succeed if tried again.
+    public var isRetryable: Bool { self == .transient }
+  }
+
   public var vm: String?
   public var host: String?
   /// What happened, in an operator's words.
   public var message: String
   /// What to do about it, when something can be done.
   public var hint: String?
+  /// Whether trying again can help.
+  public var kind: Kind
 
-  public init(vm: String? = nil, host: String? = nil, _ message: String, hint: String? = nil) {
+  public init(vm: String? = nil, host: String? = nil, _ message: String, hint: String? = nil, kind: Kind = .failed) {
     self.vm = vm
     self.host = host
     self.message = message
     self.hint = hint
+    self.kind = kind
   }
 
   public var description: String {

@@ -74,8 +74,8 @@ extension MigrationEngine {
         run.releaseHold()
         return run.result(
           .needsAttention,
-          reason: "VM \(move.vm) moved to \(move.to) but did not start there after \(options.attempts) attempts "
-            + "(\(stop.reason)); it is defined there and off: start it",
+          reason: "VM \(move.vm) moved to \(move.to) but did not start there (\(stop.reason)); it is defined there "
+            + "and off: start it",
           failedStage: .start)
       }
       try await run.perform(.start, onStop: stranded) {

@@ -72,9 +72,8 @@ extension MigrationEngine {
       func stranded(_ stop: Interruption) -> MoveResult {
         run.result(
           .needsAttention,
-          reason: "VM \(move.vm) is committed to \(move.to) but did not resume there after \(options.attempts) "
-            + "attempts (\(stop.reason)); its state is on \(move.to), paused; resume it there or run "
-            + "`ballast reconcile`",
+          reason: "VM \(move.vm) is committed to \(move.to) but did not resume there (\(stop.reason)); its state is "
+            + "on \(move.to), paused; resume it there or run `ballast reconcile`",
           failedStage: .activation)
       }
       try await run.perform(.activation, onStop: stranded) {

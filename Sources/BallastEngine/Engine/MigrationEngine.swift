@@ -4,7 +4,8 @@ import Synchronization
 
 /// Tunables of the engine that are not policy.
 public struct EngineOptions: Sendable, Hashable {
-  /// Attempts at steps that must not be given up lightly: activation, start, rollback steps.
+  /// Attempts at steps that must not be given up lightly (activation, start, rollback steps),
+  /// while they fail with a transient ``DriverError``.
   public var attempts: Int = 3
   /// Wait before the second attempt; doubled before each further one.
   public var retryDelaySeconds: Double = 2
@@ -305,22 +306,36 @@ public final class MigrationEngine: Sendable {
     return result
   }
 
-  /// Runs `operation` up to `options.attempts` times; returns the last error, or `nil` once it succeeds.
-  func retrying(_ operation: () async throws -> Void) async -> (any Error)? {
+  /// Runs `operation` until it succeeds (`nil`), up to `options.attempts` times while it fails
+  /// with what can succeed on a second try (a ``DriverError`` of kind
+  /// ``DriverError/Kind/transient``); any other error ends it at once. Returns how it failed.
+  func retrying(_ operation: () async throws -> Void) async -> RetryFailure? {
     var delay = options.retryDelaySeconds
-    var lastError: (any Error)?
-    for attempt in 1...max(options.attempts, 1) {
+    let attempts = max(options.attempts, 1)
+    for attempt in 1...attempts {
       do {
         try await operation()
         return nil
       } catch {
-        lastError = error
-        if attempt < options.attempts {
-          await clock.sleep(seconds: delay)
-          delay *= 2
-        }
+        guard attempt < attempts, Self.mayRetry(error) else { return RetryFailure(error: error, attempts: attempt) }
+        await clock.sleep(seconds: delay)
+        delay *= 2
       }
     }
-    return lastError
+    return nil  // not reached: the last attempt returns above
   }
+
+  /// Whether trying `error`'s operation again may succeed.
+  static func mayRetry(_ error: any Error) -> Bool {
+    (error as? DriverError)?.kind.isRetryable ?? false
+  }
+}
+
+/// How an operation ``MigrationEngine/retrying(_:)`` ran failed: its last error, after how many attempts.
+struct RetryFailure: Error, CustomStringConvertible {
+  let error: any Error
+  let attempts: Int
+
+  /// The error, with the number of attempts when there was more than one.
+  var description: String { attempts > 1 ? "\(attempts) attempts, the last: \(error)" : "\(error)" }
 }

@@ -44,8 +44,8 @@ extension MoveRun {
   /// the earlier stages did; its result is thrown as ``Stop``.
   ///
   /// After commitment (stage 5) nothing can be undone: an unjournaled intent is logged and the
-  /// step runs anyway, the step is retried (``MigrationEngine/retrying(_:)``), and `onStop`
-  /// reports where the VM is.
+  /// step runs anyway, the step is retried while its failures are transient
+  /// (``MigrationEngine/retrying(_:)``), and `onStop` reports where the VM is.
   ///
   /// A step may span stages: it begins the next one itself (``begin(_:figures:)`` or, for a
   /// stage in `journaledAhead`, ``announce(_:figures:)``), and the stage in progress when it
@@ -117,9 +117,9 @@ extension MoveRun {
       announce(stage, figures: intent)
     }
     var value: Value?
-    let error = await engine.retrying { value = try await act() }
-    guard let value, error == nil else {
-      let reason = error.map { "\($0)" } ?? "no result"
+    let failure = await engine.retrying { value = try await act() }
+    guard let value, failure == nil else {
+      let reason = failure.map { "\($0)" } ?? "no result"
       await end(stage, .failed, error: reason)
       throw Stop(await onStop(Interruption(stage: stage, cause: .failed, reason: reason)))
     }

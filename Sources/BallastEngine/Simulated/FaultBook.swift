@@ -24,8 +24,8 @@ struct FaultBook {
     var change: Change
   }
 
-  /// (VM, stage) → failures still to inject.
-  private var stageFaults: [StageKey: Int] = [:]
+  /// (VM, stage) → failures still to inject, and their kind.
+  private var stageFaults: [StageKey: (left: Int, kind: DriverError.Kind)] = [:]
   private var checksumFaults: [String: Int] = [:]
   /// (VM, destination) → the driver check that refuses the move, and why.
   private var refusals: [RefusalKey: (check: MoveCheck, reason: String)] = [:]
@@ -39,8 +39,9 @@ struct FaultBook {
 
   mutating func add(_ fault: SimulatedFault) {
     switch fault {
-    case .failStage(let vm, let stage, let times):
-      stageFaults[StageKey(vm: vm, stage: stage), default: 0] += max(times, 0)
+    case .failStage(let vm, let stage, let times, let kind):
+      let key = StageKey(vm: vm, stage: stage)
+      stageFaults[key] = ((stageFaults[key]?.left ?? 0) + max(times, 0), kind)
     case .checksumMismatch(let vm, let times):
       checksumFaults[vm, default: 0] += max(times, 0)
     case .bandwidth(let host, let bandwidth, let at):
@@ -66,12 +67,12 @@ struct FaultBook {
     timed.insert(item, at: low)
   }
 
-  /// Whether `stage` of `vm` must fail now (and counts the failure).
-  mutating func takeStageFault(_ vm: String, _ stage: MigrationStage) -> Bool {
+  /// The kind of failure `stage` of `vm` must fail with now, if it must (and counts the failure).
+  mutating func takeStageFault(_ vm: String, _ stage: MigrationStage) -> DriverError.Kind? {
     let key = StageKey(vm: vm, stage: stage)
-    guard let left = stageFaults[key], left > 0 else { return false }
-    stageFaults[key] = left - 1
-    return true
+    guard let fault = stageFaults[key], fault.left > 0 else { return nil }
+    stageFaults[key] = (fault.left - 1, fault.kind)
+    return fault.kind
   }
 
   /// The driver check refusing to move `vm` to `host`, if one does.

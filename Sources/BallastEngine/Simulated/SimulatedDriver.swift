@@ -127,7 +127,7 @@ public actor SimulatedDriver: Driver {
 
   /// Puts `host` in maintenance or takes it out.
   public func setMaintenance(_ on: Bool, host: String) throws {
-    guard let i = hostPosition[host] else { throw DriverError(host: host, "no such host") }
+    guard let i = hostPosition[host] else { throw DriverError(host: host, "no such host", kind: .refused) }
     state.cluster.hosts[i].state = on ? .maintenance : .active
     try persist()
   }
@@ -158,14 +158,15 @@ public actor SimulatedDriver: Driver {
     adoptStoredChanges()
     await wait(timings.querySeconds)
     applyDue()
-    if takeStageFault(vm, .preMigration) || takeStageFault(vm, .verifyOff) {
-      throw DriverError(vm: vm, "the hypervisor did not answer the inventory query (injected fault)")
+    if let kind = takeStageFault(vm, .preMigration) ?? takeStageFault(vm, .verifyOff) {
+      throw DriverError(vm: vm, "the hypervisor did not answer the inventory query (injected fault)", kind: kind)
     }
     let all = state.instances(of: vm)
     let reachable = all.filter { !state.downHosts.contains($0.host) }
     if reachable.isEmpty, let lost = all.first {
       throw DriverError(
-        vm: vm, host: lost.host, "the host holding the VM is unreachable", hint: "bring the host back, then retry")
+        vm: vm, host: lost.host, "the host holding the VM is unreachable", hint: "bring the host back, then retry",
+        kind: .unreachable)
     }
     return reachable.map { VMPlacement(host: $0.host, state: $0.state) }
   }
@@ -177,12 +178,13 @@ public actor SimulatedDriver: Driver {
 
   // MARK: Shared helpers
 
-  func takeStageFault(_ vm: String, _ stage: MigrationStage) -> Bool { faults.takeStageFault(vm, stage) }
+  /// The kind of the failure injected into `stage` of `vm` now, if one is due (and counts it).
+  func takeStageFault(_ vm: String, _ stage: MigrationStage) -> DriverError.Kind? { faults.takeStageFault(vm, stage) }
 
   func takeChecksumFault(_ vm: String) -> Bool { faults.takeChecksumFault(vm) }
 
-  func injected(_ vm: String, host: String?, _ what: String) -> DriverError {
-    DriverError(vm: vm, host: host, "\(what) (injected fault)")
+  func injected(_ vm: String, host: String?, _ what: String, kind: DriverError.Kind) -> DriverError {
+    DriverError(vm: vm, host: host, "\(what) (injected fault)", kind: kind)
   }
 
   /// `reservation` with the token this driver knows it by. A recovering process has no token
@@ -198,15 +200,16 @@ public actor SimulatedDriver: Driver {
   }
 
   func requireReachable(_ host: String, vm: String? = nil) throws {
-    guard hostPosition[host] != nil else { throw DriverError(vm: vm, host: host, "no such host") }
+    guard hostPosition[host] != nil else { throw DriverError(vm: vm, host: host, "no such host", kind: .refused) }
     if state.downHosts.contains(host) {
       throw DriverError(
-        vm: vm, host: host, "host is unreachable (powered off)", hint: "bring the host back, then retry")
+        vm: vm, host: host, "host is unreachable (powered off)", hint: "bring the host back, then retry",
+        kind: .unreachable)
     }
   }
 
   func requireVM(_ name: String) throws -> VM {
-    guard let i = vmPosition[name] else { throw DriverError(vm: name, "no such VM") }
+    guard let i = vmPosition[name] else { throw DriverError(vm: name, "no such VM", kind: .refused) }
     return state.cluster.vms[i]
   }
 
@@ -253,13 +256,13 @@ public actor SimulatedDriver: Driver {
   }
 
   func requireFreeMemory(_ bytes: Int64, on host: String, vm: String) throws {
-    guard let i = hostPosition[host] else { throw DriverError(vm: vm, host: host, "no such host") }
+    guard let i = hostPosition[host] else { throw DriverError(vm: vm, host: host, "no such host", kind: .refused) }
     let capacity = state.cluster.hosts[i].memory.bytes
     let free = capacity - memoryInUse(on: host)
     if bytes > free {
       throw DriverError(
         vm: vm, host: host, "not enough free memory: needs \(ByteCount(bytes)), \(ByteCount(max(free, 0))) free",
-        hint: "free memory on the host or choose another destination")
+        hint: "free memory on the host or choose another destination", kind: .refused)
     }
   }
 

@@ -9,7 +9,8 @@ public enum SimulatedFault: Sendable, Hashable, Codable {
   /// `stopAndCopy`: the stream breaks after the source was paused. `copy`: copying.
   /// `register`: registering. `commitment`: committing (live) or removing the source (cold).
   /// `activation`, `start`: resuming or starting the VM on the destination.
-  case failStage(vm: String, stage: MigrationStage, times: Int = 1)
+  /// The failures are of `kind` (transient by default: the engine retries those).
+  case failStage(vm: String, stage: MigrationStage, times: Int = 1, kind: DriverError.Kind = .transient)
   /// `host`'s migration link drops to `bandwidth` at elapsed virtual time `at`.
   case bandwidth(host: String, to: Bandwidth, at: Double)
   /// `host` loses power at elapsed virtual time `at`: running and paused VMs on it stop, empty

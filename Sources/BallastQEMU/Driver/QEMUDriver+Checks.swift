@@ -11,7 +11,7 @@ extension QEMUDriver {
   /// features of the VM's `-cpu` model must be a subset of the destination host's (``CPUCheck``).
   /// Capacity: the destination's declared memory minus what its running VMs and reservations
   /// hold must fit the VM.
-  public func liveMigrationProblems(vm: String, to destination: String) async throws -> [NotPossible] {
+  func liveMigrationProblemsSteps(vm: String, to destination: String) async throws -> [NotPossible] {
     guard let source = lab.hostDefining(vm) else {
       throw DriverError(vm: vm, "the VM is not defined on any lab host", hint: "run `ballast lab up`")
     }
@@ -24,7 +24,7 @@ extension QEMUDriver {
     }
     if let instance = lab.instance(vm: vm, on: source) {
       let state = try await observedRunState(of: instance)
-      if state != "running" {
+      if state != .running {
         problems.append(NotPossible(check: .state, reason: "VM \(vm) is \(state) on \(source), not running"))
       }
     } else {

@@ -30,7 +30,8 @@ actor ReconcileFakeDriver: Driver {
 
   private func perform(_ operation: String, _ detail: String) async throws {
     if failing.contains(operation) {
-      throw DriverError(host: nil, "\(operation) failed: host unreachable", hint: "check the network")
+      throw DriverError(
+        host: nil, "\(operation) failed: host unreachable", hint: "check the network", kind: .unreachable)
     }
     calls.append((call: "\(operation) \(detail)", lastJournalEntry: await journal.entries.last))
   }
