@@ -159,17 +159,17 @@ public final class MigrationEngine: Sendable {
       clock.leave()
       return skipAll(plan, reason: "the journal cannot record the plan (\(error)); nothing was moved", start: start)
     }
-    var scheduler = PlanScheduler(moves: plan.moves, concurrency: policy.concurrency)
+    var dispatcher = MoveDispatcher(moves: plan.moves, concurrency: policy.concurrency)
     if let refusal = plan.refusal {
       for i in plan.moves.indices {
         results[i] = await skip(
           i, plan.moves[i], plan: planID, reason: "the plan was refused: \(refusal)", start: start)
       }
-      scheduler = PlanScheduler(moves: [], concurrency: policy.concurrency)
+      dispatcher = MoveDispatcher(moves: [], concurrency: policy.concurrency)
     }
     await withTaskGroup(of: MoveResult.self) { group in
       while true {
-        let (starting, skipping) = scheduler.next(cancelled: isCancelled || Task.isCancelled)
+        let (starting, skipping) = dispatcher.next(cancelled: isCancelled || Task.isCancelled)
         for (i, reason) in skipping {
           results[i] = await skip(i, plan.moves[i], plan: planID, reason: reason, start: start)
         }
@@ -184,7 +184,7 @@ public final class MigrationEngine: Sendable {
         clock.leave()  // the hold of the setup, or of the move whose result was just handled
         guard let result = await group.next() else { break }
         results[result.index] = result
-        scheduler.finished(result.index, outcome: result.outcome)
+        dispatcher.finished(result.index, outcome: result.outcome)
       }
     }
     let end = clock.now()

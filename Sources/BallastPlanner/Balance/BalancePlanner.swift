@@ -31,7 +31,7 @@ public struct BalanceOptions: Sendable, Hashable {
 /// re-evaluated in O(1) with ``ImbalanceAccumulator``. A VM moves at most
 /// once per plan (so it never returns to a host it left in the plan); VMs inside their
 /// cooldown stay put; stopped and suspended VMs are not load and are not moved. Moves that
-/// need room another frees get `dependsOn`; all are ordered by ``MoveScheduler``.
+/// need room another frees get `dependsOn`; all are ordered by ``PredictedTimeline``.
 public enum BalancePlanner {
   /// The balance plan for `cluster` under `policy`, given past moves and migrations in flight.
   public static func plan(
@@ -413,7 +413,7 @@ private struct BalanceSearch {
     let dependencies = MoveDependencies.compute(pairs, initial: initial)
     var withDependencies = moves
     for i in withDependencies.indices { withDependencies[i].dependsOn = dependencies[i] }
-    let (scheduled, makespan) = MoveScheduler(concurrency: policy.concurrency).schedule(withDependencies)
+    let (scheduled, makespan) = PredictedTimeline(concurrency: policy.concurrency).schedule(withDependencies)
     return MigrationPlan(
       trigger: .balance, cluster: initial.cluster.name, policy: policy.name, moves: scheduled,
       rejected: rejected, before: before, after: replay.final.view(), predictedMakespanSeconds: makespan,

@@ -23,7 +23,7 @@ public struct DrainOptions: Sendable, Hashable {
 /// moves before any that shut a VM down. If that spread does not fit everything, a tight
 /// best-fit packing is tried. If neither fits, the plan is refused, with every VM that cannot
 /// go and, host by host, why. Cooldowns do not apply: a drain must empty the host. Moves are
-/// ordered longest first within the concurrency limits (``MoveScheduler``).
+/// ordered longest first within the concurrency limits (``PredictedTimeline``).
 public enum DrainPlanner {
   /// The drain plan for the host called `host`; throws when there is no such host.
   public static func plan(
@@ -448,7 +448,7 @@ private struct DrainSearch {
     }
     let dependencies = MoveDependencies.compute(attempt.placements.map { ($0.vm, $0.to) }, initial: initial)
     for i in moves.indices { moves[i].dependsOn = dependencies[i] }
-    let (scheduled, makespan) = MoveScheduler(concurrency: policy.concurrency).schedule(moves)
+    let (scheduled, makespan) = PredictedTimeline(concurrency: policy.concurrency).schedule(moves)
     return MigrationPlan(
       trigger: .drain, cluster: initial.cluster.name, policy: policy.name, moves: scheduled, rejected: attempt.rejected,
       before: before, after: attempt.state.view(), predictedMakespanSeconds: makespan, notes: notes)
