@@ -29,16 +29,7 @@ import Testing
       cluster: cluster, policy: Fixture.policy(), faults: [.failStage(vm: "vm", stage: test.stage)])
     let summary = await harness.engine.execute(Fixture.plan([move], cluster: cluster))
     let result = try #require(summary.results.first)
-    let state = await harness.driver.snapshot()
-
-    #expect(state.violations() == [])
-    #expect(state.reservations.isEmpty)
-    #expect(harness.engine.heldCapacity.isEmpty)
-    let instances = state.instances(of: "vm")
-    #expect(instances.count == 1)
-    let only = try #require(instances.first)
-    #expect(only.owner && only.checksum == SimulatedState.checksum(of: original))
-    #expect(only.state == .running)
+    let only = try await harness.onlyCopy(of: original)
     if test.stage.isPastCommitment && test.stage.number == 5 {
       #expect(result.outcome == .completed)
       #expect(only.host == "h1")

@@ -121,6 +121,21 @@ struct Harness {
     box.withLock { $0 = engine }
   }
 
+  /// The one copy of `original` the hypervisors hold, checking it is whole: running, the
+  /// owner, with its data; nothing reserved, no capacity held, no invariant broken.
+  func onlyCopy(of original: VM) async throws -> SimulatedInstance {
+    let state = await driver.snapshot()
+    #expect(state.violations() == [])
+    #expect(state.reservations.isEmpty)
+    #expect(engine.heldCapacity.isEmpty)
+    let instances = state.instances(of: original.name)
+    #expect(instances.count == 1)
+    let only = try #require(instances.first)
+    #expect(only.owner && only.checksum == SimulatedState.checksum(of: original))
+    #expect(only.state == .running)
+    return only
+  }
+
   /// Every VM's owner host, checking the simulated state's invariants on the way.
   func placements() async -> [String: String] {
     let state = await driver.snapshot()
