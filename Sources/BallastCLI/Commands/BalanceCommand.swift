@@ -2,6 +2,7 @@ import ArgumentParser
 import BallastEngine
 import BallastHistory
 import BallastModel
+import BallastRuntime
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -89,13 +90,8 @@ struct BalanceCommand: AsyncParsableCommand {
       let cluster = session.cluster
       let service = BalanceLoopService(
         controller: controller, interval: seconds,
-        reloadPolicy: policyPath.map { path in
-          { @Sendable in
-            var policy = try PolicyFile.load(path: path, cluster: cluster)
-            policy.rules = cluster.rules + policy.rules
-            return policy
-          }
-        }, logger: logger, onRound: { print.round($0) })
+        reloadPolicy: policyPath.map { path in { @Sendable in try ClusterFiles.policy(at: path, for: cluster) } },
+        logger: logger, onRound: { print.round($0) })
       let group = ServiceGroup(
         configuration: .init(
           services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],

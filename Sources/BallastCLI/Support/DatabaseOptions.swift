@@ -14,9 +14,6 @@ struct DatabaseOptions: ParsableArguments {
   /// The database path after `--db` and the environment.
   var path: String { HistoryLocation.path(option: db, environment: ProcessInfo.processInfo.environment) }
 
-  /// Opens (creating if needed) the history database, for commands that record.
-  func openStore() throws -> HistoryStore { try HistoryStore(path: path) }
-
   /// Opens an existing history database, for commands that only read it.
   func openExistingStore() throws -> HistoryStore {
     guard FileManager.default.fileExists(atPath: path) else {

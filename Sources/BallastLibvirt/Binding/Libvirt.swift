@@ -1,3 +1,4 @@
+import BallastDriverSupport
 import CLibvirt
 import Foundation
 import Synchronization
@@ -55,13 +56,9 @@ public enum Libvirt {
   /// Runs `body`, whose libvirt calls block, on a thread of its own named `what`.
   static func run<T: Sendable>(_ what: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
     initialize()
-    return try await withCheckedThrowingContinuation { continuation in
-      let thread = Thread {
-        virResetLastError()
-        continuation.resume(with: Result { try body() })
-      }
-      thread.name = "libvirt: \(what)"
-      thread.start()
+    return try await BlockingWork.run("libvirt: \(what)") {
+      virResetLastError()
+      return try body()
     }
   }
 

@@ -1,4 +1,4 @@
-import Crypto
+import BallastDriverSupport
 import Foundation
 
 /// Copies a storage volume between two daemons through libvirt's streams (download from the
@@ -20,7 +20,7 @@ enum VolumeCopy {
     let upload = try to.newStream()
     try source.download(into: download)
     try target.upload(from: upload)
-    var hasher = SHA256()
+    var hasher = SHA256Hasher()
     var bytes: Int64 = 0
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
     defer { buffer.deallocate() }
@@ -28,13 +28,13 @@ enum VolumeCopy {
       let count = try download.receive(into: buffer)
       if count == 0 { break }
       let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
-      hasher.update(bufferPointer: chunk)
+      hasher.update(chunk)
       try upload.send(chunk)
       bytes += Int64(count)
     }
     try download.finish()
     try upload.finish()
-    let sent = hex(hasher.finalize())
+    let sent = hasher.finish()
     let received = try checksum(target, on: to)
     guard sent == received else {
       throw VolumeCopyError(
@@ -47,19 +47,17 @@ enum VolumeCopy {
   static func checksum(_ volume: LibvirtVolume, on connection: LibvirtConnection) throws -> String {
     let stream = try connection.newStream()
     try volume.download(into: stream)
-    var hasher = SHA256()
+    var hasher = SHA256Hasher()
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
     defer { buffer.deallocate() }
     while true {
       let count = try stream.receive(into: buffer)
       if count == 0 { break }
-      hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+      hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
     }
     try stream.finish()
-    return hex(hasher.finalize())
+    return hasher.finish()
   }
-
-  static func hex(_ digest: SHA256.Digest) -> String { digest.map { String(format: "%02x", $0) }.joined() }
 }
 
 /// A volume copy that did not arrive intact.

@@ -1,4 +1,4 @@
-import BallastQEMU
+import BallastDriverSupport
 import Foundation
 
 /// Runs the lab's setup commands (`useradd`, `unshare … libvirtd --daemon`, `qemu-img`) to

@@ -1,6 +1,6 @@
 import BallastEngine
 import BallastModel
-import BallastQEMU
+import BallastDriverSupport
 import CLibvirt
 import Foundation
 import Logging
@@ -42,8 +42,7 @@ public struct LibvirtLab: Sendable {
     self.layout = LibvirtLabLayout(root: root, cluster: cluster)
     self.logger = logger
     self.guestSource = guestSource ?? GuestKernel.findSource(from: baseDirectory)
-    let accelerator = QEMULabOptions.fromEnvironment(environment)
-    self.domainType = accelerator.effectiveAccelerator == .kvm ? "kvm" : "qemu"
+    self.domainType = Accelerator.fromEnvironment(environment).effective == .kvm ? "kvm" : "qemu"
   }
 
   /// The VMs `up` creates: the file's VM entries that name a host.

@@ -1,5 +1,5 @@
+import BallastDriverSupport
 import BallastModel
-import Crypto
 import Foundation
 
 /// Where everything of a libvirt lab lives, and who runs each host's daemon.
@@ -69,13 +69,18 @@ public struct LibvirtLabLayout: Sendable, Hashable {
 
   /// A stable host UUID for `host` of this lab (libvirt needs a different one per daemon).
   public func hostUUID(_ host: String) -> String {
-    let digest = Array(SHA256.hash(data: Data("\(root)\u{0}\(number(host) ?? 0)".utf8)))
-    var bytes = Array(digest.prefix(16))
-    bytes[6] = (bytes[6] & 0x0F) | 0x50
-    bytes[8] = (bytes[8] & 0x3F) | 0x80
-    let hex = bytes.map { String(format: "%02x", $0) }.joined()
-    let parts = [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { range in
-      String(hex[hex.index(hex.startIndex, offsetBy: range.lowerBound)..<hex.index(hex.startIndex, offsetBy: range.upperBound)])
+    let digest = SHA256Hasher.hex(Data("\(root)\u{0}\(number(host) ?? 0)".utf8))
+    var hex = Array(digest.prefix(32))
+    hex[12] = "5"  // version 5 (name-based)
+    hex[16] = ["8", "9", "a", "b"][Int(String(hex[16]), radix: 16).map { $0 % 4 } ?? 0]  // RFC 4122 variant
+    let text = String(hex)
+    let groups = [8, 4, 4, 4, 12]
+    var parts: [String] = []
+    var start = text.startIndex
+    for length in groups {
+      let end = text.index(start, offsetBy: length)
+      parts.append(String(text[start..<end]))
+      start = end
     }
     return parts.joined(separator: "-")
   }

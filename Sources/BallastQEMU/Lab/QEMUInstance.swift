@@ -1,3 +1,4 @@
+import BallastDriverSupport
 import Foundation
 
 /// A live QEMU process of one VM on one lab host.
