@@ -1,4 +1,5 @@
 import BallastDriverSupport
+import BallastEngine
 import CLibvirt
 import Foundation
 import Synchronization
@@ -29,6 +30,21 @@ public struct LibvirtFailure: Error, Sendable, Hashable, CustomStringConvertible
   }
   /// The domain's CPU cannot run on that host's CPU.
   public var isCPUIncompatible: Bool { code == Int32(VIR_ERR_CPU_INCOMPATIBLE.rawValue) }
+
+  /// What sort of driver failure this is: connection problems are `unreachable`, a timeout or
+  /// a busy domain `transient`, a request that does not apply `refused`, the rest `failed`.
+  public var kind: DriverError.Kind {
+    if isConnectionProblem { return .unreachable }
+    if code == Int32(VIR_ERR_OPERATION_TIMEOUT.rawValue) || code == Int32(VIR_ERR_AGENT_UNRESPONSIVE.rawValue) {
+      return .transient
+    }
+    if isNoDomain || isNoStorage || isInvalidOperation || isCPUIncompatible
+      || code == Int32(VIR_ERR_OPERATION_UNSUPPORTED.rawValue) || code == Int32(VIR_ERR_MIGRATE_UNSAFE.rawValue)
+    {
+      return .refused
+    }
+    return .failed
+  }
 }
 
 /// Process-wide setup of the libvirt library and the way every call into it is made.

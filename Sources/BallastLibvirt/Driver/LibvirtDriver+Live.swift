@@ -26,15 +26,20 @@ extension LibvirtDriver {
       }
       if copy.state == .incoming { try await removeDestinationDomain(request) }
     }
-    // A declared generation is the truth (a lab's daemons all report this machine's CPU);
-    // otherwise libvirt compares the VM's CPU with the destination's.
-    if request.kind == .live, settings.host(named: request.to)?.cpuModel == nil,
-      let refusal = try await cpuRefusal(vm: request.vm, from: request.from, to: request.to)
-    {
-      throw DriverError(vm: request.vm, host: request.to, refusal, hint: "move it cold, or pick another destination")
-    }
     logger.info("reserved", metadata: ["vm": "\(request.vm)", "host": "\(request.to)", "kind": "\(request.kind)"])
     return Reservation(request: request, token: "libvirt:\(request.from)>\(request.to)")
+  }
+
+  /// Stage 0's own check of this driver: for a live move, libvirt compares the VM's CPU with
+  /// the destination's (`virConnectCompareHypervisorCPU`). A declared generation is the truth
+  /// instead (a lab's daemons all report this machine's CPU), checked by the shared CPU check.
+  public func additionalChecks(_ move: PlannedMove, vm: VM, destination: BallastModel.Host) async throws
+    -> NotPossible?
+  {
+    guard move.kind == .live, settings.host(named: destination.name)?.cpuModel == nil,
+      let refusal = try await cpuRefusal(vm: move.vm, from: move.from, to: destination.name)
+    else { return nil }
+    return NotPossible(check: .driver("libvirt-cpu-compare"), reason: refusal)
   }
 
   /// libvirt's verdict on running `vm`'s CPU on `to`, or `nil` when it can (or the VM's CPU is
@@ -47,7 +52,7 @@ extension LibvirtDriver {
     }
     guard let cpuXML else { return nil }
     let runs = try await onHost(to, vm: vm, "comparing CPUs") { connection in try connection.canRun(cpuXML: cpuXML) }
-    return runs ? nil : "libvirt on \(to) says its CPU cannot run the VM's CPU"
+    return runs ? nil : "libvirt on \(to) says its CPU cannot run \(vm)'s CPU (a live move would crash the guest)"
   }
 
   /// Removes the destination copy of a move that did not commit: destroys and undefines it

@@ -56,6 +56,10 @@ public actor LibvirtDriver: Driver, MaintenanceControl {
   /// Host names in file order.
   nonisolated var hostNames: [String] { settings.hosts.map(\.name) }
 
+  /// libvirt's migration call runs pre-copy, stop-and-copy and its own confirm step at once:
+  /// when it returns, the source is gone and the destination holds the VM, paused.
+  public nonisolated var switchover: SwitchoverStyle { .atomic }
+
   // MARK: Connections
 
   /// The open connection to `host`'s daemon, opened (or reopened, when it broke) on demand.
@@ -71,7 +75,8 @@ public actor LibvirtDriver: Driver, MaintenanceControl {
     } catch {
       throw DriverError(
         vm: vm, host: host, "cannot reach the libvirt daemon at \(uri): \(error)",
-        hint: "check the host is up, libvirtd runs there and this user may connect (SSH keys, TLS, polkit)")
+        hint: "check the host is up, libvirtd runs there and this user may connect (SSH keys, TLS, polkit)",
+        kind: .unreachable)
     }
   }
 
@@ -85,10 +90,17 @@ public actor LibvirtDriver: Driver, MaintenanceControl {
       return try await Libvirt.run(what) { try body(connection) }
     } catch let error as DriverError {
       throw error
+    } catch let failure as LibvirtFailure {
+      if failure.isConnectionProblem { connections[host] = nil }
+      throw DriverError(vm: vm, host: host, "\(what) failed: \(failure)", kind: failure.kind)
     } catch {
-      if let failure = error as? LibvirtFailure, failure.isConnectionProblem { connections[host] = nil }
       throw DriverError(vm: vm, host: host, "\(what) failed: \(error)")
     }
+  }
+
+  /// The name the daemon at `uri` gives its host.
+  public static func hostname(uri: String) async throws -> String {
+    try await Libvirt.run("reading the hostname") { try LibvirtConnection.open(uri).hostname() }
   }
 
   // MARK: Maintenance

@@ -280,9 +280,25 @@ public struct LibvirtLab: Sendable {
     return GuestStatus(littleEndianBytes: bytes)
   }
 
-  /// Changes a running guest's load through its control port (COM2, `serial1`), and waits
-  /// until the guest counted the command.
-  public func setLoad(vm: String, on host: String, duty: Int?, rate: Bandwidth?, workingSet: ByteCount?) async throws {
+  /// The lab host whose daemon runs `vm` now, or `nil`.
+  public func host(running vm: String) async throws -> String? {
+    for host in layout.hosts {
+      guard let uri = layout.uri(host) else { continue }
+      let runs = try await Libvirt.run("looking for \(vm)") {
+        guard let domain = try LibvirtConnection.open(uri).domain(named: vm) else { return false }
+        return DomainStatus(state: try domain.state().state, reason: 0, job: nil).isRunning
+      }
+      if runs { return host }
+    }
+    return nil
+  }
+
+  /// Changes a running guest's load through its control port (COM2, `serial1`), waits until
+  /// the guest counted the command, and returns its status block then.
+  @discardableResult
+  public func setLoad(vm: String, on host: String, duty: Int?, rate: Bandwidth?, workingSet: ByteCount?) async throws
+    -> GuestStatus
+  {
     let line = GuestLoadChange(dutyPercent: duty, dirtyRate: rate, workingSet: workingSet).controlLine
     guard let uri = layout.uri(host) else { throw DriverError(host: host, "not a host of this lab") }
     let before = try await guestStatus(vm: vm, on: host)?.commands ?? 0
@@ -296,7 +312,7 @@ public struct LibvirtLab: Sendable {
       try stream.finish()
     }
     for _ in 0..<100 {
-      if let status = try await guestStatus(vm: vm, on: host), (status.commands ?? 0) > before { return }
+      if let status = try await guestStatus(vm: vm, on: host), (status.commands ?? 0) > before { return status }
       try await Task.sleep(for: .milliseconds(50))
     }
     throw DriverError(vm: vm, host: host, "the guest did not apply the load change within 5 s")

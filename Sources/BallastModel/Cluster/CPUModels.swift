@@ -71,28 +71,21 @@ public enum CPUModels {
     features[model].map { $0.union(extra) }
   }
 
-  /// Features `vmModel` needs that a host of `hostModel` (+ `hostExtra`) lacks, sorted.
-  /// Empty means the host can run the VM. An unknown model lacks everything.
-  public static func missingFeatures(vmModel: String, hostModel: String, hostExtra: [String] = []) -> [String] {
-    guard let needed = features[vmModel] else { return ["unknown CPU model \(vmModel)"] }
-    guard let offered = featureSet(model: hostModel, extra: hostExtra) else {
-      return ["unknown CPU model \(hostModel)"]
-    }
-    return needed.subtracting(offered).sorted()
-  }
-
-  /// Features `vm` needs that `host` lacks, sorted; empty when the host can run it.
+  /// Features a VM started as `vmModel` (with `vmFeatures` on top) needs that a host of
+  /// `hostModel` (+ `hostExtra`) lacks, sorted. Empty means the host can run the VM.
   ///
-  /// A known model needs its table's features plus the VM's `cpuFeatures`. A model the table
-  /// does not know (a libvirt name such as `EPYC-Milan-v2`) is judged by its feature list
-  /// alone when the inventory gave one (libvirt expands it), and lacks everything otherwise.
-  /// The same holds for the host. libvirt's spellings of a few flags are read as QEMU's.
-  public static func missingFeatures(vm: VM, host: Host) -> [String] {
-    guard let needed = requiredFeatures(model: vm.cpuModel, features: vm.cpuFeatures) else {
-      return ["unknown CPU model \(vm.cpuModel)"]
+  /// A known model needs its table's features plus the VM's. A model the table does not know
+  /// (a libvirt name such as `EPYC-Milan-v2`) is judged by its feature list alone when the
+  /// inventory gave one (libvirt expands it), and lacks everything otherwise. The same holds for
+  /// the host. libvirt's spellings of a few flags are read as QEMU's.
+  public static func missingFeatures(
+    vmModel: String, vmFeatures: [String] = [], hostModel: String, hostExtra: [String] = []
+  ) -> [String] {
+    guard let needed = requiredFeatures(model: vmModel, features: vmFeatures) else {
+      return ["unknown CPU model \(vmModel)"]
     }
-    guard let offered = requiredFeatures(model: host.cpuModel, features: host.cpuFeatures) else {
-      return ["unknown CPU model \(host.cpuModel)"]
+    guard let offered = requiredFeatures(model: hostModel, features: hostExtra) else {
+      return ["unknown CPU model \(hostModel)"]
     }
     return needed.subtracting(offered).sorted()
   }

@@ -65,7 +65,7 @@ struct ClusterReader {
   private func vm(_ value: YAMLValue) -> VM? {
     guard
       let object = value.object([
-        "name", "host", "state", "vcpus", "memory", "cpuModel", "disks", "usage", "samples", "trace",
+        "name", "host", "state", "vcpus", "memory", "cpuModel", "cpuFeatures", "disks", "usage", "samples", "trace",
         "dirtyRate", "workingSet", "labels",
       ])
     else { return nil }
@@ -75,6 +75,7 @@ struct ClusterReader {
     let vcpus = object.required("vcpus", "virtual CPUs, e.g. 4")?.int(atLeast: 1)
     let memory = object.required("memory", "allocated memory, e.g. 8GiB")?.bytes()
     let cpuModel = object.optional("cpuModel").map { $0.nonEmptyString() } ?? "qemu64"
+    let cpuFeatures = object.optional("cpuFeatures")?.stringList() ?? []
     let disks = object.optional("disks")?.list()?.compactMap(disk) ?? []
     let usage = object.optional("usage").map(self.usage) ?? .idle
     let samples = object.optional("samples")?.list()?.compactMap(sample) ?? []
@@ -84,7 +85,8 @@ struct ClusterReader {
     let labels = object.optional("labels")?.stringMap() ?? [:]
     guard let name, let host, let state, let vcpus, let memory, let cpuModel, let usage else { return nil }
     return VM(
-      name: name, host: host, state: state, vcpus: vcpus, memory: memory, cpuModel: cpuModel, disks: disks,
+      name: name, host: host, state: state, vcpus: vcpus, memory: memory, cpuModel: cpuModel,
+      cpuFeatures: cpuFeatures, disks: disks,
       usage: usage, samples: samples, trace: trace, dirtyRate: dirtyRate, workingSet: workingSet, labels: labels)
   }
 

@@ -92,3 +92,9 @@ enum LibvirtValidator {
     return nil
   }
 }
+
+/// The check of one libvirt connection URI, for URIs given on the command line.
+public enum LibvirtURICheck {
+  /// What is wrong with `uri` as a libvirt connection URI Ballast can use, or `nil`.
+  public static func problem(_ uri: String) -> String? { LibvirtValidator.uriProblem(uri) }
+}

@@ -37,3 +37,61 @@ public enum LibvirtSession {
 
   public static let quietLogger = Logger(label: "ballast.libvirt", factory: { _ in SwiftLogNoOpLogHandler() })
 }
+
+extension LibvirtSession {
+  /// What `ballast discover` found.
+  public struct Discovery: Sendable {
+    /// The cluster as a `driver: simulated` snapshot: hosts, datastores, VMs and their usage now.
+    public var snapshot: Cluster
+    /// Problems the snapshot's validation reports (e.g. memory allocated beyond a host's).
+    public var issues: [FileIssue]
+    public var seconds: Double
+  }
+
+  /// Reads the hosts of `cluster` (a `driver: libvirt` file) and returns them as a snapshot a
+  /// simulated cluster file can hold, so a real cluster can be planned, explained and simulated
+  /// offline.
+  public static func discover(cluster: Cluster, clusterFile: String, logger: Logger = quietLogger) async throws
+    -> Discovery
+  {
+    let started = ContinuousClock.now
+    let driver = try driver(cluster: cluster, clusterFile: clusterFile, logger: logger)
+    var snapshot = try await driver.inventory()
+    snapshot.driver = .simulated
+    snapshot.labRoot = nil
+    snapshot.libvirt = nil
+    for i in snapshot.vms.indices { snapshot.vms[i].samples = [] }
+    let issues: [FileIssue]
+    do {
+      _ = try ClusterFile.parse(ClusterWriter.yaml(snapshot), file: "discovered")
+      issues = []
+    } catch let errors as FileErrors {
+      issues = errors.issues
+    }
+    let elapsed = ContinuousClock.now - started
+    return Discovery(
+      snapshot: snapshot, issues: issues,
+      seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+  }
+
+  /// A `driver: libvirt` cluster of the hosts at `uris`, named after what each daemon calls
+  /// its host (made unique), for `discover --uri`.
+  public static func cluster(named name: String, uris: [String]) async throws -> Cluster {
+    var hosts: [LibvirtHost] = []
+    var taken: Set<String> = []
+    for (i, uri) in uris.enumerated() {
+      if let problem = LibvirtURICheck.problem(uri) { throw RuntimeError(.badSetting, "--uri \(uri): \(problem)") }
+      let reported = (try? await LibvirtDriver.hostname(uri: uri)) ?? "host-\(i + 1)"
+      var candidate = reported
+      var n = 2
+      while taken.contains(candidate) {
+        candidate = "\(reported)-\(n)"
+        n += 1
+      }
+      taken.insert(candidate)
+      hosts.append(LibvirtHost(name: candidate, uri: uri))
+    }
+    return Cluster(
+      name: name, driver: .libvirt, datastores: [], hosts: [], vms: [], libvirt: LibvirtSettings(hosts: hosts))
+  }
+}
