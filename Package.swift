@@ -113,7 +113,7 @@ let package = Package(
       name: "BallastCLITests",
       dependencies: [
         "BallastCLI", "ballast", "BallastRuntime", "BallastHistory", "BallastEngine", "BallastModel", "BallastQEMU",
-        .product(name: "GRDB", package: "GRDB.swift"),
+        "BallastLibvirt", .product(name: "GRDB", package: "GRDB.swift"),
       ],
       exclude: ["Golden"]),
   ],

@@ -69,12 +69,12 @@ final class LibvirtConnection: @unchecked Sendable {
     throw failure
   }
 
-  /// State, CPU time, balloon and block figures of every domain, in ONE call
+  /// State, CPU time, balloon, vCPU and block figures of every domain, in ONE call
   /// (`virConnectGetAllDomainStats`): the figures, keyed by field name, per domain name.
   func allDomainStats() throws -> [String: [String: TypedValue]] {
     let groups =
       VIR_DOMAIN_STATS_STATE.rawValue | VIR_DOMAIN_STATS_CPU_TOTAL.rawValue | VIR_DOMAIN_STATS_BALLOON.rawValue
-      | VIR_DOMAIN_STATS_VCPU.rawValue
+      | VIR_DOMAIN_STATS_VCPU.rawValue | VIR_DOMAIN_STATS_BLOCK.rawValue
     var records: UnsafeMutablePointer<virDomainStatsRecordPtr?>?
     let count = try Libvirt.check(
       virConnectGetAllDomainStats(pointer, groups, &records, 0), "reading the domains' statistics")

@@ -165,8 +165,8 @@ extension LibvirtDriver {
       samples = [LoadSample(at: Date().timeIntervalSince1970, cpu: usage.cpu, memory: usage.memory)]
     }
     let state: PowerState = domain.isRunning ? .running : domain.isOff ? .stopped : .suspended
-    let disks = description.disks.enumerated().map { i, source in
-      disk(source, index: i, domain: domain, on: reading, declaredShared: declaredShared)
+    let disks = description.disks.map { source in
+      disk(source, domain: domain, on: reading, declaredShared: declaredShared)
     }
     let memory = ByteCount(max(description.memoryBytes, 0))
     return VM(
@@ -215,10 +215,10 @@ extension LibvirtDriver {
   /// A disk with the datastore it lives in: its pool (by name or by folder), a declared
   /// datastore whose folder holds it, network storage, or else the host's own files.
   func disk(
-    _ source: DomainDescription.DiskSource, index: Int, domain: DomainReading, on reading: HostReading,
+    _ source: DomainDescription.DiskSource, domain: DomainReading, on reading: HostReading,
     declaredShared: Set<String>
   ) -> Disk {
-    let capacity = domain.number("block.\(index).capacity") ?? 0
+    let capacity = domain.blockCapacity(path: source.path) ?? source.capacity.map(Double.init) ?? 0
     let size = ByteCount(Int64(min(max(capacity, 0), Double(Int64.max / 2))))
     if let pool = source.pool {
       return Disk(

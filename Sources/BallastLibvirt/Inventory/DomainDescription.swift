@@ -31,6 +31,9 @@ struct DomainDescription: Sendable, Hashable {
     /// The guest's device name (`vda`).
     var target: String
     var readOnly: Bool
+    /// Provisioned size, from the disk's volume, for a domain that is off (a running one
+    /// reports it in its block statistics).
+    var capacity: Int64?
   }
 
   var name: String

@@ -36,6 +36,15 @@ struct DomainReading: Sendable {
   var placement: VMPlacementState { DomainStatus(state: state, reason: reason, job: job).placement }
 
   func number(_ field: String) -> Double? { stats[field]?.number }
+
+  /// The provisioned size the block statistics report for the disk at `path` (running domains).
+  func blockCapacity(path: String?) -> Double? {
+    guard let path, let count = number("block.count") else { return nil }
+    for n in 0..<Int(min(max(count, 0), 4096)) where stats["block.\(n).path"] == .string(path) {
+      return number("block.\(n).capacity")
+    }
+    return nil
+  }
 }
 
 extension HostReading {
@@ -59,7 +68,15 @@ extension HostReading {
       if description == nil || state == VIR_DOMAIN_PAUSED.rawValue {
         // A domain may vanish between the statistics and this look (it migrated away).
         guard let domain = try connection.domain(named: name) else { continue }
-        if description == nil { description = try DomainDescription(xml: domain.xml()) }
+        if description == nil {
+          var read = try DomainDescription(xml: domain.xml())
+          if state == VIR_DOMAIN_SHUTOFF.rawValue {
+            for i in read.disks.indices {
+              read.disks[i].capacity = try read.disks[i].path.flatMap { try connection.volume(path: $0)?.sizes().capacity }
+            }
+          }
+          description = read
+        }
         if state == VIR_DOMAIN_PAUSED.rawValue { job = try? domain.jobStats() }
       }
       guard let description else { continue }

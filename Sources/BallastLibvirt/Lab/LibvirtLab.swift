@@ -301,20 +301,25 @@ public struct LibvirtLab: Sendable {
   {
     let line = GuestLoadChange(dutyPercent: duty, dirtyRate: rate, workingSet: workingSet).controlLine
     guard let uri = layout.uri(host) else { throw DriverError(host: host, "not a host of this lab") }
-    let before = try await guestStatus(vm: vm, on: host)?.commands ?? 0
-    try await Libvirt.run("writing to the guest's control port") {
+    // The console stays open until the guest counted the line: QEMU drops input it has not
+    // handed to the guest when the console's client goes.
+    let applied: GuestStatus? = try await Libvirt.run("writing to the guest's control port") {
       let connection = try LibvirtConnection.open(uri)
       guard let domain = try connection.domain(named: vm) else {
         throw DriverError(vm: vm, host: host, "the VM is not on this host")
       }
+      let read = { GuestStatus(littleEndianBytes: try domain.peekPhysicalMemory(at: GuestStatus.address, count: 40)) }
+      let before = try read()?.commands ?? 0
       let stream = try domain.openConsole("serial1", on: connection)
       try Array(line.utf8).withUnsafeBytes { try stream.send($0) }
-      try stream.finish()
+      defer { try? stream.finish() }
+      for _ in 0..<100 {
+        if let status = try read(), (status.commands ?? 0) > before { return status }
+        Thread.sleep(forTimeInterval: 0.05)
+      }
+      return nil
     }
-    for _ in 0..<100 {
-      if let status = try await guestStatus(vm: vm, on: host), (status.commands ?? 0) > before { return status }
-      try await Task.sleep(for: .milliseconds(50))
-    }
+    if let applied { return applied }
     throw DriverError(vm: vm, host: host, "the guest did not apply the load change within 5 s")
   }
 
