@@ -61,7 +61,11 @@ struct LibvirtCommandTests {
       #expect(offline.status == 0, "\(offline.stdout) \(offline.stderr)")
       let online = try await lab.run(["validate", "--cluster", "rules.yaml", "--json"])
       #expect(online.status == 1, "\(online.stdout)")
-      #expect(online.stdout.contains("ghost-9") && online.stdout.contains("\"line\":"), "\(online.stdout)")
+      let result = try #require(try JSONSerialization.jsonObject(with: Data(online.stdout.utf8)) as? [String: Any])
+      let errors = try #require(result["errors"] as? [[String: Any]])
+      #expect(errors.count == 1, "\(online.stdout)")
+      #expect((errors.first?["message"] as? String)?.contains("ghost-9") == true, "\(online.stdout)")
+      #expect((errors.first?["line"] as? Int ?? 0) > 0, "the rule's line: \(online.stdout)")
     }
   }
 
