@@ -1,5 +1,6 @@
 import BallastEngine
 import BallastModel
+import BallastTestSupport
 import Synchronization
 import Testing
 
@@ -85,11 +86,11 @@ import Testing
   @Test(arguments: [CancelAction.finish, .abort])
   func cancellingDuringAColdMoveLeavesOneCopy(action: CancelAction) async throws {
     let vms = [
-      Fixture.vm("first", on: "h0", state: .stopped, disks: [Disk(datastore: "local-h0", size: .gib(10))]),
-      Fixture.vm("second", on: "h0", disks: [Disk(datastore: "local-h0", size: .gib(100))]),
+      Fixture.vm("first", on: "h0", state: .stopped, disks: [Disk(datastore: "h0-local", size: .gib(10))]),
+      Fixture.vm("second", on: "h0", disks: [Disk(datastore: "h0-local", size: .gib(100))]),
     ]
     let cluster = Fixture.cluster(
-      hosts: [Fixture.host("h0", datastores: ["local-h0"]), Fixture.host("h1", datastores: ["local-h1"])], vms: vms)
+      hosts: [Fixture.host("h0", datastores: ["h0-local"]), Fixture.host("h1", datastores: ["h1-local"])], vms: vms)
     let plan = Fixture.plan(
       [
         Fixture.move("first", from: "h0", to: "h1", kind: .cold),
