@@ -108,7 +108,7 @@ struct MigrateCommand: AsyncParsableCommand {
       case .success: line.add("possible", true)
       case .failure(let notPossible):
         line.add("possible", false)
-        line.add("check", notPossible.check)
+        line.add("check", notPossible.check.name)
         line.add("why", notPossible.reason)
       }
       writeLine(line.text)

@@ -1,9 +1,8 @@
-import BallastModel
-
-/// Number and quantity formatting for the sentences in reasons and rejections.
-enum Wording {
+/// Number and quantity formatting for the sentences in reasons and rejections: the planner's
+/// and the engine's stage 0 (``MoveCheck``'s shared checks) word quantities alike.
+public enum Wording {
   /// `x` with at most `decimals` decimals and no trailing zeros: `8`, `1.5`, `0.25`.
-  static func number(_ x: Double, decimals: Int = 2) -> String {
+  public static func number(_ x: Double, decimals: Int = 2) -> String {
     guard x.isFinite else { return x > 0 ? "∞" : "-∞" }
     var scale = 1.0
     for _ in 0..<max(0, decimals) { scale *= 10 }
@@ -17,17 +16,17 @@ enum Wording {
   }
 
   /// `x` with exactly one decimal: `1.0`, `4.5` (for overcommit factors).
-  static func factor(_ x: Double) -> String {
+  public static func factor(_ x: Double) -> String {
     let tenths = Int64((x * 10).rounded())
     let sign = tenths < 0 ? "-" : ""
     return "\(sign)\(abs(tenths) / 10).\(abs(tenths) % 10)"
   }
 
   /// A fraction as a whole percentage: `0.823` → `82%`.
-  static func percent(_ fraction: Double) -> String { "\(number(fraction * 100, decimals: 0))%" }
+  public static func percent(_ fraction: Double) -> String { "\(number(fraction * 100, decimals: 0))%" }
 
   /// An imbalance value with three decimals: `0.184`.
-  static func imbalance(_ x: Double) -> String {
+  public static func imbalance(_ x: Double) -> String {
     let thousandths = Int64((x * 1000).rounded())
     let whole = thousandths / 1000
     let rest = abs(thousandths % 1000)
@@ -36,10 +35,10 @@ enum Wording {
   }
 
   /// Bytes in the largest binary unit: `6.5GiB`.
-  static func bytes(_ x: Double) -> String { ByteCount(Int64(max(0, x).rounded())).description }
+  public static func bytes(_ x: Double) -> String { ByteCount(Int64(max(0, x).rounded())).description }
 
   /// A duration an operator reads: `850ms`, `9.2s`, `4m 12s`, `1h 5m`.
-  static func duration(_ seconds: Double) -> String {
+  public static func duration(_ seconds: Double) -> String {
     guard seconds.isFinite else { return "forever" }
     if seconds < 1 { return "\(number(seconds * 1000, decimals: 0))ms" }
     if seconds < 60 { return "\(number(seconds, decimals: 1))s" }
@@ -49,7 +48,7 @@ enum Wording {
   }
 
   /// `a, b and c`; the first `limit` items then `and N more`.
-  static func list(_ items: [String], limit: Int = 6) -> String {
+  public static func list(_ items: [String], limit: Int = 6) -> String {
     guard items.count > 1 else { return items.first ?? "" }
     if items.count > limit {
       return items.prefix(limit).joined(separator: ", ") + " and \(items.count - limit) more"

@@ -1,8 +1,10 @@
 import BallastModel
 
-/// Decides which moves of a plan start next: in plan order, when their dependencies completed
-/// and their hosts and the cluster have free slots. Pure bookkeeping, no I/O.
-struct PlanScheduler {
+/// Dispatches a running plan's moves: decides which start next, in plan order, when their
+/// dependencies completed and their hosts and the cluster have free slots, and which are
+/// skipped. Pure bookkeeping, no I/O. (The planner's `PredictedTimeline` predicts the same
+/// before anything runs.)
+struct MoveDispatcher {
   let moves: [PlannedMove]
   let perHost: Int
   let perCluster: Int

@@ -1,12 +1,14 @@
 import BallastModel
 
-/// Orders a plan's moves to finish soonest within the concurrency limits.
+/// The plan's predicted timeline: the order its moves should start in to finish soonest
+/// within the concurrency limits, when each is predicted to start, and the makespan. (The
+/// engine's dispatcher starts moves at run time as they really end.)
 ///
 /// List scheduling, longest move first (LPT): whenever a migration ends, start every waiting
 /// move, longest first, whose dependencies have finished and whose source and destination are
 /// each in fewer than `perHost` migrations, while fewer than `cluster` run in all. A move
 /// counts against both of its hosts. Ties are broken by VM name.
-public struct MoveScheduler: Sendable {
+public struct PredictedTimeline: Sendable {
   public var perHost: Int
   public var cluster: Int
 
