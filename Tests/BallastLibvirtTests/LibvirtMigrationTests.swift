@@ -1,5 +1,6 @@
 import BallastEngine
 import BallastModel
+import BallastTestSupport
 import Foundation
 import Testing
 
@@ -16,16 +17,6 @@ actor TransferLog {
     case .stopAndCopyStarting: stopAndCopyAnnounced = true
     }
   }
-}
-
-/// Polls `condition` until it holds or `timeout` seconds pass.
-func eventually(timeout: Double, _ condition: () async -> Bool) async -> Bool {
-  let deadline = Date().addingTimeInterval(timeout)
-  while Date() < deadline {
-    if await condition() { return true }
-    try? await Task.sleep(for: .milliseconds(100))
-  }
-  return await condition()
 }
 
 extension LibvirtLabTests {
@@ -77,7 +68,8 @@ extension LibvirtLabTests {
       }
       #expect(underway)
       let pidFile = try #require(lab.lab.layout.pidFile("lab-2"))
-      let pid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+      let pid = try #require(
+        Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
       kill(pid, SIGKILL)
       await #expect(throws: DriverError.self) { try await transfer.value }
       try await driver.resumeOnSource(reservation)

@@ -28,7 +28,9 @@ struct DiscoverCommand: AsyncParsableCommand {
   var output: String?
 
   func validate() throws {
-    if (cluster == nil) == uri.isEmpty { throw ValidationError("give either --cluster FILE or --uri URI (once per host)") }
+    if (cluster == nil) == uri.isEmpty {
+      throw ValidationError("give either --cluster FILE or --uri URI (once per host)")
+    }
   }
 
   func run() async throws {
@@ -38,7 +40,8 @@ struct DiscoverCommand: AsyncParsableCommand {
       source = try ClusterFiles(cluster: cluster).load().cluster
       file = cluster
       guard source.driver == .libvirt else {
-        throw CommandFailure("\(cluster) describes a \(source.driver.rawValue) cluster; discover reads driver: libvirt ones")
+        throw CommandFailure(
+          "\(cluster) describes a \(source.driver.rawValue) cluster; discover reads driver: libvirt ones")
       }
     } else {
       source = try await LibvirtSession.cluster(named: name, uris: uri)

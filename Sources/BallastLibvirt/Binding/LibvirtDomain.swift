@@ -43,7 +43,9 @@ final class LibvirtDomain: @unchecked Sendable {
   }
 
   /// Client-managed live migration to `destination`; returns the domain there.
-  func migrate(to destination: LibvirtConnection, parameters: TypedParameterList, flags: UInt32) throws
+  func migrate(
+    to destination: LibvirtConnection, parameters: TypedParameterList, flags: UInt32
+  ) throws
     -> LibvirtDomain
   {
     guard

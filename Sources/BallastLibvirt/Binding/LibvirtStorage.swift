@@ -94,7 +94,8 @@ final class LibvirtStream {
     guard let base = bytes.baseAddress else { return }
     var offset = 0
     while offset < bytes.count {
-      let sent = virStreamSend(pointer, base.advanced(by: offset).assumingMemoryBound(to: CChar.self), bytes.count - offset)
+      let sent = virStreamSend(
+        pointer, base.advanced(by: offset).assumingMemoryBound(to: CChar.self), bytes.count - offset)
       if sent < 0 { throw Libvirt.lastFailure("writing a stream") }
       offset += Int(sent)
     }

@@ -75,7 +75,8 @@ extension LibvirtDriver {
         }
         if let leftover = try target.volume(named: source.name) { try leftover.delete() }
         let (capacity, _) = try source.sizes()
-        let volume = try target.createVolume(VolumeXML.copy(of: source.name, capacity: capacity, format: Self.format(path)))
+        let volume = try target.createVolume(
+          VolumeXML.copy(of: source.name, capacity: capacity, format: Self.format(path)))
         return try VolumeCopy.copy(source, from: from, into: volume, on: to)
       }
       bytes += outcome.bytes
@@ -175,7 +176,8 @@ extension LibvirtDriver {
     }
     if let copy = placements.first(where: { $0.host == request.to }) {
       guard copy.state == .stopped || copy.state == .incoming else {
-        throw DriverError(vm: request.vm, host: request.to, "the destination's copy is \(copy.state); it is not removed")
+        throw DriverError(
+          vm: request.vm, host: request.to, "the destination's copy is \(copy.state); it is not removed")
       }
       try await removeDestinationDomain(request)
     }

@@ -92,7 +92,8 @@ extension LibvirtDriver {
         mounted.append(name)
         if !datastores.contains(where: { $0.name == name }) {
           datastores.append(
-            Datastore(name: name, shared: pool.isNetworkStorage || declaredShared.contains(pool.name), path: pool.targetPath))
+            Datastore(
+              name: name, shared: pool.isNetworkStorage || declaredShared.contains(pool.name), path: pool.targetPath))
         }
       }
       for store in declared.datastores where store.path != nil && !mounted.contains(store.name) {
@@ -102,7 +103,8 @@ extension LibvirtDriver {
         Host(
           name: reading.host, cores: entry?.cores ?? max(reading.cpus, 1),
           memory: entry?.memory ?? ByteCount(max(reading.memoryBytes, 0)), cpuModel: hostModel(reading),
-          cpuFeatures: hostFeatures(reading), migrationBandwidth: entry?.migrationBandwidth ?? settings.migrationBandwidth,
+          cpuFeatures: hostFeatures(reading),
+          migrationBandwidth: entry?.migrationBandwidth ?? settings.migrationBandwidth,
           datastores: mounted, state: maintenance.contains(reading.host) ? .maintenance : .active))
       for domain in reading.domains where !domain.isIncoming && !seenVMs.contains(domain.name) {
         seenVMs.insert(domain.name)
@@ -152,7 +154,9 @@ extension LibvirtDriver {
   }
 
   /// One VM from its domain on `reading`'s host.
-  func vm(_ domain: DomainReading, on reading: HostReading, datastores: [Datastore], declaredShared: Set<String>)
+  func vm(
+    _ domain: DomainReading, on reading: HostReading, datastores: [Datastore], declaredShared: Set<String>
+  )
     -> VM
   {
     let description = domain.description
@@ -226,8 +230,8 @@ extension LibvirtDriver {
         path: source.path)
     }
     if let path = source.path {
-      if let store = declared.datastores.first(where: { $0.path.map { Self.contains(folder: $0, path: path) } ?? false })
-      {
+      if let store = declared.datastores.first(where: { $0.path.map { Self.contains(folder: $0, path: path) } ?? false }
+      ) {
         return Disk(datastore: store.name, size: size, path: path)
       }
       if let pool = reading.pools.first(where: { $0.targetPath.map { Self.contains(folder: $0, path: path) } ?? false })

@@ -33,7 +33,9 @@ extension LibvirtDriver {
   /// Stage 0's own check of this driver: for a live move, libvirt compares the VM's CPU with
   /// the destination's (`virConnectCompareHypervisorCPU`). A declared generation is the truth
   /// instead (a lab's daemons all report this machine's CPU), checked by the shared CPU check.
-  public func additionalChecks(_ move: PlannedMove, vm: VM, destination: BallastModel.Host) async throws
+  public func additionalChecks(
+    _ move: PlannedMove, vm: VM, destination: BallastModel.Host
+  ) async throws
     -> NotPossible?
   {
     guard move.kind == .live, settings.host(named: destination.name)?.cpuModel == nil,
@@ -144,7 +146,8 @@ extension LibvirtDriver {
         } catch {
           connections[request.to] = nil
           failure = DriverError(
-            vm: vm, host: request.to, "the destination's libvirt daemon stopped answering during the transfer: \(error)",
+            vm: vm, host: request.to,
+            "the destination's libvirt daemon stopped answering during the transfer: \(error)",
             hint: "the VM stays on \(request.from)")
           break
         }
@@ -213,7 +216,9 @@ extension LibvirtDriver {
 
   /// libvirt's parameters of the migration: where the stream goes, the bandwidth cap and the
   /// auto-converge throttle.
-  nonisolated func migrationParameters(_ request: MigrationRequest, settings liveSettings: LiveSettings, bandwidth: Bandwidth)
+  nonisolated func migrationParameters(
+    _ request: MigrationRequest, settings liveSettings: LiveSettings, bandwidth: Bandwidth
+  )
     throws -> SendableParameters
   {
     let list = TypedParameterList()

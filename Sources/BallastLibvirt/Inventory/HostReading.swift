@@ -72,7 +72,9 @@ extension HostReading {
           var read = try DomainDescription(xml: domain.xml())
           if state == VIR_DOMAIN_SHUTOFF.rawValue {
             for i in read.disks.indices {
-              read.disks[i].capacity = try read.disks[i].path.flatMap { try connection.volume(path: $0)?.sizes().capacity }
+              read.disks[i].capacity = try read.disks[i].path.flatMap {
+                try connection.volume(path: $0)?.sizes().capacity
+              }
             }
           }
           description = read

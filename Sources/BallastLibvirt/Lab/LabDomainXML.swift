@@ -1,5 +1,5 @@
-import BallastModel
 import BallastDriverSupport
+import BallastModel
 
 /// The domain XML of a lab VM: Ballast's test guest booted from its kernel, its disks, and two
 /// serial ports as ptys (COM1 its console, COM2 its control port, reached through

@@ -1,6 +1,6 @@
+import BallastDriverSupport
 import BallastEngine
 import BallastModel
-import BallastDriverSupport
 import CLibvirt
 import Foundation
 import Logging
@@ -117,8 +117,10 @@ public struct LibvirtLab: Sendable {
     guard let useradd = LabCommand.find("useradd") else { throw DriverError("useradd not found (Debian: passwd)") }
     try await LabCommand.run(
       useradd,
-      ["--system", "--no-create-home", "--home-dir", "/nonexistent", "--gid", LibvirtLabLayout.group, "--shell",
-       "/usr/sbin/nologin", name])
+      [
+        "--system", "--no-create-home", "--home-dir", "/nonexistent", "--gid", LibvirtLabLayout.group, "--shell",
+        "/usr/sbin/nologin", name,
+      ])
     guard let entry = getpwnam(name) else { throw DriverError("user \(name) was not created") }
     return (entry.pointee.pw_uid, entry.pointee.pw_gid)
   }
@@ -217,7 +219,9 @@ public struct LibvirtLab: Sendable {
       guard let folder else { continue }
       let path = folder + "/vm\(index + 1)-disk\(i + 1).qcow2"
       if !FileManager.default.fileExists(atPath: path) {
-        guard let qemuImg = LabCommand.find("qemu-img") else { throw DriverError("qemu-img not found (Debian: qemu-utils)") }
+        guard let qemuImg = LabCommand.find("qemu-img") else {
+          throw DriverError("qemu-img not found (Debian: qemu-utils)")
+        }
         try await LabCommand.run(qemuImg, ["create", "-q", "-f", "qcow2", path, String(disk.size.bytes)])
       }
       chmod(path, 0o666)  // the lab's daemons are different users; the file is the lab's
@@ -296,7 +300,9 @@ public struct LibvirtLab: Sendable {
   /// Changes a running guest's load through its control port (COM2, `serial1`), waits until
   /// the guest counted the command, and returns its status block then.
   @discardableResult
-  public func setLoad(vm: String, on host: String, duty: Int?, rate: Bandwidth?, workingSet: ByteCount?) async throws
+  public func setLoad(
+    vm: String, on host: String, duty: Int?, rate: Bandwidth?, workingSet: ByteCount?
+  ) async throws
     -> GuestStatus
   {
     let line = GuestLoadChange(dutyPercent: duty, dirtyRate: rate, workingSet: workingSet).controlLine

@@ -45,7 +45,9 @@ public enum DriverFactory {
   /// is the simulated hypervisors' starting state); otherwise the driver's inventory (where
   /// each VM runs now, its measured load). For a libvirt cluster the names the rules of the
   /// cluster file and of `policyFile` use are checked against the inventory.
-  public static func currentCluster(_ cluster: Cluster, clusterFile: String, policyFile: String? = nil) async throws
+  public static func currentCluster(
+    _ cluster: Cluster, clusterFile: String, policyFile: String? = nil
+  ) async throws
     -> Cluster
   {
     switch try backend(for: cluster, clusterFile: clusterFile, statePath: nil) {

@@ -13,7 +13,9 @@ public enum LibvirtSession {
   }
 
   /// The driver for the cluster's daemons.
-  public static func driver(cluster: Cluster, clusterFile: String, logger: Logger = quietLogger) throws
+  public static func driver(
+    cluster: Cluster, clusterFile: String, logger: Logger = quietLogger
+  ) throws
     -> LibvirtDriver
   {
     let hosts = cluster.libvirt?.hosts ?? []
@@ -51,7 +53,9 @@ extension LibvirtSession {
   /// Reads the hosts of `cluster` (a `driver: libvirt` file) and returns them as a snapshot a
   /// simulated cluster file can hold, so a real cluster can be planned, explained and simulated
   /// offline.
-  public static func discover(cluster: Cluster, clusterFile: String, logger: Logger = quietLogger) async throws
+  public static func discover(
+    cluster: Cluster, clusterFile: String, logger: Logger = quietLogger
+  ) async throws
     -> Discovery
   {
     let started = ContinuousClock.now

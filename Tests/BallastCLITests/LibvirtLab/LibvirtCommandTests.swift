@@ -1,6 +1,7 @@
 import BallastEngine
 import BallastHistory
 import BallastModel
+import BallastTestSupport
 import Foundation
 import Testing
 
@@ -54,7 +55,8 @@ struct LibvirtCommandTests {
       #expect(cpu["batch-1"] == 0, "batch-1 is off")
 
       // A rule naming a VM the daemons do not have: the file is valid offline, not against them.
-      let withRule = try String(contentsOf: lab.folder.appendingPathComponent("cluster.yaml"), encoding: .utf8)
+      let withRule =
+        try String(contentsOf: lab.folder.appendingPathComponent("cluster.yaml"), encoding: .utf8)
         + "rules:\n  - {name: pair, type: antiAffinity, vms: [web-1, ghost-9]}\n"
       try withRule.write(to: lab.folder.appendingPathComponent("rules.yaml"), atomically: true, encoding: .utf8)
       let offline = try await lab.run(["validate", "--cluster", "rules.yaml", "--offline"])
@@ -69,12 +71,15 @@ struct LibvirtCommandTests {
     }
   }
 
-  @Test("migrate --live moves a running VM through libvirt (its guest keeps going); history has libvirt's downtime; a CPU the destination lacks is refused")
+  @Test(
+    "migrate --live moves a running VM through libvirt (its guest keeps going); history has libvirt's downtime; a CPU the destination lacks is refused"
+  )
   func migrateLive() async throws {
     try await LibvirtLabWorkspace.with(policy: Self.fastPolicy) { lab in
       try #require(await lab.dirtiedPasses("web-1", on: "lab-1", 0), "web-1's guest never ran")
       let before = try #require(await lab.dirtied("web-1", on: "lab-1"))
-      let moved = try await lab.run(["migrate", "web-1", "--to", "lab-2", "--live", "--json"] + LibvirtLabWorkspace.files)
+      let moved = try await lab.run(
+        ["migrate", "web-1", "--to", "lab-2", "--live", "--json"] + LibvirtLabWorkspace.files)
       #expect(moved.status == 0, "\(moved.stdout) \(moved.stderr)")
       #expect(try await lab.placements("web-1") == [VMPlacement(host: "lab-2", state: .running)])
       #expect(await lab.dirtiedPasses("web-1", on: "lab-2", before), "the counter goes on rising on lab-2")
@@ -95,7 +100,9 @@ struct LibvirtCommandTests {
   @Test("drain empties a host holding live, cold-running and stopped VMs")
   func drain() async throws {
     let edit: (String) -> String = { text in
-      text.replacingOccurrences(of: "  - name: batch-1           # off: moves cold, stays off\n    host: lab-2", with: "  - name: batch-1\n    host: lab-1")
+      text.replacingOccurrences(
+        of: "  - name: batch-1           # off: moves cold, stays off\n    host: lab-2",
+        with: "  - name: batch-1\n    host: lab-1")
     }
     try await LibvirtLabWorkspace.with(edit: edit, policy: Self.fastPolicy) { lab in
       try #require(await lab.dirtiedPasses("web-1", on: "lab-1", 0), "web-1's guest never ran")
@@ -104,11 +111,12 @@ struct LibvirtCommandTests {
       #expect(drain.status == 0, "\(drain.stdout) \(drain.stderr)")
       let cluster = try await lab.driver.inventory()
       #expect(cluster.vms.filter { $0.host == "lab-1" }.isEmpty, "lab-1 still holds VMs")
-      #expect(cluster.host(named: "lab-1")?.state == .maintenance || true)
+      let states = try await lab.store().latestHostStates(cluster: "libvirt-lab")
+      #expect(states["lab-1"]?.maintenance == true, "the drain put lab-1 in maintenance: \(states)")
       for vm in ["web-1", "db-1", "cache-1", "batch-1", "idle-1"] {
-        let where_ = try await lab.placements(vm)
-        #expect(where_.count == 1, "\(vm) is \(where_)")
-        #expect(where_.first?.state == (vm == "batch-1" ? .stopped : .running), "\(vm) is \(where_)")
+        let found = try await lab.placements(vm)
+        #expect(found.count == 1, "\(vm) is \(found)")
+        #expect(found.first?.state == (vm == "batch-1" ? .stopped : .running), "\(vm) is \(found)")
       }
       #expect(!FileManager.default.fileExists(atPath: cacheDisk), "cache-1's local disk left lab-1 after the copy")
       let moves = Dictionary(
@@ -116,7 +124,8 @@ struct LibvirtCommandTests {
         uniquingKeysWith: { a, _ in a })
       #expect(Set(moves.keys) == ["web-1", "db-1", "cache-1", "batch-1"])
       for (vm, kind, shutdown) in [
-        ("web-1", MigrationKind.live, false), ("db-1", .live, false), ("cache-1", .cold, true), ("batch-1", .cold, false),
+        ("web-1", MigrationKind.live, false), ("db-1", .live, false), ("cache-1", .cold, true),
+        ("batch-1", .cold, false),
       ] {
         let move = try #require(moves[vm])
         #expect(move.outcome == .completed && move.kind == kind && move.requiresShutdown == shutdown, "\(move)")
@@ -157,7 +166,8 @@ struct LibvirtCommandTests {
     let edit: (String) -> String = { $0.replacingOccurrences(of: "  mode: direct", with: "  mode: \(mode)") }
     try await LibvirtLabWorkspace.with(edit: edit, policy: Self.slowPolicy) { lab in
       try #require(await lab.dirtiedPasses("web-1", on: "lab-1", 0), "web-1's guest never ran")
-      let migrate = try lab.start(["migrate", "web-1", "--to", "lab-2", "--live", "--json"] + LibvirtLabWorkspace.files)
+      let migrate = try lab.start(
+        ["migrate", "web-1", "--to", "lab-2", "--live", "--json"] + LibvirtLabWorkspace.files)
       defer { if migrate.process.isRunning { migrate.signal(SIGKILL) } }
       // The atomic switchover journals pre-copy, stop-and-copy and commitment before libvirt's call.
       let underway = await StageWatcher.wait(for: "commitment", in: lab.databasePath, within: 60)

@@ -2,20 +2,10 @@ import BallastEngine
 import BallastHistory
 import BallastLibvirt
 import BallastModel
+import BallastTestSupport
 import Foundation
 import Logging
 import Testing
-
-/// Whether the libvirt lab can run here: root, libvirtd, QEMU and the lab's tools.
-enum LibvirtLabAvailability {
-  static let ready: Bool = {
-    geteuid() == 0
-      && ["/usr/sbin/libvirtd", "/usr/bin/qemu-system-x86_64", "/usr/bin/qemu-img", "/usr/bin/unshare",
-        "/usr/bin/setpriv"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
-  }()
-  static let reason: Comment =
-    "needs root and Debian's libvirt-daemon, libvirt-daemon-driver-qemu, qemu-system-x86, qemu-utils"
-}
 
 /// A libvirt lab for one test, worked on through the `ballast` executable: a folder with
 /// `cluster.yaml` (clusters/libvirt-lab.yaml with its own labRoot under /var/tmp),
@@ -28,8 +18,6 @@ struct LibvirtLabWorkspace {
 
   static let files = ["--cluster", "cluster.yaml", "--policy", "policy.yaml", "--db", "h.sqlite"]
   static let labFiles = ["--cluster", "cluster.yaml"]
-
-  static let quiet = Logger(label: "libvirt-lab-test", factory: { _ in SwiftLogNoOpLogHandler() })
 
   var databasePath: String { folder.appendingPathComponent("h.sqlite").path }
 
@@ -66,13 +54,11 @@ struct LibvirtLabWorkspace {
     edit: (String) -> String = { $0 }, policy: String, _ body: (LibvirtLabWorkspace) async throws -> Void
   ) async throws {
     try await QEMUTestLock.held {
-      await removeStaleLabs()
+      await LibvirtTestLabs.removeStale(prefix: "ballast-lc-")
       let folder = try BallastProcess.temporaryFolder()
       defer { try? FileManager.default.removeItem(at: folder) }
       let labRoot = "/var/tmp/ballast-lc-" + UUID().uuidString.prefix(8).lowercased()
-      let source = BallastProcess.repositoryRoot.appendingPathComponent("clusters/libvirt-lab.yaml")
-      let text = try String(contentsOf: source, encoding: .utf8)
-        .replacingOccurrences(of: "labRoot: /var/tmp/ballast-libvirt-lab", with: "labRoot: \(labRoot)")
+      let text = try LibvirtTestLabs.clusterText(root: labRoot)
       let clusterFile = folder.appendingPathComponent("cluster.yaml")
       try edit(text).write(to: clusterFile, atomically: true, encoding: .utf8)
       try policy.write(to: folder.appendingPathComponent("policy.yaml"), atomically: true, encoding: .utf8)
@@ -80,8 +66,8 @@ struct LibvirtLabWorkspace {
       let cluster = try ClusterFile.load(path: clusterFile.path)
       let lab = try LibvirtLab(
         cluster: cluster, baseDirectory: folder.path,
-        guestSource: BallastProcess.repositoryRoot.appendingPathComponent("guest").path, logger: quiet)
-      let driver = try LibvirtDriver(cluster: cluster, uris: lab.layout.uris, logger: quiet)
+        guestSource: BallastProcess.repositoryRoot.appendingPathComponent("guest").path, logger: LibvirtTestLabs.quiet)
+      let driver = try LibvirtDriver(cluster: cluster, uris: lab.layout.uris, logger: LibvirtTestLabs.quiet)
       let workspace = LibvirtLabWorkspace(folder: folder, labRoot: labRoot, lab: lab, driver: driver)
       var failure: (any Error)?
       do {
@@ -94,22 +80,6 @@ struct LibvirtLabWorkspace {
       if down?.status != 0 { try? await lab.down(removeFiles: true) }
       try? FileManager.default.removeItem(atPath: labRoot)
       if let failure { throw failure }
-    }
-  }
-
-  /// Takes down labs a crashed test process left (holding the lock, no other lab is up).
-  static func removeStaleLabs() async {
-    let folders = (try? FileManager.default.contentsOfDirectory(atPath: "/var/tmp")) ?? []
-    let template = BallastProcess.repositoryRoot.appendingPathComponent("clusters/libvirt-lab.yaml")
-    for folder in folders where folder.hasPrefix("ballast-lc-") {
-      let root = "/var/tmp/" + folder
-      guard
-        let text = try? String(contentsOf: template, encoding: .utf8)
-          .replacingOccurrences(of: "labRoot: /var/tmp/ballast-libvirt-lab", with: "labRoot: \(root)"),
-        let cluster = try? ClusterFile.parse(text, file: "stale.yaml"),
-        let lab = try? LibvirtLab(cluster: cluster, baseDirectory: "/var/tmp", logger: quiet)
-      else { continue }
-      try? await lab.down(removeFiles: true)
     }
   }
 }

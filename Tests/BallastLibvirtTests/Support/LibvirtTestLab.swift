@@ -1,26 +1,13 @@
 import BallastEngine
 import BallastModel
+import BallastTestSupport
 import Foundation
 import Logging
 import Testing
 
 @testable import BallastLibvirt
 
-/// Whether the libvirt lab can run here: root, libvirtd, QEMU and the lab's tools installed.
-enum LibvirtAvailability {
-  static let ready: Bool = {
-    geteuid() == 0
-      && ["/usr/sbin/libvirtd", "/usr/bin/qemu-system-x86_64", "/usr/bin/qemu-img", "/usr/bin/unshare",
-        "/usr/bin/setpriv"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
-  }()
-  static let reason: Comment =
-    "needs root and Debian's libvirt-daemon, libvirt-daemon-driver-qemu, qemu-system-x86, qemu-utils"
-}
-
-let repositoryRoot: String = {
-  URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent().path
-}()
+let repositoryRoot = Repository.root.path
 
 let testLogger: Logger = {
   var logger = Logger(label: "ballast.libvirt.tests")
@@ -36,9 +23,7 @@ struct LibvirtTestLab {
   let driver: LibvirtDriver
 
   static func load(root: String, edit: (String) -> String = { $0 }) throws -> Cluster {
-    let text = try String(contentsOfFile: repositoryRoot + "/clusters/libvirt-lab.yaml", encoding: .utf8)
-      .replacingOccurrences(of: "labRoot: /var/tmp/ballast-libvirt-lab", with: "labRoot: \(root)")
-    return try ClusterFile.parse(edit(text), file: "libvirt-lab.yaml")
+    try ClusterFile.parse(edit(LibvirtTestLabs.clusterText(root: root)), file: "libvirt-lab.yaml")
   }
 
   static func with(
@@ -46,7 +31,7 @@ struct LibvirtTestLab {
     _ body: (LibvirtTestLab) async throws -> Void
   ) async throws {
     try await QEMUTestLock.held {
-      await removeStaleLabs()
+      await LibvirtTestLabs.removeStale(prefix: "ballast-lt-")
       let root = "/var/tmp/ballast-lt-" + UUID().uuidString.prefix(8).lowercased()
       let cluster = try load(root: root, edit: edit)
       let lab = try LibvirtLab(
@@ -62,18 +47,6 @@ struct LibvirtTestLab {
       }
       try? await lab.down(removeFiles: true)
       if let failure { throw failure }
-    }
-  }
-
-  /// Takes down test labs a crashed test process left behind (holding the lock, no other
-  /// test's lab is up).
-  static func removeStaleLabs() async {
-    let folders = (try? FileManager.default.contentsOfDirectory(atPath: "/var/tmp")) ?? []
-    for folder in folders where folder.hasPrefix("ballast-lt-") {
-      let root = "/var/tmp/" + folder
-      guard let cluster = try? load(root: root) else { continue }
-      let lab = try? LibvirtLab(cluster: cluster, baseDirectory: repositoryRoot, logger: testLogger)
-      try? await lab?.down(removeFiles: true)
     }
   }
 
