@@ -62,7 +62,8 @@ public enum LibvirtBench {
       let summary = await engine.execute(plan)
       guard let result = summary.results.first, result.outcome == .completed, let cost = result.measured else {
         throw RuntimeError(
-          .notPossible, "bench migration \(round + 1) of \(vm) did not complete: \(summary.results.first?.reason ?? "")")
+          .notPossible, "bench migration \(round + 1) of \(vm) did not complete: \(summary.results.first?.reason ?? "")"
+        )
       }
       let predicted = plan.moves[0].predicted
       measured.append(
