@@ -13,19 +13,7 @@ import Testing
   .timeLimit(.minutes(3)))
 struct LabCommandTests {
   /// A policy that acts on CPU only, at once.
-  static let fastPolicy = """
-    version: 1
-    name: fast
-    weights: {cpu: 1, memory: 0}
-    threshold: 0.2
-    holdFor: 0s
-    cooldown: 10m
-    maxMovesPerRound: 1
-    downtimeLimit: 500ms
-    liveIneligible: cold
-    monitor: {interval: 2s, window: 4s, method: mean, staleAfter: 30s}
-
-    """
+  static let fastPolicy = LabPolicies.fast(threshold: 0.2)
 
   @Test(
     "a VM whose CPU model the destination lacks is refused live, with the reason; liveIneligible: cold moves it cold")
