@@ -10,7 +10,7 @@ import Testing
 /// `reconcile`, CPU refusals. One test at a time (each brings its own small lab up and down).
 @Suite(
   "Commands on a QEMU lab", .serialized, .enabled(if: QEMUAvailability.installed, QEMUAvailability.reason),
-  .timeLimit(.minutes(3)))
+  .timeLimit(.minutes(20)))
 struct LabCommandTests {
   /// A policy that acts on CPU only, at once.
   static let fastPolicy = LabPolicies.fast(threshold: 0.2)

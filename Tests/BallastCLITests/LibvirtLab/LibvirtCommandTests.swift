@@ -9,7 +9,7 @@ import Testing
 /// operator runs them. One test at a time; each brings its own lab up and down.
 @Suite(
   "Commands on a libvirt lab", .serialized, .enabled(if: LibvirtLabAvailability.ready, LibvirtLabAvailability.reason),
-  .timeLimit(.minutes(5)))
+  .timeLimit(.minutes(20)))
 struct LibvirtCommandTests {
   /// CPU only, acting at once.
   static let fastPolicy = LabPolicies.fast(threshold: 0.25)
