@@ -57,13 +57,25 @@ public actor SimulatedDriver: Driver {
   }
 
   /// Hypervisors in the state a previous process left in `store`; the clock resumes at the
-  /// saved time.
+  /// saved time. With `cluster` (the cluster file), a state that does not match it (another
+  /// cluster, VMs missing, on unknown hosts or on two hosts, numbers out of range) is refused
+  /// with every reason (see ``SimulatedState/problems(against:)``).
   public init(
-    resumingFrom store: any SimulatedStateStore, timings: SimulationTimings = SimulationTimings(),
-    faults: [SimulatedFault] = [], origin: Double = VirtualClock.defaultOrigin
+    resumingFrom store: any SimulatedStateStore, expecting cluster: Cluster? = nil,
+    timings: SimulationTimings = SimulationTimings(), faults: [SimulatedFault] = [],
+    origin: Double = VirtualClock.defaultOrigin
   ) throws {
     guard let saved = try store.load() else {
       throw SimulationError("no simulated state saved yet", hint: "start from the cluster file instead")
+    }
+    if let cluster {
+      let problems = saved.problems(against: cluster)
+      guard problems.isEmpty else {
+        let shown = problems.prefix(10).joined(separator: "; ") + (problems.count > 10 ? "; …" : "")
+        throw SimulationError(
+          "the simulated state \((store as? FileStateStore)?.path ?? "saved") does not match cluster \(cluster.name): \(shown)",
+          hint: "use the state file made with this cluster file, or delete it to start from the cluster file")
+      }
     }
     self.clock = VirtualClock(origin: origin, elapsed: saved.elapsed)
     self.timings = timings
