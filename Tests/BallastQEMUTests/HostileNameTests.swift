@@ -80,11 +80,13 @@ struct HostileNameLayoutTests {
     let driveOptions = Self.qemuOptions(drive)
     #expect(driveOptions.first == "file=/lab,x/hosts/h,readonly=on/datastores/store,cache=none/d,x.qcow2")
     #expect(driveOptions.dropFirst() == ["format=qcow2", "if=virtio", "index=0", "cache=writeback"])
-    for (i, argument) in arguments.enumerated() where argument == "-chardev" {
+    for (i, argument) in arguments.enumerated() where argument == "-chardev" || argument == "-qmp" {
       let options = Self.qemuOptions(arguments[i + 1])
-      #expect(options.filter { $0.hasPrefix("path=") }.count == 1)
+      #expect(options.filter { $0.contains("/lab,x/hosts/h,readonly=on/vms/inj,foo=bar/") }.count == 1)
       #expect(options.allSatisfy { !$0.hasPrefix("readonly") && !$0.hasPrefix("foo") && !$0.hasPrefix("x") })
     }
+    let serials = arguments.indices.filter { arguments[$0] == "-serial" }.map { arguments[$0 + 1] }
+    #expect(serials.first == "file:/lab,x/hosts/h,readonly=on/vms/inj,foo=bar/console.log", "taken whole by QEMU")
   }
 
   @Test func namesWhoseSocketsCannotExistAreRefusedUpFront() {
@@ -121,6 +123,8 @@ extension QEMUIntegration {
         #expect(!FileManager.default.fileExists(atPath: parent + "/escape"))
         #expect(!FileManager.default.fileExists(atPath: root + "/escape"))
         #expect(!FileManager.default.fileExists(atPath: root + "/hosts/escape"))
+        let consoles = names.map { test.lab.layout.consoleLog($0, on: "host-a") }
+        #expect(consoles.allSatisfy { FileManager.default.fileExists(atPath: $0) }, "each console log where expected")
         let inventory = try await test.driver.inventory()
         #expect(Set(inventory.vms.map(\.name)) == Set(names))
         _ = try await test.lab.waitForGuest(vm: "victim,,x", on: "host-a")

@@ -18,8 +18,9 @@ public enum LaunchMode: Sendable, Hashable {
 /// (a UNIX socket the lab writes load changes to).
 ///
 /// Names and paths reach QEMU only as option values escaped by ``SafeName/qemuOptionValue(_:)``
-/// (commas doubled), or as whole arguments (`-pidfile`, `-kernel`): a VM called `x,foo=bar`
-/// cannot add an option, and `a,x` and `a,,x` stay apart.
+/// (commas doubled), or where QEMU reads the rest of the argument as one value (`-pidfile`,
+/// `-kernel`, `-serial file:`): a VM called `x,foo=bar` cannot add an option, and `a,x` and
+/// `a,,x` stay apart.
 struct QEMUCommandLine {
   var definition: VMDefinition
   var host: String
@@ -41,14 +42,12 @@ struct QEMUCommandLine {
       "-nodefaults", "-no-user-config", "-display", "none",
       "-kernel", kernel,
       "-append", definition.workload.commandLine,
-      "-chardev", "file,id=console,path=\(path(layout.consoleLog(vm, on: host)))",
-      "-serial", "chardev:console",
+      // `file:` takes the rest of the argument as the path, commas included: no escaping.
+      "-serial", "file:" + layout.consoleLog(vm, on: host),
       "-chardev", "socket,id=control,path=\(path(layout.controlSocket(vm, on: host))),server=on,wait=off",
       "-serial", "chardev:control",
-      "-chardev", "socket,id=qmp,path=\(path(layout.qmpSocket(vm, on: host))),server=on,wait=off",
-      "-mon", "chardev=qmp,mode=control",
-      "-chardev", "socket,id=monitor,path=\(path(layout.monitorSocket(vm, on: host))),server=on,wait=off",
-      "-mon", "chardev=monitor,mode=control",
+      "-qmp", "unix:\(path(layout.qmpSocket(vm, on: host))),server=on,wait=off",
+      "-qmp", "unix:\(path(layout.monitorSocket(vm, on: host))),server=on,wait=off",
       "-netdev", "user,id=net0",
       "-device", "virtio-net-pci,netdev=net0,mac=\(definition.mac),romfile=",
       "-daemonize", "-pidfile", layout.pidFile(vm, on: host),
