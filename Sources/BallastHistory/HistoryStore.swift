@@ -45,17 +45,23 @@ public struct HistoryStore: Sendable {
     configuration.foreignKeysEnabled = true
     configuration.busyMode = .timeout(busyTimeout)
     configuration.readonly = access == .readOnly
+    if verifyIntegrity, FileManager.default.fileExists(atPath: path) {
+      // Before anything opens it for writing: opening a pool for writing writes to the file.
+      try Self.checkIntegrity(path, configuration: configuration)
+    }
     if access == .readWrite { try Self.createIfMissing(path) }
     do {
-      pool = try DatabasePool(path: path, configuration: configuration)
-      if access == .readWrite {
+      switch access {
+      case .readWrite:
+        pool = try DatabasePool(path: path, configuration: configuration)
         let synchronous = durability.rawValue
         try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
+      case .readOnly:
+        pool = try Self.openForReading(path, configuration: configuration)
       }
     } catch {
       throw Self.openError(path: path, error, access: access)
     }
-    if verifyIntegrity { try Self.checkIntegrity(pool, path: path) }
     switch access {
     case .readWrite: try Self.migrate(pool, path: path)
     case .readOnly: try Self.checkSchemaForReading(pool, path: path)
@@ -160,13 +166,39 @@ public struct HistoryStore: Sendable {
     }
   }
 
-  /// Refuses a damaged database before anything is journaled into it.
-  static func checkIntegrity(_ pool: DatabasePool, path: String) throws {
-    let problems: [String]
+  /// A pool that only reads `path`. SQLite reads a WAL database through its `-wal` and `-shm`
+  /// files, creating them when missing: a user who may not write the folder (another user's
+  /// database) cannot. When no process writes the database (it has no `-wal` file), it is
+  /// read as immutable instead, which needs neither.
+  static func openForReading(_ path: String, configuration: Configuration) throws -> DatabasePool {
     do {
-      problems = try pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(5)") }
+      let pool = try DatabasePool(path: path, configuration: configuration)
+      _ = try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
+      return pool
     } catch {
-      problems = ["\(error)"]
+      guard !FileManager.default.fileExists(atPath: path + "-wal") else { throw error }
+      let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+      let uri = "file:" + (absolute.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? absolute)
+      let pool = try DatabasePool(path: uri + "?immutable=1", configuration: configuration)
+      _ = try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
+      return pool
+    }
+  }
+
+  /// Refuses a damaged database before anything is journaled into it, reading it through a
+  /// connection of its own that cannot write.
+  static func checkIntegrity(_ path: String, configuration: Configuration) throws {
+    var reading = configuration
+    reading.readonly = true
+    var problems: [String]
+    do {
+      let reader = try openForReading(path, configuration: reading)
+      problems = try reader.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(5)") }
+      try reader.close()
+    } catch let error as DatabaseError where error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB {
+      problems = [error.message ?? "\(error.resultCode)"]
+    } catch {
+      throw openError(path: path, error, access: .readOnly)
     }
     guard problems != ["ok"] else { return }
     throw HistoryError(

@@ -52,9 +52,7 @@ struct BalanceCommand: AsyncParsableCommand {
 
   func validate() throws {
     if loop && once { throw ValidationError("--loop and --once exclude each other") }
-    if let interval, TimeSpan(parsing: interval).map({ $0.seconds > 0 }) != true {
-      throw ValidationError("--interval: expected a time like 60s or 5m, got '\(interval)'")
-    }
+    if let interval { _ = try FlagValue.timeSpan(interval, flag: "--interval", in: Limits.interval) }
   }
 
   private var intervalSeconds: Double? { interval.flatMap { TimeSpan(parsing: $0)?.seconds } }
@@ -64,7 +62,7 @@ struct BalanceCommand: AsyncParsableCommand {
     let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)
     let unresolved = try await session.reconcile(logger: logger).filter { $0.resolution == .unresolved }
     if !unresolved.isEmpty {
-      throw ValidationError(
+      throw CommandFailure(
         "\(unresolved.count) migration(s) left in flight by an earlier process could not be settled; "
           + "see `ballast history` and run `ballast balance` again once the hosts answer")
     }
