@@ -146,7 +146,7 @@ enum SimulationText {
       table.add([
         s.policy, f3(s.imbalanceMean), f3(s.imbalanceP95), f3(s.imbalanceMax), "\(s.migrations)", "\(s.live)",
         "\(s.cold)", "\(TimeSpan.milliseconds(s.downtimeTotalMs))", "\(TimeSpan.milliseconds(s.downtimeMaxMs))",
-        "\(ByteCount(Int64(s.bytesMoved)))", "\(TimeSpan(seconds: s.overloadHostSeconds)) host-time",
+        "\(ByteCount(clamping: s.bytesMoved))", "\(TimeSpan(seconds: s.overloadHostSeconds)) host-time",
       ])
     }
     return table.render()
