@@ -67,26 +67,26 @@ struct BalanceCommand: AsyncParsableCommand {
           + "see `ballast history` and run `ballast balance` again once the hosts answer")
     }
     let holder = LeaseHolder.current(command: loop ? "balance --loop" : "balance")
+    // With --loop a simulated cluster's clock runs at --pace (1 unless told otherwise).
+    let pace = session.simulated == nil ? nil : (simulation.pace ?? (loop ? 1 : nil))
+    let spacing = RoundSpacing(interval: intervalSeconds ?? session.policy.monitor.interval.seconds, pace: pace)
     let controller = BalanceController(
       driver: session.driver, clock: session.clock, journal: session.store,
       history: SQLiteLoopHistory(store: session.store, holder: holder), policy: session.policy,
       options: .init(
         cluster: session.cluster.name, dryRun: dryRun, requireHold: loop || once,
-        trigger: loop || once ? .loop : .balance, interval: intervalSeconds),
+        trigger: loop || once ? .loop : .balance, interval: loop ? spacing.interval : intervalSeconds),
       hosts: session.cluster.hosts, logger: logger)
     if loop || once { try await controller.restoreHold() }
-    let pacer = session.simulated.flatMap { driver in
-      (loop || simulation.pace != nil) ? VirtualPacer(clock: driver.clock, rate: simulation.pace ?? 1) : nil
-    }
+    let pacer = session.simulated.flatMap { driver in pace.map { VirtualPacer(clock: driver.clock, rate: $0) } }
     defer { pacer?.stop() }
     let print = RoundPrinter(json: json)
 
     if loop {
-      let seconds = intervalSeconds ?? session.policy.monitor.interval.seconds
       let policyPath = files.policy
       let cluster = session.cluster
       let service = BalanceLoopService(
-        controller: controller, interval: seconds,
+        controller: controller, clock: session.clock, spacing: spacing,
         reloadPolicy: policyPath.map { path in
           { @Sendable in
             var policy = try PolicyFile.load(path: path, cluster: cluster)

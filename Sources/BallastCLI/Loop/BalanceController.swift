@@ -9,7 +9,8 @@ import Logging
 /// The same controller runs `balance` (one round), `balance --loop` (a ``BalanceLoopService``)
 /// and `simulate` (rounds on a virtual clock), so a replay shows what the daemon would do.
 /// Anti-flap: smoothed load, the hold time, per-VM cooldowns read from history (so a restart
-/// keeps them), and a back-off when VMs move under the loop. Hosts the driver did not report
+/// keeps them), and a back-off when VMs move under the loop. Each round records a sample per
+/// host and deletes those older than the policy's `monitor.sampleRetention`. Hosts the driver did not report
 /// (or whose samples are older than the policy's `staleAfter`) are neither sources nor
 /// destinations.
 actor BalanceController {
@@ -57,20 +58,14 @@ actor BalanceController {
     self.logger = logger
     self.observer = observer
     self.monitor = LoadMonitor(settings: policy.monitor)
-    self.hold = HoldTracker(threshold: policy.threshold, maxGap: Self.maxGap(policy, interval: options.interval))
+    self.hold = HoldTracker(threshold: policy.threshold, maxGap: policy.holdGap(interval: options.interval))
     self.knownHosts = hosts
-  }
-
-  /// A gap between observations longer than this breaks the hold streak: three intervals, or
-  /// the staleness limit if that is longer.
-  private static func maxGap(_ policy: Policy, interval: Double?) -> Double {
-    max(3 * (interval ?? policy.monitor.interval.seconds), policy.monitor.staleAfter.seconds)
   }
 
   /// Rebuilds the hold time from recorded host samples, so a restart does not reset it.
   func restoreHold() async throws {
     let now = clock.now()
-    let since = now - policy.holdFor.seconds - Self.maxGap(policy, interval: options.interval)
+    let since = now - policy.minimumSampleRetention(interval: options.interval).seconds
     let samples = try await history.samples(cluster: options.cluster, since: since)
     let weights = policy.weights.normalized
     for (at, group) in Dictionary(grouping: samples, by: \.at).sorted(by: { $0.key < $1.key }) {
@@ -84,7 +79,7 @@ actor BalanceController {
     policy = newPolicy
     monitor.settings = newPolicy.monitor
     hold.threshold = newPolicy.threshold
-    hold.maxGap = Self.maxGap(newPolicy, interval: options.interval)
+    hold.maxGap = newPolicy.holdGap(interval: options.interval)
   }
 
   /// No new round or migration starts; migrations in flight finish or abort per the policy.
@@ -126,6 +121,9 @@ actor BalanceController {
     // above the threshold: a lone spike is high only in the first, its echo only in the second.
     let measuredImbalance = Imbalance.of(measured, weights: policy.weights)
     try await history.record(samples: samples(inventory, at: now))
+    // Samples older than the retention go (never sooner than rebuilding the hold needs them).
+    let retention = policy.sampleRetention(interval: options.interval)
+    try await history.pruneSamples(cluster: options.cluster, before: now - retention.seconds)
     hold.observe(at: now, imbalance: min(imbalance, measuredImbalance))
 
     var report = RoundReport(

@@ -72,7 +72,7 @@ public enum Limits {
   public static let pace = 0.01...100_000.0
   /// Shortest real time between two rounds of the balancing loop, whatever the pace: at a
   /// high pace an interval on the cluster's clock is stretched to this much real time.
-  public static let minimumRealInterval = TimeSpan.milliseconds(100)
+  public static let minimumRealInterval = TimeSpan.milliseconds(50)
 }
 
 extension ClosedRange where Bound: CustomStringConvertible {
