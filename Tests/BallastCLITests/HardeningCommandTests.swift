@@ -164,4 +164,73 @@ struct HardeningCommandTests {
     let mode = try FileManager.default.attributesOfItem(atPath: state)[.posixPermissions] as? Int
     #expect(mode == 0o600)
   }
+
+  /// One tampering of a saved state file, and what the refusal must say.
+  struct Tampering: Sendable, CustomTestStringConvertible {
+    var name: String
+    var reason: String
+    var edit: @Sendable (inout [String: Any]) -> Void
+    var testDescription: String { name }
+  }
+
+  static let tamperings: [Tampering] = [
+    Tampering(name: "another cluster", reason: "made for cluster 'other'") { state in
+      var cluster = state["cluster"] as? [String: Any] ?? [:]
+      cluster["name"] = "other"
+      state["cluster"] = cluster
+    },
+    Tampering(name: "a VM running on two hosts", reason: "runs on h1 and h2") { state in
+      var instances = state["instances"] as? [String: Any] ?? [:]
+      var web = instances["web-1"] as? [[String: Any]] ?? []
+      web.append(["host": "h2", "state": "running", "owner": false, "checksum": ""])
+      instances["web-1"] = web
+      state["instances"] = instances
+    },
+    Tampering(name: "a clock at 1e308", reason: "clock time") { state in state["clockTime"] = 1e308 },
+    Tampering(name: "a VM on an unknown host", reason: "unknown host 'h9'") { state in
+      var instances = state["instances"] as? [String: Any] ?? [:]
+      instances["web-1"] = [["host": "h9", "state": "running", "owner": true, "checksum": ""]]
+      state["instances"] = instances
+    },
+  ]
+
+  @Test(arguments: tamperings)
+  func aTamperedStateFileIsRefusedWithWhy(tampering: Tampering) async throws {
+    let folder = try BallastProcess.temporaryFolder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let state = folder.appendingPathComponent("state.json").path
+    let db = folder.appendingPathComponent("h.sqlite").path
+    let made = try await BallastProcess.running(["activate", "h5", "--state", state, "--db", db] + Self.demo)
+    #expect(made.status == 0, "\(made.stderr)")
+    var json = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: state))) as? [String: Any])
+    tampering.edit(&json)
+    try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: state))
+    for command in [["status"], ["drain", "h2", "--db", db]] {
+      let result = try await BallastProcess.running(command + ["--state", state] + Self.demo)
+      #expect(result.status == 1, "\(command): \(result.stdout)")
+      #expect(result.stderr.contains(tampering.reason), "\(command): \(result.stderr)")
+      #expect(result.stderr.contains("does not match cluster demo"))
+    }
+  }
+
+  /// A policy reloaded by SIGHUP goes through the same checks: out of range, it is refused and
+  /// the loop keeps running with the old one.
+  @Test(.timeLimit(.minutes(2)))
+  func aReloadedPolicyOutOfRangeIsRefusedAndTheLoopKeepsRunning() async throws {
+    let folder = try LoopProcessTests.workspace(policy: "threshold: 0.9\n")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let loop = try BallastProcess.Background(LoopProcessTests.loopArguments, in: folder)
+    #expect(await loop.wait(upTo: 60) { loop.stdout.contains("threshold 0.900") }, "\(loop.stderr)")
+    try
+      "name: huge\nholdFor: 1000000000000000000000000000000d\nbandwidthCap: 1\(String(repeating: "0", count: 30))Gbit/s\n"
+      .write(to: folder.appendingPathComponent("fast.yaml"), atomically: true, encoding: .utf8)
+    loop.signal(SIGHUP)
+    #expect(await loop.wait(upTo: 30) { loop.stderr.contains("keeping the current policy") }, "\(loop.stderr)")
+    #expect(loop.stderr.contains("fast.yaml:2:") && loop.stderr.contains("fast.yaml:3:"))
+    let rounds = loop.stdout.components(separatedBy: "\n").count
+    #expect(await loop.wait(upTo: 30) { loop.stdout.components(separatedBy: "\n").count > rounds + 1 })
+    loop.signal(SIGTERM)
+    #expect(await loop.waitForExit(upTo: 30) == 0)
+  }
 }

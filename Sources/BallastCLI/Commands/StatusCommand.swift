@@ -32,6 +32,7 @@ struct StatusCommand: AsyncParsableCommand {
       guard let saved = try FileStateStore(path: state).load() else {
         throw CommandFailure("no simulated state in \(state) yet: migrate, drain or balance with --state write it")
       }
+      try saved.check(against: cluster, stateFile: state)
       cluster = saved.cluster
     } else if cluster.driver == .qemu {
       // The lab's real state: where each VM runs now, its CPU from /proc, its memory (RSS).

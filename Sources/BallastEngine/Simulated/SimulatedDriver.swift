@@ -68,15 +68,7 @@ public actor SimulatedDriver: Driver {
     guard let saved = try store.load() else {
       throw SimulationError("no simulated state saved yet", hint: "start from the cluster file instead")
     }
-    if let cluster {
-      let problems = saved.problems(against: cluster)
-      guard problems.isEmpty else {
-        let shown = problems.prefix(10).joined(separator: "; ") + (problems.count > 10 ? "; …" : "")
-        throw SimulationError(
-          "the simulated state \((store as? FileStateStore)?.path ?? "saved") does not match cluster \(cluster.name): \(shown)",
-          hint: "use the state file made with this cluster file, or delete it to start from the cluster file")
-      }
-    }
+    if let cluster { try saved.check(against: cluster, stateFile: (store as? FileStateStore)?.path ?? "saved") }
     self.clock = VirtualClock(origin: origin, elapsed: saved.elapsed)
     self.timings = timings
     self.store = store

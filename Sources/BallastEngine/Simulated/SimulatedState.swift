@@ -164,11 +164,11 @@ extension SimulatedState {
     for vm in saved.vms {
       if fileHosts[vm.host] == nil { problems.append("VM \(vm.name) is on unknown host \(SafeName.quoted(vm.host))") }
       if let file = fileVMs[vm.name],
-        vm.vcpus != file.vcpus || vm.memory != file.memory || vm.cpuModel != file.cpuModel
-          || vm.disks.map(\.size) != file.disks.map(\.size) || vm.dirtyRate != file.dirtyRate
-          || vm.workingSet != file.workingSet
+        vm.vcpus != file.vcpus || vm.memory != file.memory || vm.disks.map(\.size) != file.disks.map(\.size)
+          || vm.dirtyRate != file.dirtyRate || vm.workingSet != file.workingSet
       {
-        problems.append("VM \(vm.name) has another size, CPU or disks than in the cluster file")
+        // Not its CPU model: a cold move starts a VM with its new host's.
+        problems.append("VM \(vm.name) has another size or other disks than in the cluster file")
       }
       if !(0...1).contains(vm.usage.cpu) || !(0...1).contains(vm.usage.memory) {
         problems.append("VM \(vm.name) has a load outside 0…1")
@@ -185,6 +185,17 @@ extension SimulatedState {
     problems += violations()
     problems += numberProblems()
     return problems
+  }
+
+  /// Throws ``SimulationError`` with every reason this state (read from `stateFile`) cannot be
+  /// the hypervisors of `cluster`; see ``problems(against:)``.
+  public func check(against cluster: Cluster, stateFile: String) throws {
+    let problems = problems(against: cluster)
+    guard !problems.isEmpty else { return }
+    let shown = problems.prefix(10).joined(separator: "; ") + (problems.count > 10 ? "; …" : "")
+    throw SimulationError(
+      "the simulated state \(stateFile) does not match cluster \(cluster.name): \(shown)",
+      hint: "use the state file made with this cluster file, or delete it to start from the cluster file")
   }
 
   /// Numbers out of range: clocks, counters, reservations, link overrides.
