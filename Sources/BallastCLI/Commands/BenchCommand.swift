@@ -76,7 +76,7 @@ struct BenchCommand: AsyncParsableCommand {
       guard let cluster else { continue }
       let indexTime = clock.measure { _ = PlacementState(cluster: cluster, policy: policyValue) }
       var balance: MigrationPlan?
-      let balanceTime = clock.measure { balance = BalancePlanner.plan(cluster: cluster, policy: policyValue) }
+      let balanceTime = try clock.measure { balance = try BalancePlanner.plan(cluster: cluster, policy: policyValue) }
       let target = Self.largestHost(cluster)
       var drain: MigrationPlan?
       let drainTime = clock.measure {

@@ -149,7 +149,8 @@ actor BalanceController {
 
   private func planAndRun(_ view: Cluster, excluded: Set<String>, now: Double) async throws -> RoundDecision {
     let lastMoves = try await history.lastMoves(cluster: options.cluster)
-    var plan = BalancePlanner.plan(cluster: view, policy: policy, history: MoveHistory(lastMove: lastMoves, now: now))
+    var plan = try BalancePlanner.plan(
+      cluster: view, policy: policy, history: MoveHistory(lastMove: lastMoves, now: now))
     plan.trigger = options.trigger
     if !excluded.isEmpty {
       plan.notes.append("left out, not seen recently: \(excluded.sorted().joined(separator: ", "))")
