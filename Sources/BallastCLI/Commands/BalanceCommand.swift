@@ -58,6 +58,7 @@ struct BalanceCommand: AsyncParsableCommand {
   private var intervalSeconds: Double? { interval.flatMap { TimeSpan(parsing: $0)?.seconds } }
 
   func run() async throws {
+    MoveSignals.ignoreHangups()
     let logger = Logger(label: "ballast.balance", factory: { StreamLogHandler.standardError(label: $0) })
     let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)
     let unresolved = try await session.reconcile(logger: logger).filter { $0.resolution == .unresolved }
@@ -100,6 +101,8 @@ struct BalanceCommand: AsyncParsableCommand {
           gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
       try await group.run()
     } else {
+      let signals = SignalCancellation { force in Task { await controller.stop(force: force) } }
+      defer { signals.restore() }
       print.round(try await controller.round())
     }
     if save, let simulated = session.simulated {

@@ -53,6 +53,7 @@ struct PlanCommand: AsyncParsableCommand {
 
   func run() async throws {
     if execute {
+      MoveSignals.ignoreHangups()
       try await runPlan()
       return
     }

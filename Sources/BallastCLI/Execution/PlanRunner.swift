@@ -3,12 +3,14 @@ import BallastModel
 import Dispatch
 import Foundation
 import Logging
+import Synchronization
 
 /// Executes a plan on the cluster's driver (simulated or QEMU) and reports it as it goes,
 /// journaling every stage.
 ///
 /// Ctrl-C or SIGTERM cancels the run: no new migration starts, and those in flight finish or
-/// abort safely as the policy's `onCancel` says.
+/// abort safely as the policy's `onCancel` says; a second Ctrl-C or SIGTERM aborts them where it
+/// is safe, whatever the policy says (see ``MoveSignals``).
 struct PlanRunner {
   var policy: Policy
   /// JSON lines instead of the terminal view.
@@ -39,7 +41,7 @@ struct PlanRunner {
     let output = Self.output(json: json, clock: clock)
     let engine = MigrationEngine(
       driver: driver, journal: journal, clock: clock, policy: policy, logger: logger, observer: { output.handle($0) })
-    let signals = SignalCancellation { engine.cancel() }
+    let signals = SignalCancellation { force in engine.cancel(force: force) }
     let pacer = (clock as? VirtualClock).flatMap { virtual in pace.map { VirtualPacer(clock: virtual, rate: $0) } }
     let ticker = (output as? TerminalOutput).map { terminal in
       Task {
@@ -65,17 +67,29 @@ struct PlanRunner {
   }
 }
 
-/// Turns SIGINT and SIGTERM into a callback while it lives.
+/// Turns SIGINT and SIGTERM into a callback while it lives: the first asks for a stop
+/// (`force` false), any later one forces it (`force` true).
 final class SignalCancellation {
   private let sources: [any DispatchSourceSignal]
 
-  init(_ onSignal: @escaping @Sendable () -> Void) {
+  init(_ onSignal: @escaping @Sendable (_ force: Bool) -> Void) {
+    let received = Mutex(0)
     sources = [SIGINT, SIGTERM].map { number in
       signal(number, SIG_IGN)
       let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
       source.setEventHandler {
-        printError("\nstopping: no new migrations start; migrations in flight finish or abort per the policy")
-        onSignal()
+        let count = received.withLock { count in
+          count += 1
+          return count
+        }
+        if count == 1 {
+          printError(
+            "\nstopping: no new migrations start; migrations in flight finish or abort per the policy "
+              + "(again to abort them now)")
+        } else {
+          printError("\nstopping now: migrations in flight abort where it is safe; each rollback is recorded")
+        }
+        onSignal(count > 1)
       }
       source.resume()
       return source

@@ -83,9 +83,10 @@ actor BalanceController {
   }
 
   /// No new round or migration starts; migrations in flight finish or abort per the policy.
-  func stop() {
+  /// With `force` they abort where it is safe, whatever the policy says (a second signal).
+  func stop(force: Bool = false) {
     stopping = true
-    engine?.cancel()
+    engine?.cancel(force: force)
   }
 
   var isStopping: Bool { stopping }

@@ -11,7 +11,8 @@ import UnixSignals
 /// next, never closer than ``Limits/minimumRealInterval`` in real time.
 ///
 /// On SIGTERM / SIGINT no new round or migration starts; migrations in flight finish or abort
-/// safely as the policy's `onCancel` says; then it returns (and the process exits 0). SIGHUP
+/// safely as the policy's `onCancel` says; then it returns (and the process exits 0). A second
+/// SIGTERM / SIGINT aborts them where it is safe, whatever the policy says. SIGHUP
 /// reloads the policy file: a file with errors is rejected with its errors and the old
 /// policy stays in force.
 struct BalanceLoopService: Service {
@@ -32,6 +33,7 @@ struct BalanceLoopService: Service {
         if let reloadPolicy {
           group.addTask { await reloadOnHangup(reloadPolicy) }
         }
+        group.addTask { await forceOnSecondStop() }
         await runRounds()
         group.cancelAll()
       }
@@ -63,6 +65,19 @@ struct BalanceLoopService: Service {
 
   private static func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+  }
+
+  /// The service group turns the first SIGTERM or SIGINT into a graceful shutdown; a second
+  /// one aborts the migrations in flight where it is safe.
+  private func forceOnSecondStop() async {
+    var received = 0
+    for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+      received += 1
+      if received > 1 {
+        logger.notice("stopping now: migrations in flight abort where it is safe; each rollback is recorded")
+        await controller.stop(force: true)
+      }
+    }
   }
 
   private func reloadOnHangup(_ reload: @Sendable () throws -> Policy) async {
