@@ -10,7 +10,9 @@ let package = Package(
     .library(name: "BallastPlanner", targets: ["BallastPlanner"]),
     .library(name: "BallastEngine", targets: ["BallastEngine"]),
     .library(name: "BallastHistory", targets: ["BallastHistory"]),
+    .library(name: "BallastDriverSupport", targets: ["BallastDriverSupport"]),
     .library(name: "BallastQEMU", targets: ["BallastQEMU"]),
+    .library(name: "BallastRuntime", targets: ["BallastRuntime"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -18,6 +20,9 @@ let package = Package(
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
     .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
     .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+    .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
+    .package(url: "https://github.com/swiftlang/swift-subprocess", exact: "1.0.2"),
+    .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
   ],
   targets: [
     // Values only: hosts, VMs, datastores, units, cluster and policy files, plans, cost model.
@@ -39,20 +44,43 @@ let package = Package(
         "BallastModel", "BallastEngine", .product(name: "GRDB", package: "GRDB.swift"),
       ]
     ),
+    // What every driver needs: running commands, blocking calls off the cooperative pool,
+    // streaming SHA-256, UNIX sockets and the test guest's control port.
+    .target(
+      name: "BallastDriverSupport",
+      dependencies: [
+        "BallastEngine",
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "Subprocess", package: "swift-subprocess"),
+        .product(name: "SystemPackage", package: "swift-system"),
+      ]
+    ),
     // QMP client and the QEMU driver (real processes).
     .target(
       name: "BallastQEMU",
-      dependencies: ["BallastModel", "BallastEngine", .product(name: "Logging", package: "swift-log")]
+      dependencies: [
+        "BallastModel", "BallastEngine", "BallastDriverSupport", .product(name: "Logging", package: "swift-log"),
+      ]
     ),
-    // The commands, as a library so tests can drive them.
+    // Wires monitor → planner → engine → history for any front end: cluster sessions (the one
+    // place a cluster file's `driver:` becomes a Driver), the balancing loop, plan runs, replays.
     .target(
-      name: "BallastCLI",
+      name: "BallastRuntime",
       dependencies: [
         "BallastModel", "BallastPlanner", "BallastEngine", "BallastHistory", "BallastQEMU",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+      ]
+    ),
+    // The commands: parse arguments, call the runtime, print. A library so tests can drive them.
+    .target(
+      name: "BallastCLI",
+      dependencies: [
+        "BallastRuntime", "BallastModel", "BallastPlanner", "BallastEngine", "BallastHistory", "BallastQEMU",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       ]
     ),
     .executableTarget(name: "ballast", dependencies: ["BallastCLI"]),
@@ -64,11 +92,13 @@ let package = Package(
       dependencies: [
         "BallastHistory", "BallastEngine", "BallastModel", .product(name: "GRDB", package: "GRDB.swift"),
       ]),
-    .testTarget(name: "BallastQEMUTests", dependencies: ["BallastQEMU", "BallastEngine", "BallastModel"]),
+    .testTarget(name: "BallastDriverSupportTests", dependencies: ["BallastDriverSupport"]),
+    .testTarget(
+      name: "BallastQEMUTests", dependencies: ["BallastQEMU", "BallastDriverSupport", "BallastEngine", "BallastModel"]),
     .testTarget(
       name: "BallastCLITests",
       dependencies: [
-        "BallastCLI", "ballast", "BallastHistory", "BallastEngine", "BallastModel", "BallastQEMU",
+        "BallastCLI", "ballast", "BallastRuntime", "BallastHistory", "BallastEngine", "BallastModel", "BallastQEMU",
         .product(name: "GRDB", package: "GRDB.swift"),
       ],
       exclude: ["Golden"]),

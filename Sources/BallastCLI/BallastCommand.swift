@@ -28,20 +28,3 @@ public struct BallastCommand: AsyncParsableCommand {
 
   public init() {}
 }
-
-extension BallastCommand {
-  /// Parses the process's arguments and runs the chosen subcommand, awaiting async ones.
-  /// (A bare `main()` from an executable resolves to the synchronous entry point.)
-  public static func runAsRoot(_ arguments: [String]? = nil) async {
-    do {
-      var command = try parseAsRoot(arguments)
-      if var asyncCommand = command as? any AsyncParsableCommand {
-        try await asyncCommand.run()
-      } else {
-        try command.run()
-      }
-    } catch {
-      exit(withError: error)
-    }
-  }
-}

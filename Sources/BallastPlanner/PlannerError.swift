@@ -1,3 +1,5 @@
+import BallastModel
+
 /// Why a planner could not even start: the request names something the cluster does not have.
 ///
 /// A plan that is *not possible* (a drain that does not fit) is not an error: it is a
@@ -26,30 +28,15 @@ public enum PlannerError: Error, Sendable, Hashable, CustomStringConvertible {
   }
 
   /// The name in `candidates` closest to `name` (edit distance at most a third of its length).
-  static func closest(to name: String, in candidates: [String]) -> String? {
-    let target = Array(name.lowercased())
+  public static func closest(to name: String, in candidates: [String]) -> String? {
+    let target = name.lowercased()
     var best: (String, Int)?
     for candidate in candidates {
-      let d = editDistance(target, Array(candidate.lowercased()))
+      let d = Suggestion.editDistance(target, candidate.lowercased())
       if d <= max(1, target.count / 3), best.map({ d < $0.1 || (d == $0.1 && candidate < $0.0) }) ?? true {
         best = (candidate, d)
       }
     }
     return best?.0
-  }
-
-  private static func editDistance(_ a: [Character], _ b: [Character]) -> Int {
-    if a.isEmpty { return b.count }
-    if b.isEmpty { return a.count }
-    var previous = Array(0...b.count)
-    var current = previous
-    for i in 1...a.count {
-      current[0] = i
-      for j in 1...b.count {
-        current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-      }
-      swap(&previous, &current)
-    }
-    return previous[b.count]
   }
 }

@@ -5,7 +5,7 @@ import Foundation
 import Logging
 import Testing
 
-@testable import BallastCLI
+@testable import BallastRuntime
 
 /// Four hosts of 16 cores / 128 GiB on shared storage; `hot` VMs start on h1, one VM elsewhere.
 func loopCluster(hotVMs: Int = 6, cpu: Double = 0.3) -> Cluster {

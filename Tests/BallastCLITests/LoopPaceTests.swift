@@ -5,7 +5,7 @@ import Logging
 import Synchronization
 import Testing
 
-@testable import BallastCLI
+@testable import BallastRuntime
 
 /// Issue 11, class 10: the loop's interval, hold, cooldowns and samples count on the cluster's
 /// clock, so a paced simulated cluster behaves the same at every pace.

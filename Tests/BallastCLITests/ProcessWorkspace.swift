@@ -3,7 +3,7 @@ import BallastHistory
 import Foundation
 import Testing
 
-@testable import BallastCLI
+@testable import BallastRuntime
 
 /// A folder with a small simulated cluster whose migrations last seconds, for tests that run
 /// several `ballast` processes against one history database and one state file.

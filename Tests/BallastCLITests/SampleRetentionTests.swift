@@ -4,7 +4,7 @@ import BallastModel
 import Foundation
 import Testing
 
-@testable import BallastCLI
+@testable import BallastRuntime
 
 /// Issue 11, class 11: the loop keeps host samples for the policy's retention and deletes
 /// older ones every round, never sooner than rebuilding the hold needs them.

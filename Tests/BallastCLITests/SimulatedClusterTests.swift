@@ -3,7 +3,7 @@ import BallastModel
 import Foundation
 import Testing
 
-@testable import BallastCLI
+@testable import BallastRuntime
 
 @Suite("simulated clusters: timings and resuming")
 struct SimulatedClusterTests {

@@ -2,6 +2,7 @@ import BallastModel
 import Testing
 
 @testable import BallastCLI
+@testable import BallastRuntime
 
 @Suite("Simulation figures and chart")
 struct SimulationRecordTests {

@@ -107,3 +107,43 @@ import Testing
     #expect(second?.host == (action == .finish ? "h1" : "h0"))
   }
 }
+
+/// A cancellation is not a failure: whatever stage it reaches a move in, the move reports no
+/// failed stage, no stage ends `failed`, and the VM is back on its source.
+@Suite struct CancellationIsNotAFailureTests {
+  struct Case: Sendable, CustomTestStringConvertible {
+    var kind: MigrationKind
+    /// The cancellation comes as this stage begins.
+    var stage: MigrationStage
+    var testDescription: String { "\(kind.rawValue), cancelled as \(stage.rawValue) begins" }
+  }
+
+  static let cases: [Case] =
+    [MigrationStage.reservation, .preCopy, .stopAndCopy].map { Case(kind: .live, stage: $0) }
+    + [MigrationStage.reservation, .copy, .register].map { Case(kind: .cold, stage: $0) }
+
+  @Test(arguments: cases)
+  func aCancelledMoveReportsNoFailedStage(_ test: Case) async throws {
+    let vm = Fixture.vm("vm", on: "h0", disks: [Disk(datastore: "local-h0", size: .gib(10))])
+    let hosts = [
+      Fixture.host("h0", datastores: ["local-h0", "san"]), Fixture.host("h1", datastores: ["local-h1", "san"]),
+    ]
+    let cluster = Fixture.cluster(hosts: hosts, vms: [test.kind == .live ? Fixture.vm("vm", on: "h0") : vm])
+    let harness = try Harness(cluster: cluster, policy: Fixture.policy(onCancel: .abort)) { event, engine in
+      if event.type == .stageStarted, event.stage == test.stage { engine.cancel() }
+    }
+    let move = Fixture.move("vm", from: "h0", to: "h1", kind: test.kind, requiresShutdown: test.kind == .cold)
+    let summary = await harness.engine.execute(Fixture.plan([move], cluster: cluster))
+    let result = try #require(summary.results.first)
+    #expect(result.outcome == .rolledBack)
+    #expect(result.failedStage == nil)
+    #expect(result.reason?.contains("cancelled") == true, "\(result.reason ?? "")")
+    let ends = harness.recorder.stageEnds(of: "vm")
+    #expect(!ends.contains { $0.1 == .failed }, "\(ends)")
+    #expect(ends.last.map { $0.0 == .reservation && $0.1 == .rolledBack } == true, "\(ends)")
+    await CancellationTests.expectConsistent(harness)
+    let state = await harness.driver.snapshot()
+    #expect(state.instances(of: "vm").map(\.host) == ["h0"])
+    #expect(state.instances(of: "vm").first?.state == .running)
+  }
+}

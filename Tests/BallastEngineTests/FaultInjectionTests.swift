@@ -29,16 +29,7 @@ import Testing
       cluster: cluster, policy: Fixture.policy(), faults: [.failStage(vm: "vm", stage: test.stage)])
     let summary = await harness.engine.execute(Fixture.plan([move], cluster: cluster))
     let result = try #require(summary.results.first)
-    let state = await harness.driver.snapshot()
-
-    #expect(state.violations() == [])
-    #expect(state.reservations.isEmpty)
-    #expect(harness.engine.heldCapacity.isEmpty)
-    let instances = state.instances(of: "vm")
-    #expect(instances.count == 1)
-    let only = try #require(instances.first)
-    #expect(only.owner && only.checksum == SimulatedState.checksum(of: original))
-    #expect(only.state == .running)
+    let only = try await harness.onlyCopy(of: original)
     if test.stage.isPastCommitment && test.stage.number == 5 {
       #expect(result.outcome == .completed)
       #expect(only.host == "h1")
@@ -118,5 +109,45 @@ import Testing
     let expected = 2 + (vm.memory.double - 2 * full) / (full / 4)
     #expect(abs(summary.makespanSeconds - expected) < 1e-6)
     #expect(summary.done == 1)
+  }
+}
+
+/// The engine retries only what can succeed on a second try: transient driver failures.
+@Suite struct RetryTests {
+  @Test(arguments: MigrationKind.allCases)
+  func aTransientFailureAfterCommitmentIsRetried(kind: MigrationKind) async throws {
+    let (cluster, move) = FaultInjectionTests.setup(kind)
+    let stage = MigrationStage.stages(for: kind)[5]
+    let harness = try Harness(
+      cluster: cluster, policy: Fixture.policy(), faults: [.failStage(vm: "vm", stage: stage, times: 2)])
+    let summary = await harness.engine.execute(Fixture.plan([move], cluster: cluster))
+    #expect(summary.results.first?.outcome == .completed)
+    #expect(await harness.placements()["vm"] == "h1")
+  }
+
+  @Test(arguments: [DriverError.Kind.refused, .unreachable, .failed])
+  func aFailureThatCannotPassIsNotRetried(errorKind: DriverError.Kind) async throws {
+    let (cluster, move) = FaultInjectionTests.setup(.live)
+    // It would succeed on a second try: a retry would complete the move.
+    let harness = try Harness(
+      cluster: cluster, policy: Fixture.policy(),
+      faults: [.failStage(vm: "vm", stage: .activation, times: 1, kind: errorKind)])
+    let summary = await harness.engine.execute(Fixture.plan([move], cluster: cluster))
+    let result = try #require(summary.results.first)
+    #expect(result.outcome == .needsAttention)
+    #expect(result.failedStage == .activation)
+    #expect(result.reason?.contains("attempts") == false, "\(result.reason ?? "")")
+    let owners = await harness.driver.snapshot().instances(of: "vm").filter(\.owner)
+    #expect(owners.map(\.host) == ["h1"])
+  }
+
+  @Test func aTransientFailureThatLastsIsReportedWithItsAttempts() async throws {
+    let (cluster, move) = FaultInjectionTests.setup(.live)
+    let harness = try Harness(
+      cluster: cluster, policy: Fixture.policy(), faults: [.failStage(vm: "vm", stage: .activation, times: 100)])
+    let summary = await harness.engine.execute(Fixture.plan([move], cluster: cluster))
+    let result = try #require(summary.results.first)
+    #expect(result.outcome == .needsAttention)
+    #expect(result.reason?.contains("\(EngineOptions().attempts) attempts") == true, "\(result.reason ?? "")")
   }
 }

@@ -102,11 +102,12 @@ struct Harness {
   /// `react` sees every event after it is recorded, with the engine (to cancel it, say).
   init(
     cluster: Cluster, policy: Policy, timings: SimulationTimings = SimulationTimings(),
-    faults: [SimulatedFault] = [], options: EngineOptions = EngineOptions(),
+    faults: [SimulatedFault] = [], options: EngineOptions = EngineOptions(), switchover: SwitchoverStyle = .staged,
     react: (@Sendable (EngineEvent, MigrationEngine) -> Void)? = nil
   ) throws {
     store = InMemoryStateStore()
-    driver = try SimulatedDriver(cluster: cluster, store: store, timings: timings, faults: faults)
+    driver = try SimulatedDriver(
+      cluster: cluster, store: store, timings: timings, faults: faults, switchover: switchover)
     journal = InMemoryJournal()
     let recorder = EventRecorder()
     self.recorder = recorder
@@ -118,6 +119,21 @@ struct Harness {
         if let react, let engine = box.withLock({ $0 }) { react(event, engine) }
       })
     box.withLock { $0 = engine }
+  }
+
+  /// The one copy of `original` the hypervisors hold, checking it is whole: running, the
+  /// owner, with its data; nothing reserved, no capacity held, no invariant broken.
+  func onlyCopy(of original: VM) async throws -> SimulatedInstance {
+    let state = await driver.snapshot()
+    #expect(state.violations() == [])
+    #expect(state.reservations.isEmpty)
+    #expect(engine.heldCapacity.isEmpty)
+    let instances = state.instances(of: original.name)
+    #expect(instances.count == 1)
+    let only = try #require(instances.first)
+    #expect(only.owner && only.checksum == SimulatedState.checksum(of: original))
+    #expect(only.state == .running)
+    return only
   }
 
   /// Every VM's owner host, checking the simulated state's invariants on the way.

@@ -49,7 +49,7 @@ import Testing
       Issue.record("a move onto a host in maintenance passed its checks")
       return
     }
-    #expect(notPossible.check == "maintenance")
+    #expect(notPossible.check == .hostState)
   }
 
   @Test func catchingUpWakesWhoeverSleptUntilThen() async throws {

@@ -56,7 +56,7 @@ func plan(
 ) -> MigrationPlan {
   MigrationPlan(
     trigger: trigger, cluster: cluster, policy: "balanced", moves: moves,
-    rejected: [Rejection(vm: "db1", host: "h3", filter: "cpuModel", reason: "h3 lacks avx512f")],
+    rejected: [Rejection(vm: "db1", host: "h3", check: .driver("cpuModel"), reason: "h3 lacks avx512f")],
     before: ClusterView(
       imbalance: before,
       hosts: [HostView(name: "h1", cpu: 0.9, memory: 0.7, state: .active)]),

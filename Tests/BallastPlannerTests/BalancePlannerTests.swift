@@ -172,7 +172,7 @@ struct BalancePlannerTests {
         predicted: PredictedCost(
           seconds: m.3, downtimeMs: 1, bytes: 0, rounds: 1, converges: true), dependsOn: needs[i])
     }
-    let (scheduled, makespan) = MoveScheduler(concurrency: Concurrency(perHost: 2, cluster: 8)).schedule(moves)
+    let (scheduled, makespan) = PredictedTimeline(concurrency: Concurrency(perHost: 2, cluster: 8)).schedule(moves)
     let start = Dictionary(uniqueKeysWithValues: scheduled.map { ($0.vm, $0.plannedStartSeconds) })
     #expect(start["a"] == 0)
     #expect(start["c"] == 0)

@@ -71,7 +71,7 @@ struct DrainPlannerTests {
         vm: m.0, from: "src", to: "dst\(i)", kind: .live, reason: "",
         predicted: PredictedCost(seconds: m.1, downtimeMs: 0, bytes: 0, rounds: 1, converges: true))
     }
-    let (scheduled, makespan) = MoveScheduler(concurrency: Concurrency(perHost: 2, cluster: 8)).schedule(moves)
+    let (scheduled, makespan) = PredictedTimeline(concurrency: Concurrency(perHost: 2, cluster: 8)).schedule(moves)
     #expect(scheduled.map(\.vm) == ["a", "b", "c", "d", "e"])
     #expect(scheduled.map(\.plannedStartSeconds) == [0, 0, 7, 10, 12])
     #expect(makespan == 15)

@@ -1,3 +1,4 @@
+import BallastDriverSupport
 import BallastEngine
 import BallastModel
 import Foundation
@@ -23,7 +24,7 @@ extension QEMUIntegration {
         let sourceDisk = layout.mount("local-host-a", on: "host-a") + "/archive-disk0.qcow2"
         let targetDisk = layout.mount("local-host-b", on: "host-b") + "/archive-disk0.qcow2"
         try await Self.writePattern(sourceDisk)
-        let original = try await SHA256.file(sourceDisk)
+        let original = try await SHA256Hasher.file(sourceDisk)
 
         let disk = Disk(datastore: "local-host-a", size: .mib(32), path: "archive-disk0.qcow2")
         let request = MigrationRequest(vm: "archive", from: "host-a", to: "host-b", kind: .cold, disksToCopy: [disk])
@@ -32,7 +33,7 @@ extension QEMUIntegration {
         #expect(copy.checksums["disk:archive-disk0.qcow2"] == original)
         #expect(copy.checksums["vm.json"] != nil)
         #expect(copy.bytes > 3 * 1_048_576)
-        #expect(try await SHA256.file(targetDisk) == original)
+        #expect(try await SHA256Hasher.file(targetDisk) == original)
         #expect(FileManager.default.fileExists(atPath: sourceDisk), "the source stays until commitment")
         #expect(try await driver.locate(vm: "archive") == [VMPlacement(host: "host-a", state: .stopped)])
 
@@ -64,7 +65,7 @@ extension QEMUIntegration {
       try await TestLab.with(vms: [vm]) { test in
         let layout = test.lab.layout
         let sourceDisk = layout.mount("local-host-a", on: "host-a") + "/keeper-disk0.qcow2"
-        let original = try await SHA256.file(sourceDisk)
+        let original = try await SHA256Hasher.file(sourceDisk)
         let disk = Disk(datastore: "local-host-a", size: .mib(16))
         let request = MigrationRequest(vm: "keeper", from: "host-a", to: "host-b", kind: .cold, disksToCopy: [disk])
         let reservation = try await test.driver.reserve(request)
@@ -74,7 +75,7 @@ extension QEMUIntegration {
         #expect(try await test.driver.locate(vm: "keeper") == [VMPlacement(host: "host-a", state: .stopped)])
         #expect(
           !FileManager.default.fileExists(atPath: layout.mount("local-host-b", on: "host-b") + "/keeper-disk0.qcow2"))
-        #expect(try await SHA256.file(sourceDisk) == original)
+        #expect(try await SHA256Hasher.file(sourceDisk) == original)
       }
     }
 

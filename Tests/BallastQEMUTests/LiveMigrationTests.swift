@@ -160,7 +160,7 @@ extension QEMUIntegration {
       let vm = labVM("avx", cpuModel: "Cascadelake-Server", disks: [Disk(datastore: "shared", size: .mib(16))])
       try await TestLab.with(hostCPUModels: ["Cascadelake-Server", "EPYC-Rome"], vms: [vm]) { test in
         let problems = try await test.driver.liveMigrationProblems(vm: "avx", to: "host-b")
-        #expect(problems.map(\.check) == ["cpu"])
+        #expect(problems.map(\.check) == [.cpuCompatibility])
         #expect(problems.first?.reason.contains("avx512f") == true)
         let request = MigrationRequest(vm: "avx", from: "host-a", to: "host-b", kind: .live)
         let error = await #expect(throws: DriverError.self) { try await test.driver.reserve(request) }
@@ -175,7 +175,7 @@ extension QEMUIntegration {
       let vm = labVM("pinned", disks: [Disk(datastore: "local-host-a", size: .mib(16))])
       try await TestLab.with(vms: [vm]) { test in
         let problems = try await test.driver.liveMigrationProblems(vm: "pinned", to: "host-b")
-        #expect(problems.map(\.check) == ["storage"])
+        #expect(problems.map(\.check) == [.storage])
         #expect(problems.first?.reason.contains("local-host-a") == true)
         let request = MigrationRequest(vm: "pinned", from: "host-a", to: "host-b", kind: .live)
         await #expect(throws: DriverError.self) { try await test.driver.reserve(request) }

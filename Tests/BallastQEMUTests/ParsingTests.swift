@@ -33,7 +33,7 @@ struct ParsingTests {
          "ram": {"transferred": 1000, "remaining": 200, "total": 67108864, "dirty-sync-count": 3,
                  "dirty-pages-rate": 512, "page-size": 4096, "mbps": 80.5}}
         """#))
-    #expect(active.status == "active")
+    #expect(active.status == .active)
     #expect(active.transferred == 1000 && active.remaining == 200 && active.total == 67_108_864)
     #expect(active.dirtySyncCount == 3)
     #expect(active.throttlePercent == 30)
@@ -236,5 +236,53 @@ struct LiveTransferRunTests {
     #expect(!shrinking.notConverging)
     #expect(capped.notConverging)
     #expect(xen.notConverging, "36 MB sent for a 10 MB guest is past 3 × memory")
+  }
+}
+
+@Suite("QEMU's states and QMP's error classes as enums; every failure a DriverError")
+struct QEMUStatesTests {
+  @Test("migration statuses and run states read from QEMU's names; unknown names are kept apart")
+  func states() {
+    #expect(QEMUMigrationStatus(reported: "pre-switchover") == .preSwitchover)
+    #expect(QEMUMigrationStatus(reported: nil) == .notStarted)
+    #expect(QEMUMigrationStatus(reported: "none") == .notStarted)
+    #expect(QEMUMigrationStatus(reported: "something-new") == .unknown)
+    #expect(
+      QEMUMigrationStatus.allCases.filter(\.isInProgress).map(\.rawValue).sorted() == [
+        "active", "cancelling", "device", "pre-switchover", "setup", "wait-unplug",
+      ])
+    #expect(QEMURunState(reported: "postmigrate") == .postmigrate)
+    #expect(QEMURunState(reported: "finish-migrate") == .finishMigrate)
+    #expect("\(QEMURunState.finishMigrate)" == "finish-migrate")
+    #expect(QEMURunState(reported: nil) == .unknown)
+  }
+
+  @Test("QMP error classes from QEMU's names; the connection's are not QEMU's")
+  func errorClasses() {
+    #expect(QMPErrorClass(qemu: "CommandNotFound") == .commandNotFound)
+    #expect(QMPErrorClass(qemu: "SomethingNew") == .otherQEMU("SomethingNew"))
+    #expect(QMPErrorClass.genericError.isFromQEMU)
+    #expect(![QMPErrorClass.disconnected, .timeout, .socketError].contains { $0.isFromQEMU })
+  }
+
+  @Test("anything the driver's steps throw becomes a DriverError saying whether a retry can help")
+  func wrapping() {
+    func wrapped(_ error: any Error) -> DriverError {
+      QEMUDriver.wrap(error, vm: "web", host: "host-a", doing: "activation")
+    }
+    let qmp = { (errorClass: QMPErrorClass) in
+      QMPError(command: "cont", errorClass: errorClass, message: "m", socket: "/s")
+    }
+    #expect(wrapped(qmp(.timeout)).kind == .transient)
+    #expect(wrapped(qmp(.disconnected)).kind == .unreachable)
+    #expect(wrapped(qmp(.socketError)).kind == .unreachable)
+    #expect(wrapped(qmp(.genericError)).kind == .refused)
+    let file = wrapped(CocoaError(.fileNoSuchFile))
+    #expect(file.kind == .failed)
+    #expect(file.vm == "web" && file.host == "host-a")
+    #expect(file.message.hasPrefix("activation failed"))
+    let kept = DriverError(vm: "web", "as it was", kind: .refused)
+    #expect(wrapped(kept) == kept)
+    #expect(wrapped(CancellationError()).message.contains("cancelled"))
   }
 }

@@ -19,7 +19,7 @@ extension QEMUIntegration {
         #expect(status["status"]?.string == "running")
 
         let unknown = await #expect(throws: QMPError.self) { try await client.execute("no-such-command") }
-        #expect(unknown?.errorClass == "CommandNotFound")
+        #expect(unknown?.errorClass == .commandNotFound)
         #expect(unknown?.command == "no-such-command")
         #expect(unknown?.isFromQEMU == true)
         #expect(unknown?.message.contains("no-such-command") == true)
@@ -27,7 +27,7 @@ extension QEMUIntegration {
         let bad = await #expect(throws: QMPError.self) {
           try await client.execute("migrate-set-parameters", ["downtime-limit": "soon"])
         }
-        #expect(bad?.errorClass == "GenericError")
+        #expect(bad?.errorClass == .genericError)
         #expect(bad?.message.contains("downtime-limit") == true)
 
         let mark = await client.eventCount
@@ -47,7 +47,7 @@ extension QEMUIntegration {
         let gone = await eventually(timeout: 5) { await !client.isConnected }
         #expect(gone)
         let afterQuit = await #expect(throws: QMPError.self) { try await client.execute("query-status") }
-        #expect(afterQuit?.errorClass == QMPError.disconnected)
+        #expect(afterQuit?.errorClass == .disconnected)
       }
     }
 
@@ -57,7 +57,7 @@ extension QEMUIntegration {
         _ = try await QMPClient.connect(
           path: "/tmp/bq-missing-\(UUID().uuidString.prefix(6)).sock", timeout: 0.3, logger: testLogger)
       }
-      #expect(error?.errorClass == QMPError.socketError)
+      #expect(error?.errorClass == .socketError)
     }
   }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BallastModel
+import BallastRuntime
 
 /// `ballast activate HOST`: take a host out of maintenance.
 struct ActivateCommand: AsyncParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import BallastEngine
 import BallastHistory
 import BallastModel
+import BallastRuntime
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -88,22 +89,18 @@ struct BalanceCommand: AsyncParsableCommand {
       let cluster = session.cluster
       let service = BalanceLoopService(
         controller: controller, clock: session.clock, spacing: spacing,
-        reloadPolicy: policyPath.map { path in
-          { @Sendable in
-            var policy = try PolicyFile.load(path: path, cluster: cluster)
-            policy.rules = cluster.rules + policy.rules
-            return policy
-          }
-        }, logger: logger, onRound: { print.round($0) })
+        reloadPolicy: policyPath.map { path in { @Sendable in try ClusterFiles.policy(at: path, for: cluster) } },
+        logger: logger, onRound: { print.round($0) })
       let group = ServiceGroup(
         configuration: .init(
           services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
           gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
       try await group.run()
     } else {
-      let signals = SignalCancellation { force in Task { await controller.stop(force: force) } }
-      defer { signals.restore() }
-      print.round(try await controller.round())
+      let signals = await StopSignals.trap { force in Task { await controller.stop(force: force) } }
+      let report = try await controller.round()
+      await signals.restore()
+      print.round(report)
     }
     if save, let simulated = session.simulated {
       let final = try await simulated.inventory()

@@ -2,6 +2,7 @@ import ArgumentParser
 import BallastEngine
 import BallastModel
 import BallastPlanner
+import BallastRuntime
 
 /// `ballast drain HOST`: put a host in maintenance and move every VM off it.
 struct DrainCommand: AsyncParsableCommand {
@@ -58,11 +59,14 @@ struct DrainCommand: AsyncParsableCommand {
     let asJSON = json || !standardOutputIsTerminal
     let (host, clusterPath, save) = (self.host, files.cluster, self.save)
     let why = reason ?? "ballast drain \(host)"
-    let runner = PlanRunner(policy: session.policy, json: asJSON, pace: simulation.pace, journal: session.store)
+    let runner = PlanRunner.forCommand(policy: session.policy, pace: simulation.pace, journal: session.store)
     let report = try await session.withLease(command: "drain \(host)") {
       try await ReconcileOutput.reconcileFirst(session, json: asJSON)
       let before = try await session.inventory()
-      if before.host(named: host) == nil { _ = try Self.plan(host: host, cluster: before, policy: session.policy) }
+      if before.host(named: host) == nil {
+        let suggestion = PlannerError.closest(to: host, in: before.hosts.map(\.name))
+        throw CommandFailure("\(PlannerError.unknownHost(host, cluster: before.name, suggestion: suggestion))")
+      }
       let previous = try await session.setMaintenance(true, host: host, reason: why)
       DrainReport.printMaintenance(host: host, previous: previous, json: asJSON)
       let plan = try Self.plan(host: host, cluster: try await session.inventory(), policy: session.policy)
@@ -74,7 +78,7 @@ struct DrainCommand: AsyncParsableCommand {
         return report
       }
       if !asJSON { writeLine(DrainReport.headline(plan)) }
-      _ = try await runner.run(plan, on: session.driver, clock: session.clock) { summary, final, line in
+      _ = try await runner.run(plan, on: session.driver, clock: session.clock, json: asJSON) { summary, final, line in
         report.summary = summary
         report.left = DrainReport.left(on: host, in: final, summary: summary)
         report.saved = save ? try session.save(final, to: clusterPath) : false

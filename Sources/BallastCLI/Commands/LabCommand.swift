@@ -1,6 +1,7 @@
 import ArgumentParser
 import BallastModel
 import BallastQEMU
+import BallastRuntime
 import Logging
 
 /// `ballast lab up|down`: start or stop the QEMU lab a `driver: qemu` cluster file describes.

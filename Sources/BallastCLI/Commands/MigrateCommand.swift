@@ -1,6 +1,7 @@
 import ArgumentParser
 import BallastEngine
 import BallastModel
+import BallastRuntime
 
 /// `ballast migrate VM --to HOST`: one migration through the engine, on the cluster's driver.
 struct MigrateCommand: AsyncParsableCommand {
@@ -67,14 +68,15 @@ struct MigrateCommand: AsyncParsableCommand {
       return
     }
 
-    let runner = PlanRunner(policy: session.policy, json: asJSON, pace: simulation.pace, journal: session.store)
+    let runner = PlanRunner.forCommand(policy: session.policy, pace: simulation.pace, journal: session.store)
     let (summary, planned, saved) = try await session.withLease(command: "migrate \(vm) --to \(to)") {
       try await ReconcileOutput.reconcileFirst(session, json: asJSON)
       let plan = try ManualMove.plan(
         vm: vm, to: to, requested: requested, cluster: try await session.inventory(), policy: session.policy)
       if !asJSON, let move = plan.moves.first { writeLine("Migrating " + ManualMove.describe(move)) }
       var saved = false
-      let (summary, _) = try await runner.run(plan, on: session.driver, clock: session.clock) { _, final, _ in
+      let (summary, _) = try await runner.run(plan, on: session.driver, clock: session.clock, json: asJSON) {
+        _, final, _ in
         saved = save ? try session.save(final, to: clusterPath) : false
       }
       return (summary, plan.moves.count, saved)
@@ -107,7 +109,7 @@ struct MigrateCommand: AsyncParsableCommand {
       case .success: line.add("possible", true)
       case .failure(let notPossible):
         line.add("possible", false)
-        line.add("check", notPossible.check)
+        line.add("check", notPossible.check.name)
         line.add("why", notPossible.reason)
       }
       writeLine(line.text)

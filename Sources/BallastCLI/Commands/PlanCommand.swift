@@ -3,6 +3,7 @@ import BallastEngine
 import BallastHistory
 import BallastModel
 import BallastPlanner
+import BallastRuntime
 
 /// `ballast plan`: what a balance round would move, why, and what it would cost; with
 /// `--execute`, the moves run.
@@ -57,11 +58,9 @@ struct PlanCommand: AsyncParsableCommand {
       try await runPlan()
       return
     }
-    var (cluster, policy) = try files.load()
-    if cluster.driver == .qemu {
-      // Plan on the lab as it is now: placement and measured load.
-      cluster = try await QEMULabSession.driver(cluster: cluster, clusterFile: files.cluster).inventory()
-    }
+    let (fileCluster, policy) = try files.load()
+    // Plan on a real backend as it is now: placement and measured load.
+    let cluster = try await DriverFactory.currentCluster(fileCluster, clusterFile: files.cluster)
     if let vm = explain {
       let explanation = try PlacementExplainer.explain(vm: vm, cluster: cluster, policy: policy)
       print(json ? try ExplainRenderer.json(explanation) : ExplainRenderer.text(explanation))
@@ -82,7 +81,7 @@ struct PlanCommand: AsyncParsableCommand {
     let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)
     let asJSON = json || !standardOutputIsTerminal
     let (clusterPath, save) = (files.cluster, self.save)
-    let runner = PlanRunner(policy: session.policy, json: asJSON, pace: simulation.pace, journal: session.store)
+    let runner = PlanRunner.forCommand(policy: session.policy, pace: simulation.pace, journal: session.store)
     let history = SQLiteLoopHistory(store: session.store, holder: LeaseHolder.current(command: "plan --execute"))
     let summary: ExecutionSummary? = try await session.withLease(command: "plan --execute") {
       try await ReconcileOutput.reconcileFirst(session, json: asJSON)
@@ -97,7 +96,8 @@ struct PlanCommand: AsyncParsableCommand {
         return nil
       }
       var saved = false
-      let (summary, _) = try await runner.run(plan, on: session.driver, clock: session.clock) { _, final, line in
+      let (summary, _) = try await runner.run(plan, on: session.driver, clock: session.clock, json: asJSON) {
+        _, final, line in
         saved = save ? try session.save(final, to: clusterPath) : false
         line.add("saved", saved)
       }
@@ -124,13 +124,5 @@ struct PlanCommand: AsyncParsableCommand {
       writeLine(PlanRenderer.text(plan, policy: policy, planMillis: nil))
       if plan.refusal == nil, !plan.moves.isEmpty { writeLine("") }
     }
-  }
-}
-
-extension Duration {
-  /// The duration in milliseconds.
-  var milliseconds: Double {
-    let (seconds, attoseconds) = components
-    return Double(seconds) * 1000 + Double(attoseconds) / 1e15
   }
 }

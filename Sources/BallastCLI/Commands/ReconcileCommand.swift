@@ -1,5 +1,6 @@
 import ArgumentParser
 import BallastEngine
+import BallastRuntime
 import Logging
 
 /// `ballast reconcile`: settle the migrations a killed Ballast process left in flight.

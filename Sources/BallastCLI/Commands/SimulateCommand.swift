@@ -1,5 +1,6 @@
 import ArgumentParser
 import BallastModel
+import BallastRuntime
 import Foundation
 import Logging
 
@@ -67,8 +68,7 @@ struct SimulateCommand: AsyncParsableCommand {
     var issues: [FileIssue] = []
     for path in policy {
       do {
-        var loaded = try PolicyFile.load(path: path, cluster: clusterValue)
-        loaded.rules = clusterValue.rules + loaded.rules
+        let loaded = try ClusterFiles.policy(at: path, for: clusterValue)
         policies.append((loaded.name, loaded))
       } catch let errors as FileErrors {
         issues += errors.issues
@@ -131,6 +131,20 @@ struct SimulateCommand: AsyncParsableCommand {
 /// `simulate --json`.
 struct SimulationReportJSON: Encodable {
   var policies: [SimulationSummary]
+}
+
+extension SimulationSummary {
+  /// The same figures rounded for people and scripts to read (`simulate --json`).
+  var roundedForReading: SimulationSummary {
+    var copy = self
+    copy.imbalanceMean = JSONOutput.rounded(imbalanceMean)
+    copy.imbalanceP95 = JSONOutput.rounded(imbalanceP95)
+    copy.imbalanceMax = JSONOutput.rounded(imbalanceMax)
+    copy.downtimeTotalMs = JSONOutput.rounded(downtimeTotalMs, 1)
+    copy.downtimeMaxMs = JSONOutput.rounded(downtimeMaxMs, 1)
+    copy.bytesMoved = bytesMoved.rounded()
+    return copy
+  }
 }
 
 /// The side-by-side table `simulate` prints.

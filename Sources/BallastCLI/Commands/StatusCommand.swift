@@ -1,6 +1,7 @@
 import ArgumentParser
 import BallastEngine
 import BallastModel
+import BallastRuntime
 
 /// `ballast status`: per-host utilization, VM counts and the cluster's imbalance.
 struct StatusCommand: AsyncParsableCommand {
@@ -34,9 +35,9 @@ struct StatusCommand: AsyncParsableCommand {
       }
       try saved.check(against: cluster, stateFile: state)
       cluster = saved.cluster
-    } else if cluster.driver == .qemu {
-      // The lab's real state: where each VM runs now, its CPU from /proc, its memory (RSS).
-      cluster = try await QEMULabSession.driver(cluster: cluster, clusterFile: files.cluster).inventory()
+    } else {
+      // A real backend's state: where each VM runs now, its measured CPU and memory.
+      cluster = try await DriverFactory.currentCluster(cluster, clusterFile: files.cluster)
     }
     let report = StatusReport(cluster: cluster, policy: policy)
     print(json ? try JSONOutput.string(report) : report.text(cluster: cluster, policy: policy))

@@ -1,4 +1,5 @@
 import BallastEngine
+import BallastRuntime
 import Logging
 
 /// Prints what `reconcile` did with each move a killed process left in flight: a line each,
@@ -55,12 +56,6 @@ enum ReconcileOutput {
     let quiet = Logger(label: "ballast.reconcile", factory: { _ in SwiftLogNoOpLogHandler() })
     let results = try await session.reconcileHoldingLease(logger: quiet)
     print(results, json: json)
-    let unresolved = results.filter { $0.resolution == .unresolved }
-    if !unresolved.isEmpty {
-      throw CommandFailure(
-        "\(unresolved.count) migration(s) left in flight by an earlier process could not be settled "
-          + "(\(unresolved.map(\.vm).joined(separator: ", "))); nothing was moved — run `ballast reconcile` "
-          + "once the hosts answer")
-    }
+    try ClusterSession.requireSettled(results)
   }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BallastModel
+import BallastRuntime
 
 /// `--cluster FILE [--policy FILE]`, loaded and validated together before any command runs.
 struct ClusterOptions: ParsableArguments {
@@ -11,30 +12,21 @@ struct ClusterOptions: ParsableArguments {
     help: ArgumentHelp("Policy file (YAML). Default: the built-in balanced policy.", valueName: "file"))
   var policy: String?
 
+  /// The cluster and policy files as the runtime takes them.
+  var files: ClusterFiles { ClusterFiles(cluster: cluster, policy: policy) }
+
   /// The policy (defaults when no file is given) and the cluster, both validated, with
-  /// every error of both files reported at once. The cluster's own rules are added to the
-  /// policy's, so planners read one list.
-  func load() throws -> (cluster: Cluster, policy: Policy) {
-    var issues: [FileIssue] = []
-    var policyValue = Policy()
-    if let policy {
-      do { policyValue = try PolicyFile.load(path: policy) } catch let error as FileErrors { issues += error.issues }
-    }
-    var clusterValue: Cluster?
-    do {
-      clusterValue = try ClusterFile.load(path: cluster, policy: issues.isEmpty ? policyValue : nil)
-    } catch let error as FileErrors {
-      issues += error.issues
-    }
-    if let clusterValue, let policy, issues.isEmpty {
-      do {
-        _ = try PolicyFile.load(path: policy, cluster: clusterValue)
-      } catch let error as FileErrors {
-        issues += error.issues
-      }
-    }
-    guard let clusterValue, issues.isEmpty else { throw FileErrors(issues) }
-    policyValue.rules = clusterValue.rules + policyValue.rules
-    return (clusterValue, policyValue)
+  /// every error of both files reported at once (see ``ClusterFiles/load()``).
+  func load() throws -> (cluster: Cluster, policy: Policy) { try files.load() }
+}
+
+extension ClusterSession {
+  /// The session of a command's `--cluster`/`--policy` and `--db` options.
+  static func open(
+    files: ClusterOptions, database: DatabaseOptions, statePath: String?
+  ) async throws
+    -> ClusterSession
+  {
+    try await open(files: files.files, databasePath: database.path, statePath: statePath)
   }
 }

@@ -14,11 +14,6 @@ struct DatabaseOptions: ParsableArguments {
   /// The database path after `--db` and the environment.
   var path: String { HistoryLocation.path(option: db, environment: ProcessInfo.processInfo.environment) }
 
-  /// Opens (creating if needed) the history database, for commands that record and move VMs:
-  /// a damaged database is refused first (SQLite `quick_check`), with how to recover, so
-  /// nothing moves while the journal cannot be trusted.
-  func openStore() throws -> HistoryStore { try HistoryStore(path: path, verifyIntegrity: true) }
-
   /// Opens an existing history database read-only, for commands that only read it: works on
   /// a database this user may not write (another user's, mode 0444).
   func openExistingStore() throws -> HistoryStore {

@@ -4,8 +4,25 @@ import BallastModel
 /// journal and the rollback decisions; a driver only does the work it is asked for.
 ///
 /// Implementations: ``SimulatedDriver`` (in memory, virtual clock) and `QEMUDriver` (real
-/// `qemu-system-x86_64` processes). Every method throws ``DriverError`` with context on failure.
+/// `qemu-system-x86_64` processes). Every method throws ``DriverError`` only, with context on
+/// failure and a ``DriverError/Kind``: the engine retries only ``DriverError/Kind/transient``
+/// failures of the steps it must not give up lightly (activation, start, rollback steps).
+///
+/// Two requirements have defaults a driver overrides when it differs: ``switchover`` (`.staged`)
+/// and ``additionalChecks(_:vm:destination:)`` (none).
 public protocol Driver: Sendable {
+  /// How this driver's live migration reaches commitment, which decides how the engine runs
+  /// stages 2–4 and how `reconcile` reads what a killed process left. Defaults to
+  /// ``SwitchoverStyle/staged``.
+  var switchover: SwitchoverStyle { get }
+
+  /// The driver's own stage-0 checks of `move`, after the shared ones passed: `nil` when it
+  /// can run, else why not (e.g. libvirt's CPU comparison of `vm` with `destination`, where
+  /// Ballast's model table does not know the CPU). Run by the engine's stage 0 and by
+  /// ``MigrationEngine/check(_:)`` (dry runs). Throws ``DriverError`` when the driver cannot
+  /// answer. Defaults to no checks.
+  func additionalChecks(_ move: PlannedMove, vm: VM, destination: Host) async throws -> NotPossible?
+
   /// The cluster as the hypervisors see it now: hosts, VMs, where each VM runs, its state
   /// and current load.
   func inventory() async throws -> Cluster
@@ -28,6 +45,14 @@ public protocol Driver: Sendable {
   /// for each round and before the stop-and-copy pause begins, so the engine can journal.
   /// Convergence follows `settings` (throttle, raise the limit, abort): on abort or any error
   /// it throws, and the VM is left running on its source.
+  ///
+  /// For a driver whose ``switchover`` is ``SwitchoverStyle/atomic``: stages 2–4. It returns
+  /// once the source is gone and the destination holds the VM, paused (committed); the
+  /// `TransferResult` carries the downtime and totals the backend measured. `onEvent` reports
+  /// rounds, and `.stopAndCopyStarting` if the backend says when the pause begins (optional).
+  /// On any error before that point it throws with the VM still on its source (running, or
+  /// paused where ``resumeOnSource(_:)`` resumes it). ``resumeOnSource(_:)``, called while it
+  /// runs, aborts it (libvirt: `virDomainAbortJob`).
   func transfer(
     _ reservation: Reservation, settings: LiveSettings,
     onEvent: @Sendable (TransferEvent) async -> Void
@@ -38,10 +63,16 @@ public protocol Driver: Sendable {
 
   /// Stage 4: the destination confirms it holds a consistent copy; the source copy is
   /// given up (it stays paused until activation removes it).
+  ///
+  /// Never called for a driver whose ``switchover`` is ``SwitchoverStyle/atomic``: neither by the
+  /// engine (its ``transfer(_:settings:onEvent:)`` commits) nor by `reconcile` (which rolls back
+  /// an uncommitted atomic switchover instead of asking the destination again). Such a driver
+  /// may throw.
   func commit(_ reservation: Reservation) async throws
 
   /// Stage 5: resumes the VM on the destination, announces it on the network, and removes
-  /// the paused source.
+  /// the paused source (for an atomic driver the source is already gone: it resumes the
+  /// paused destination).
   func activate(_ reservation: Reservation) async throws
 
   // MARK: Cold migration and power
@@ -66,6 +97,33 @@ public protocol Driver: Sendable {
   /// Rollback of a cold move before commitment: removes anything copied or registered on
   /// the destination and releases the reservation.
   func discardDestination(_ request: MigrationRequest, reservation: Reservation) async throws
+}
+
+extension Driver {
+  /// Default: ``SwitchoverStyle/staged``, the engine's own stage-by-stage protocol.
+  public var switchover: SwitchoverStyle { .staged }
+
+  /// Default: no checks of the driver's own.
+  public func additionalChecks(_ move: PlannedMove, vm: VM, destination: Host) async throws -> NotPossible? { nil }
+}
+
+/// How a driver's live migration gets from pre-copy to a committed destination.
+public enum SwitchoverStyle: String, Sendable, Hashable, Codable, CaseIterable {
+  /// Stage by stage (QEMU over QMP, the simulated driver by default): ``Driver/transfer(_:settings:onEvent:)``
+  /// returns with both sides paused and the source intact; the engine then journals and calls
+  /// ``Driver/commit(_:)``, then ``Driver/activate(_:)``.
+  case staged
+  /// In one call (libvirt's `virDomainMigrate3` with `LIVE | PERSIST_DEST | UNDEFINE_SOURCE |
+  /// PAUSED`): ``Driver/transfer(_:settings:onEvent:)`` runs pre-copy, stop-and-copy and the
+  /// backend's own confirmation, and returns with the source gone and the destination paused.
+  /// The engine journals the intents of pre-copy, stop-and-copy and commitment before the call
+  /// (so a crash anywhere in it leaves the journal at "commitment begun"), records the three as
+  /// succeeded from what the call reports, never calls ``Driver/commit(_:)``, and activates as
+  /// usual. `reconcile` reads "source gone, destination paused" as committed (it activates) and
+  /// "source still there" as not committed (it rolls back through ``Driver/resumeOnSource(_:)``,
+  /// which must also abort a backend job still running, and leaves the move unresolved if that
+  /// fails).
+  case atomic
 }
 
 /// What the engine asks a driver to move.
@@ -206,20 +264,42 @@ public enum VMPlacementState: String, Sendable, Hashable, Codable {
   case incoming
 }
 
-/// A driver failure, with what happened and where.
+/// A driver failure, with what happened, where, and whether trying again can help.
 public struct DriverError: Error, Sendable, Hashable, CustomStringConvertible {
+  /// What sort of failure it is: the engine retries only ``transient`` ones.
+  public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
+    /// The backend refused the request as it stands (no such VM or host, the VM is not in the
+    /// state the step needs, not enough room): the same call fails again until something changes.
+    case refused
+    /// A passing failure (a timeout, a busy monitor, a step that may work a moment later): the
+    /// same call may succeed if tried again.
+    case transient
+    /// The host, its hypervisor or the VM's process cannot be reached (powered off, connection
+    /// lost): nothing works there until it is back.
+    case unreachable
+    /// The step was tried and failed (an I/O error, a corrupt copy, a backend error): trying
+    /// the same again is not expected to help.
+    case failed
+
+    /// Whether the same call may succeed if tried again.
+    public var isRetryable: Bool { self == .transient }
+  }
+
   public var vm: String?
   public var host: String?
   /// What happened, in an operator's words.
   public var message: String
   /// What to do about it, when something can be done.
   public var hint: String?
+  /// Whether trying again can help.
+  public var kind: Kind
 
-  public init(vm: String? = nil, host: String? = nil, _ message: String, hint: String? = nil) {
+  public init(vm: String? = nil, host: String? = nil, _ message: String, hint: String? = nil, kind: Kind = .failed) {
     self.vm = vm
     self.host = host
     self.message = message
     self.hint = hint
+    self.kind = kind
   }
 
   public var description: String {

@@ -65,13 +65,3 @@ public struct EngineEvent: Sendable, Hashable, Codable {
 
 /// Receives the engine's events in order. Called on the engine's tasks: keep it quick.
 public typealias EngineObserver = @Sendable (EngineEvent) -> Void
-
-extension MigrationEngine {
-  /// An observer feeding an `AsyncStream`, for consumers that iterate events.
-  public static func eventStream() -> (
-    stream: AsyncStream<EngineEvent>, observer: EngineObserver, finish: @Sendable () -> Void
-  ) {
-    let (stream, continuation) = AsyncStream<EngineEvent>.makeStream(bufferingPolicy: .unbounded)
-    return (stream, { continuation.yield($0) }, { continuation.finish() })
-  }
-}

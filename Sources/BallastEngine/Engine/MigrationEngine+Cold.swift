@@ -4,133 +4,94 @@ extension MigrationEngine {
   /// Cold: 0 verify off (or shut down), 1 reservation, 2 copy, 3 register, 4 commitment, 5 start.
   func runCold(_ run: MoveRun) async -> MoveResult {
     let move = run.move
-    // 0. Verify the VM is off, or shut it down when the plan says so.
-    let accepted: PreflightResult
-    switch await run.preflight(.verifyOff) {
-    case .failure(let stop): return stop.result
-    case .success(let result): accepted = result
-    }
-    let shutDown = accepted.running
+    var reservation: Reservation?
+    /// Whether the VM was shut down (or a shutdown was tried) for the move.
+    var shutDown = false
     var downtimeStart: Double?
-    if shutDown {
-      if mustAbort {
-        await run.end(.verifyOff, .aborted, error: "cancelled before the shutdown")
-        return run.result(.skipped, reason: "cancelled before anything changed")
-      }
-      downtimeStart = clock.uptime()
-      do {
-        try await driver.shutdown(vm: move.vm, on: move.from, timeout: options.shutdownTimeout)
-      } catch {
-        await run.end(.verifyOff, .failed, error: "\(error)")
-        return await rollbackCold(
-          run, nil, shutDown: true, reason: "shutdown failed: \(error)", failedStage: .verifyOff)
-      }
-    }
-    await run.end(
-      .verifyOff, .succeeded, figures: StageFigures(note: shutDown ? "shut down on \(move.from)" : "already off"))
-    if mustAbort { return await rollbackCold(run, nil, shutDown: shutDown, reason: "cancelled", failedStage: nil) }
-
-    // 1. Reservation on the destination.
-    let request = MigrationRequest(
-      vm: move.vm, from: move.from, to: move.to, kind: .cold, disksToCopy: accepted.disksToCopy,
-      bandwidthCap: policy.bandwidthCap)
-    let reservation: Reservation
-    do {
-      try await run.begin(.reservation)
-      do {
-        reservation = try await driver.reserve(request)
-      } catch {
-        await run.end(.reservation, .failed, error: "\(error)")
-        throw error
-      }
-    } catch {
+    func unwind(_ stop: Interruption) async -> MoveResult {
+      guard reservation != nil || shutDown else { return run.nothingChanged(stop) }
       return await rollbackCold(
-        run, nil, shutDown: shutDown, reason: "reservation refused: \(error)", failedStage: .reservation)
+        run, reservation, shutDown: shutDown, reason: stop.reason, failedStage: stop.failedStage)
     }
-    await run.end(.reservation, .succeeded, figures: StageFigures(note: "capacity held (\(reservation.token))"))
-
-    // 2. Copy configuration, logs and moving disks, verified by checksum.
-    let copied: CopyResult
-    do {
-      try abortPoint()
-      try await run.begin(
-        .copy, figures: StageFigures(note: "\(accepted.disksToCopy.count) disk(s) to copy"))
-      do {
-        copied = try await driver.copyFiles(request, reservation: reservation)
-      } catch {
-        await run.end(.copy, .failed, error: "\(error)")
-        throw error
+    do throws(Stop) {
+      // 0. Verify the VM is off, or shut it down when the plan says so.
+      let accepted = try await run.perform(.verifyOff, onStop: unwind) {
+        let accepted = try await run.check()
+        if accepted.running {
+          if mustAbort { throw CancelledMove("cancelled before the shutdown") }
+          shutDown = true
+          downtimeStart = clock.uptime()
+          do {
+            try await driver.shutdown(vm: move.vm, on: move.from, timeout: options.shutdownTimeout)
+          } catch {
+            throw StepFailure("shutdown failed: \(error)")
+          }
+        }
+        return accepted
+      } outcome: {
+        StageFigures(note: $0.running ? "shut down on \(move.from)" : "already off")
       }
-    } catch {
-      return await rollbackCold(run, reservation, shutDown: shutDown, reason: "\(error)", failedStage: .copy)
-    }
-    await run.end(
-      .copy, .succeeded,
-      figures: StageFigures(
-        bytesSent: copied.bytes, bandwidthBytesPerSecond: copied.seconds > 0 ? copied.bytes / copied.seconds : nil,
-        checksum: copied.checksums.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
-        note: "\(copied.checksums.count) file(s) verified"))
 
-    // 3. Register on the destination (defined, off).
-    do {
-      try abortPoint()
-      try await run.begin(.register)
-      do {
-        try await driver.register(request, reservation: reservation)
-      } catch {
-        await run.end(.register, .failed, error: "\(error)")
-        throw error
+      // 1. Reservation on the destination.
+      let request = MigrationRequest(
+        vm: move.vm, from: move.from, to: move.to, kind: .cold, disksToCopy: accepted.disksToCopy,
+        bandwidthCap: policy.bandwidthCap)
+      let reserved = try await run.perform(.reservation, failure: "reservation refused", onStop: unwind) {
+        try await driver.reserve(request)
+      } outcome: {
+        StageFigures(note: "capacity held (\($0.token))")
       }
-    } catch {
-      return await rollbackCold(run, reservation, shutDown: shutDown, reason: "\(error)", failedStage: .register)
-    }
-    await run.end(.register, .succeeded, figures: StageFigures(note: "defined on \(move.to), off"))
+      reservation = reserved
 
-    // 4. Commitment: the source definition and files go, now that the copy is verified.
-    do {
-      try abortPoint()
-      try await run.begin(.commitment)
-      do {
+      // 2. Copy configuration, logs and moving disks, verified by checksum.
+      let copied = try await run.perform(
+        .copy, intent: StageFigures(note: "\(accepted.disksToCopy.count) disk(s) to copy"), onStop: unwind
+      ) {
+        try await driver.copyFiles(request, reservation: reserved)
+      } outcome: { copied in
+        StageFigures(
+          bytesSent: copied.bytes, bandwidthBytesPerSecond: copied.seconds > 0 ? copied.bytes / copied.seconds : nil,
+          checksum: copied.checksums.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
+          note: "\(copied.checksums.count) file(s) verified")
+      }
+
+      // 3. Register on the destination (defined, off).
+      try await run.perform(.register, onStop: unwind) {
+        try await driver.register(request, reservation: reserved)
+      } outcome: { _ in
+        StageFigures(note: "defined on \(move.to), off")
+      }
+
+      // 4. Commitment: the source definition and files go, now that the copy is verified.
+      try await run.perform(.commitment, onStop: unwind) {
         try await driver.removeSource(request)
-      } catch {
-        await run.end(.commitment, .failed, error: "\(error)")
-        throw error
+      } outcome: { _ in
+        StageFigures(note: "source definition on \(move.from) removed")
       }
-    } catch {
-      return await rollbackCold(run, reservation, shutDown: shutDown, reason: "\(error)", failedStage: .commitment)
-    }
-    await run.end(.commitment, .succeeded, figures: StageFigures(note: "source definition on \(move.from) removed"))
 
-    // 5. Start it on the destination if it was running.
-    do {
-      try await run.begin(.start)
-    } catch {
-      logger.error("journal: start not journaled; starting anyway", metadata: ["vm": "\(move.vm)"])
-    }
-    if shutDown {
-      if let error = await retrying({ try await driver.start(vm: move.vm, on: move.to) }) {
-        await run.end(.start, .failed, error: "\(error)")
+      // 5. Start it on the destination if it was running.
+      func stranded(_ stop: Interruption) -> MoveResult {
         run.releaseHold()
         return run.result(
           .needsAttention,
-          reason: "VM \(move.vm) moved to \(move.to) but did not start there after \(options.attempts) attempts "
-            + "(\(error)); it is defined there and off: start it",
+          reason: "VM \(move.vm) moved to \(move.to) but did not start there (\(stop.reason)); it is defined there "
+            + "and off: start it",
           failedStage: .start)
       }
+      try await run.perform(.start, onStop: stranded) {
+        if accepted.running { try await driver.start(vm: move.vm, on: move.to) }
+        run.releaseHold()
+      } outcome: { _ in
+        StageFigures(note: accepted.running ? "running on \(move.to)" : "left off (it was off)")
+      }
+      let downtime = downtimeStart.map { (clock.uptime() - $0) * 1000 } ?? 0
+      return run.result(
+        .completed,
+        measured: MeasuredCost(
+          seconds: clock.uptime() - run.startedAt, downtimeMs: downtime, bytes: copied.bytes, rounds: 0))
+    } catch {
+      return error.result
     }
-    run.releaseHold()
-    await run.end(
-      .start, .succeeded, figures: StageFigures(note: shutDown ? "running on \(move.to)" : "left off (it was off)"))
-    let downtime = downtimeStart.map { (clock.uptime() - $0) * 1000 } ?? 0
-    return run.result(
-      .completed,
-      measured: MeasuredCost(
-        seconds: clock.uptime() - run.startedAt, downtimeMs: downtime, bytes: copied.bytes, rounds: 0))
-  }
-
-  /// Throws when a cancellation must stop the move here.
-  private func abortPoint() throws {
-    if mustAbort { throw CancelledMove() }
   }
 
   /// Undoes a cold move before commitment: the destination copy goes, the VM is started again
@@ -166,9 +127,4 @@ extension MigrationEngine {
     }
     return run.result(.rolledBack, reason: outcomeReason, failedStage: failedStage)
   }
-}
-
-/// A cancellation reached a move between two stages.
-struct CancelledMove: Error, CustomStringConvertible {
-  var description: String { "cancelled" }
 }

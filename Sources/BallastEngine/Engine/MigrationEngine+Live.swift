@@ -5,8 +5,7 @@ import Synchronization
 private final class TransferProgress: Sendable {
   struct State {
     var rounds: [PreCopyRound] = []
-    var inStopAndCopy = false
-    var journalFailure: String?
+    var journalFailure: JournalFailure?
   }
   let state = Mutex(State())
 }
@@ -15,42 +14,96 @@ extension MigrationEngine {
   /// Live: 0 pre-migration, 1 reservation, 2 pre-copy, 3 stop-and-copy, 4 commitment, 5 activation.
   func runLive(_ run: MoveRun) async -> MoveResult {
     let move = run.move
-    // 0. Pre-migration: the checks again, against the cluster as it is now.
-    let accepted: PreflightResult
-    switch await run.preflight(.preMigration) {
-    case .failure(let stop): return stop.result
-    case .success(let result): accepted = result
+    var reservation: Reservation?
+    func unwind(_ stop: Interruption) async -> MoveResult {
+      guard let reservation else { return run.nothingChanged(stop) }
+      return await rollbackLive(run, reservation, reason: stop.reason, failedStage: stop.failedStage)
     }
-    await run.end(.preMigration, .succeeded)
-    if mustAbort { return run.result(.skipped, reason: "cancelled before anything changed") }
+    do throws(Stop) {
+      // 0. Pre-migration: the checks again, against the cluster as it is now.
+      let accepted = try await run.perform(.preMigration, onStop: unwind) { try await run.check() }
 
-    // 1. Reservation: an empty, paused container on the destination.
-    let request = MigrationRequest(
-      vm: move.vm, from: move.from, to: move.to, kind: .live, bandwidthCap: policy.bandwidthCap)
-    do {
-      try await run.begin(.reservation)
-    } catch {
-      return run.result(.skipped, reason: "\(error); nothing changed")
-    }
-    let reservation: Reservation
-    do {
-      reservation = try await driver.reserve(request)
-    } catch {
-      await run.end(.reservation, .failed, error: "\(error)")
-      return run.result(.rolledBack, reason: "reservation refused: \(error)", failedStage: .reservation)
-    }
-    await run.end(.reservation, .succeeded, figures: StageFigures(note: "container \(reservation.token) ready"))
-    if mustAbort {
-      return await rollbackLive(run, reservation, reason: "cancelled", failedStage: nil)
-    }
+      // 1. Reservation: an empty, paused container on the destination.
+      let request = MigrationRequest(
+        vm: move.vm, from: move.from, to: move.to, kind: .live, bandwidthCap: policy.bandwidthCap)
+      let reserved = try await run.perform(.reservation, failure: "reservation refused", onStop: unwind) {
+        try await driver.reserve(request)
+      } outcome: {
+        StageFigures(note: "container \($0.token) ready")
+      }
+      reservation = reserved
 
-    // 2–3. Pre-copy rounds, then stop-and-copy (the driver decides when, by the policy).
-    do {
-      try await run.begin(.preCopy, figures: StageFigures(remaining: accepted.vm.memory.double))
+      // 2–4. Pre-copy rounds, then stop-and-copy (the driver decides when, by the policy), then commitment.
+      let transferred: TransferResult
+      switch driver.switchover {
+      case .staged:
+        transferred = try await run.perform(
+          .preCopy, intent: StageFigures(remaining: accepted.vm.memory.double), interruptible: true, onStop: unwind
+        ) {
+          try await transfer(run, reserved)
+        } outcome: {
+          Self.stopAndCopyFigures($0)
+        }
+        // 4. Commitment: the destination confirms; the source copy is given up.
+        try await run.perform(.commitment, failure: "commitment failed", onStop: unwind) {
+          try await driver.commit(reserved)
+          run.releaseHold()  // the inventory shows the VM on its destination now
+        } outcome: { _ in
+          StageFigures(note: "source copy on \(move.from) given up")
+        }
+      case .atomic:
+        // 2–4 in one driver call: the intents of all three are journaled before it.
+        transferred = try await run.perform(
+          .preCopy, intent: StageFigures(remaining: accepted.vm.memory.double), interruptible: true,
+          journaledAhead: [.stopAndCopy, .commitment], onStop: unwind
+        ) {
+          try await transfer(run, reserved)
+        } outcome: {
+          Self.stopAndCopyFigures($0)
+        }
+        run.releaseHold()  // committed by the driver: the inventory shows the VM on its destination
+        run.announce(.commitment)
+        await run.end(
+          .commitment, .succeeded,
+          figures: StageFigures(note: "switched over by the driver; the source on \(move.from) is gone"))
+      }
+
+      // 5. Activation: resume on the destination, announce, remove the paused source.
+      func stranded(_ stop: Interruption) -> MoveResult {
+        run.result(
+          .needsAttention,
+          reason: "VM \(move.vm) is committed to \(move.to) but did not resume there (\(stop.reason)); its state is "
+            + "on \(move.to), paused; resume it there or run `ballast reconcile`",
+          failedStage: .activation)
+      }
+      try await run.perform(.activation, onStop: stranded) {
+        try await driver.activate(reserved)
+      } outcome: { _ in
+        StageFigures(note: "running on \(move.to), announced")
+      }
+      return run.result(
+        .completed,
+        measured: MeasuredCost(
+          seconds: clock.uptime() - run.startedAt, downtimeMs: transferred.downtimeMs, bytes: transferred.bytesSent,
+          rounds: transferred.rounds))
     } catch {
-      return await rollbackLive(run, reservation, reason: "\(error)", failedStage: .preCopy)
+      return error.result
     }
+  }
+
+  /// Figures of a completed stop-and-copy: every round, every byte sent, the downtime.
+  private static func stopAndCopyFigures(_ transferred: TransferResult) -> StageFigures {
+    StageFigures(
+      round: transferred.rounds, bytesSent: transferred.bytesSent, remaining: 0, downtimeMs: transferred.downtimeMs,
+      throttle: transferred.throttle)
+  }
+
+  /// The step of stages 2–3 (2–4 for an atomic driver): the driver's transfer, registered for
+  /// cancellation, its rounds reported and stop-and-copy begun as the driver says. Returns with
+  /// stop-and-copy in progress (for an atomic driver: done, and the VM committed).
+  private func transfer(_ run: MoveRun, _ reservation: Reservation) async throws -> TransferResult {
     shared.withLock { $0.transfers[run.token] = reservation }
+    defer { shared.withLock { _ = $0.transfers.removeValue(forKey: run.token) } }
     if mustAbort { abortTransfer(reservation) }  // cancelled just before the transfer was registered
     let progress = TransferProgress()
     let settings = LiveSettings(
@@ -61,62 +114,16 @@ extension MigrationEngine {
         await self.onTransferEvent(event, run: run, reservation: reservation, progress: progress)
       }
     } catch {
-      shared.withLock { _ = $0.transfers.removeValue(forKey: run.token) }
-      let stage: MigrationStage = progress.state.withLock { $0.inStopAndCopy } ? .stopAndCopy : .preCopy
-      let cancelled = mustAbort
-      await run.end(stage, cancelled ? .aborted : .failed, error: "\(error)")
-      return await rollbackLive(
-        run, reservation, reason: cancelled ? "cancelled during \(stage.rawValue)" : "\(error)",
-        failedStage: cancelled ? nil : stage)
+      // Stopped because stop-and-copy could not be journaled: say that, not the abort's error.
+      if let failure = progress.state.withLock({ $0.journalFailure }) { throw failure }
+      throw error
     }
-    shared.withLock { _ = $0.transfers.removeValue(forKey: run.token) }
-    if let failure = progress.state.withLock({ $0.journalFailure }) {
-      return await rollbackLive(run, reservation, reason: failure, failedStage: .stopAndCopy)
+    if !run.hasBegun(.stopAndCopy) {
+      // A driver that never said the pause began: record both stages as they must be.
+      await onTransferEvent(.stopAndCopyStarting(remaining: 0), run: run, reservation: reservation, progress: progress)
     }
-    await run.end(
-      .stopAndCopy, .succeeded,
-      figures: StageFigures(
-        round: transferred.rounds, bytesSent: transferred.bytesSent, remaining: 0,
-        downtimeMs: transferred.downtimeMs, throttle: transferred.throttle))
-    if mustAbort {
-      return await rollbackLive(run, reservation, reason: "cancelled before commitment", failedStage: nil)
-    }
-
-    // 4. Commitment: the destination confirms; the source copy is given up.
-    do {
-      try await run.begin(.commitment)
-    } catch {
-      return await rollbackLive(run, reservation, reason: "\(error)", failedStage: .commitment)
-    }
-    do {
-      try await driver.commit(reservation)
-    } catch {
-      await run.end(.commitment, .failed, error: "\(error)")
-      return await rollbackLive(run, reservation, reason: "commitment failed: \(error)", failedStage: .commitment)
-    }
-    run.releaseHold()  // the inventory shows the VM on its destination now
-    await run.end(.commitment, .succeeded, figures: StageFigures(note: "source copy on \(move.from) given up"))
-
-    // 5. Activation: resume on the destination, announce, remove the paused source.
-    do {
-      try await run.begin(.activation)
-    } catch {
-      logger.error("journal: activation not journaled; activating anyway", metadata: ["vm": "\(move.vm)"])
-    }
-    if let error = await retrying({ try await driver.activate(reservation) }) {
-      await run.end(.activation, .failed, error: "\(error)")
-      return run.result(
-        .needsAttention,
-        reason: "VM \(move.vm) is committed to \(move.to) but did not resume there after \(options.attempts) "
-          + "attempts (\(error)); its state is on \(move.to), paused; resume it there or run `ballast reconcile`",
-        failedStage: .activation)
-    }
-    await run.end(.activation, .succeeded, figures: StageFigures(note: "running on \(move.to), announced"))
-    return run.result(
-      .completed,
-      measured: MeasuredCost(
-        seconds: clock.uptime() - run.startedAt, downtimeMs: transferred.downtimeMs, bytes: transferred.bytesSent,
-        rounds: transferred.rounds))
+    if let failure = progress.state.withLock({ $0.journalFailure }) { throw failure }
+    return transferred
   }
 
   private func onTransferEvent(
@@ -132,19 +139,24 @@ extension MigrationEngine {
           bandwidthBytesPerSecond: round.bandwidthBytesPerSecond, throttle: round.throttle))
       if mustAbort { abortTransfer(reservation) }
     case .stopAndCopyStarting(let remaining):
+      guard !run.hasBegun(.stopAndCopy) else { return }
       let rounds = progress.state.withLock { $0.rounds }
       await run.end(
         .preCopy, .succeeded,
         figures: StageFigures(
           round: rounds.count, bytesSent: rounds.reduce(0) { $0 + $1.bytesSent }, remaining: remaining,
           bandwidthBytesPerSecond: rounds.last?.bandwidthBytesPerSecond, throttle: rounds.last?.throttle))
-      do {
-        try await run.begin(.stopAndCopy, figures: StageFigures(remaining: remaining))
-        progress.state.withLock { $0.inStopAndCopy = true }
-      } catch {
-        // The pause must not happen unjournaled: stop the transfer.
-        progress.state.withLock { $0.journalFailure = "\(error)" }
-        abortTransfer(reservation)
+      switch driver.switchover {
+      case .atomic:
+        run.announce(.stopAndCopy, figures: StageFigures(remaining: remaining))  // journaled before the call
+      case .staged:
+        do {
+          try await run.begin(.stopAndCopy, figures: StageFigures(remaining: remaining))
+        } catch {
+          // The pause must not happen unjournaled: stop the transfer.
+          progress.state.withLock { $0.journalFailure = error }
+          abortTransfer(reservation)
+        }
       }
       if mustAbort { abortTransfer(reservation) }
     }

@@ -4,7 +4,8 @@ import Synchronization
 
 /// Tunables of the engine that are not policy.
 public struct EngineOptions: Sendable, Hashable {
-  /// Attempts at steps that must not be given up lightly: activation, start, rollback steps.
+  /// Attempts at steps that must not be given up lightly (activation, start, rollback steps),
+  /// while they fail with a transient ``DriverError``.
   public var attempts: Int = 3
   /// Wait before the second attempt; doubled before each further one.
   public var retryDelaySeconds: Double = 2
@@ -124,16 +125,29 @@ public final class MigrationEngine: Sendable {
     }
   }
 
-  /// Stage 0 of `move` alone, against the current inventory: what a dry run shows.
+  /// Stage 0 of `move` alone, against the current inventory: the shared checks, then the
+  /// driver's own. What a dry run shows.
   public func check(_ move: PlannedMove) async -> Result<PreflightResult, NotPossible> {
     do {
       let cluster = try await driver.inventory()
       let placements = try await driver.locate(vm: move.vm)
       let held = shared.withLock { Array($0.holds.values) }
-      return PreflightCheck.check(move, cluster: cluster, placements: placements, policy: policy, held: held)
+      let checked = PreflightCheck.check(move, cluster: cluster, placements: placements, policy: policy, held: held)
+      guard case .success(let accepted) = checked else { return checked }
+      if let notPossible = try await driverChecks(move, vm: accepted.vm, cluster: cluster) {
+        return .failure(notPossible)
+      }
+      return checked
     } catch {
-      return .failure(NotPossible(check: "driver", reason: "\(error)"))
+      return .failure(NotPossible(check: .driverUnavailable, reason: "\(error)"))
     }
+  }
+
+  /// The driver's own stage-0 checks of `move` (``Driver/additionalChecks(_:vm:destination:)``),
+  /// once the shared ones passed against `cluster`.
+  func driverChecks(_ move: PlannedMove, vm: VM, cluster: Cluster) async throws -> NotPossible? {
+    guard let destination = cluster.host(named: move.to) else { return nil }  // the shared checks refuse it
+    return try await driver.additionalChecks(move, vm: vm, destination: destination)
   }
 
   /// Records `plan` as a dry run in the journal (nothing moves).
@@ -155,17 +169,17 @@ public final class MigrationEngine: Sendable {
       clock.leave()
       return skipAll(plan, reason: "the journal cannot record the plan (\(error)); nothing was moved", start: start)
     }
-    var scheduler = PlanScheduler(moves: plan.moves, concurrency: policy.concurrency)
+    var dispatcher = MoveDispatcher(moves: plan.moves, concurrency: policy.concurrency)
     if let refusal = plan.refusal {
       for i in plan.moves.indices {
         results[i] = await skip(
           i, plan.moves[i], plan: planID, reason: "the plan was refused: \(refusal)", start: start)
       }
-      scheduler = PlanScheduler(moves: [], concurrency: policy.concurrency)
+      dispatcher = MoveDispatcher(moves: [], concurrency: policy.concurrency)
     }
     await withTaskGroup(of: MoveResult.self) { group in
       while true {
-        let (starting, skipping) = scheduler.next(cancelled: isCancelled || Task.isCancelled)
+        let (starting, skipping) = dispatcher.next(cancelled: isCancelled || Task.isCancelled)
         for (i, reason) in skipping {
           results[i] = await skip(i, plan.moves[i], plan: planID, reason: reason, start: start)
         }
@@ -180,7 +194,7 @@ public final class MigrationEngine: Sendable {
         clock.leave()  // the hold of the setup, or of the move whose result was just handled
         guard let result = await group.next() else { break }
         results[result.index] = result
-        scheduler.finished(result.index, outcome: result.outcome)
+        dispatcher.finished(result.index, outcome: result.outcome)
       }
     }
     let end = clock.now()
@@ -302,22 +316,36 @@ public final class MigrationEngine: Sendable {
     return result
   }
 
-  /// Runs `operation` up to `options.attempts` times; returns the last error, or `nil` once it succeeds.
-  func retrying(_ operation: () async throws -> Void) async -> (any Error)? {
+  /// Runs `operation` until it succeeds (`nil`), up to `options.attempts` times while it fails
+  /// with what can succeed on a second try (a ``DriverError`` of kind
+  /// ``DriverError/Kind/transient``); any other error ends it at once. Returns how it failed.
+  func retrying(_ operation: () async throws -> Void) async -> RetryFailure? {
     var delay = options.retryDelaySeconds
-    var lastError: (any Error)?
-    for attempt in 1...max(options.attempts, 1) {
+    let attempts = max(options.attempts, 1)
+    for attempt in 1...attempts {
       do {
         try await operation()
         return nil
       } catch {
-        lastError = error
-        if attempt < options.attempts {
-          await clock.sleep(seconds: delay)
-          delay *= 2
-        }
+        guard attempt < attempts, Self.mayRetry(error) else { return RetryFailure(error: error, attempts: attempt) }
+        await clock.sleep(seconds: delay)
+        delay *= 2
       }
     }
-    return lastError
+    return nil  // not reached: the last attempt returns above
   }
+
+  /// Whether trying `error`'s operation again may succeed.
+  static func mayRetry(_ error: any Error) -> Bool {
+    (error as? DriverError)?.kind.isRetryable ?? false
+  }
+}
+
+/// How an operation ``MigrationEngine/retrying(_:)`` ran failed: its last error, after how many attempts.
+struct RetryFailure: Error, CustomStringConvertible {
+  let error: any Error
+  let attempts: Int
+
+  /// The error, with the number of attempts when there was more than one.
+  var description: String { attempts > 1 ? "\(attempts) attempts, the last: \(error)" : "\(error)" }
 }

@@ -16,17 +16,17 @@ public struct CapacityHold: Sendable, Hashable {
 
 /// Why a move cannot run now: not an error, a rejected move.
 public struct NotPossible: Error, Sendable, Hashable, CustomStringConvertible {
-  /// Name of the check that said no.
-  public var check: String
+  /// The check that said no.
+  public var check: MoveCheck
   /// Why, in an operator's words.
   public var reason: String
 
-  public init(check: String, reason: String) {
+  public init(check: MoveCheck, reason: String) {
     self.check = check
     self.reason = reason
   }
 
-  public var description: String { "\(check): \(reason)" }
+  public var description: String { "\(check.name): \(reason)" }
 }
 
 /// What stage 0 found: the move can run, and how.
@@ -42,6 +42,10 @@ public struct PreflightResult: Sendable, Hashable {
 }
 
 /// Stage 0: the checks a move must pass against the cluster as it is now, not as planned.
+///
+/// The placement checks are the planner's own (``HostStateCheck``, ``CPUCheck``, ``StorageCheck``,
+/// ``CapacityCheck``), run on the driver's inventory with the capacity other moves in flight
+/// hold; before them, where the VM really is and whether its power state allows the move.
 public enum PreflightCheck {
   /// Checks `move` against `cluster` (the driver's inventory), where the VM really is
   /// (`placements`), the policy's limits and the capacity `held` by other moves in flight.
@@ -49,96 +53,101 @@ public enum PreflightCheck {
     _ move: PlannedMove, cluster: Cluster, placements: [VMPlacement], policy: Policy, held: [CapacityHold]
   ) -> Result<PreflightResult, NotPossible> {
     guard let vm = cluster.vm(named: move.vm) else {
-      return .failure(NotPossible(check: "vm", reason: "VM \(move.vm) is not in the inventory"))
+      return .failure(NotPossible(check: .vm, reason: "VM \(move.vm) is not in the inventory"))
     }
     if move.from == move.to {
-      return .failure(NotPossible(check: "destination", reason: "source and destination are both \(move.to)"))
+      return .failure(
+        NotPossible(check: .hostState, reason: HostStateCheck.sentence(.sameHost, vm: vm.name, host: move.to)))
     }
     guard let source = placements.first(where: { $0.host == move.from }) else {
       let elsewhere = placements.map(\.host).joined(separator: ", ")
       return .failure(
         NotPossible(
-          check: "location",
+          check: .location,
           reason: "VM \(vm.name) is not on \(move.from) any more"
             + (elsewhere.isEmpty ? "" : " (it is on \(elsewhere))") + "; the plan is out of date"))
     }
     if let other = placements.first(where: { $0.host != move.from }) {
       return .failure(
         NotPossible(
-          check: "location",
+          check: .location,
           reason: "VM \(vm.name) also has a \(other.state.rawValue) copy on \(other.host): an earlier migration "
             + "did not finish; run `ballast reconcile`"))
     }
+    if let notPossible = stateProblem(move, vm: vm, state: source.state) { return .failure(notPossible) }
     let running = source.state == .running
-    switch (move.kind, source.state) {
-    case (.live, .running), (.cold, .stopped):
-      break
-    case (.cold, .running) where move.requiresShutdown:
-      break
-    case (.cold, .running):
-      return .failure(
-        NotPossible(
-          check: "state",
-          reason: "VM \(vm.name) is running; the plan moves it cold without shutting it down (re-plan it)"))
-    case (.live, _):
-      return .failure(
-        NotPossible(
-          check: "state",
-          reason: "VM \(vm.name) is \(source.state.rawValue) on \(move.from); a live migration needs it running "
-            + "(re-plan: it would move cold)"))
-    default:
-      return .failure(
-        NotPossible(check: "state", reason: "VM \(vm.name) is \(source.state.rawValue) on \(move.from): it cannot move")
-      )
-    }
     guard let destination = cluster.host(named: move.to) else {
       return .failure(
-        NotPossible(check: "destination", reason: "host \(move.to) is not in the inventory (unknown or unreachable)"))
+        NotPossible(check: .hostState, reason: HostStateCheck.sentence(.unknown, vm: vm.name, host: move.to)))
     }
-    if destination.state != .active {
+    if let refusal = HostStateCheck.refusal(destinationActive: destination.state == .active, isVMsHost: false) {
       return .failure(
-        NotPossible(check: "maintenance", reason: "host \(move.to) is in maintenance: nothing moves onto it"))
+        NotPossible(check: .hostState, reason: HostStateCheck.sentence(refusal, vm: vm.name, host: move.to)))
     }
-    // CPU features matter to a live move only: a cold move restarts the guest (DESIGN.md's table).
-    let missing =
-      move.kind == .live
-      ? CPUModels.missingFeatures(
-        vmModel: vm.cpuModel, hostModel: destination.cpuModel, hostExtra: destination.cpuFeatures) : []
+    // CPU features matter to a live move only: a cold move restarts the guest.
+    let missing = move.kind == .live ? CPUCheck.missingFeatures(vmModel: vm.cpuModel, on: destination) : []
     if !missing.isEmpty {
       return .failure(
         NotPossible(
-          check: "cpu",
-          reason: "host \(move.to) (\(destination.cpuModel)) lacks CPU features VM \(vm.name) (\(vm.cpuModel)) "
-            + "needs: \(missing.prefix(6).joined(separator: ", "))\(missing.count > 6 ? ", …" : "")"))
+          check: .cpuCompatibility,
+          reason: CPUCheck.sentence(
+            vm: vm.name, vmModel: vm.cpuModel, host: move.to, hostModel: destination.cpuModel, missing: missing)
+            + "; a live migration needs them (re-plan: it would move cold)"))
     }
-    let shared = Dictionary(cluster.datastores.map { ($0.name, $0.shared) }, uniquingKeysWith: { a, _ in a })
-    let unreachable = vm.disks.filter { !(shared[$0.datastore] ?? false) || !destination.mounts($0.datastore) }
-    if move.kind == .live, let disk = unreachable.first {
-      let why = (shared[disk.datastore] ?? false) ? "is not mounted on \(move.to)" : "is local to \(move.from)"
+    let unreachable = StorageCheck.disksToCopy(vm, to: destination, datastores: cluster.datastores)
+    if move.kind == .live, !unreachable.isEmpty {
       return .failure(
         NotPossible(
-          check: "storage",
-          reason: "datastore \(disk.datastore) of VM \(vm.name) \(why): a live migration needs shared storage "
-            + "(move it cold to copy the disks)"))
+          check: .storage,
+          reason: StorageCheck.sentence(disks: unreachable, vm: vm.name, host: move.to)
+            + "; a live migration needs shared storage (move it cold to copy the disks)"))
     }
     if !unreachable.isEmpty, destination.datastores.isEmpty {
       return .failure(
-        NotPossible(check: "storage", reason: "host \(move.to) mounts no datastore to copy the disks of \(vm.name) to"))
+        NotPossible(check: .storage, reason: StorageCheck.nowhereToCopySentence(vm: vm.name, host: move.to)))
     }
-    let willRun = running
-    let hold = CapacityHold(host: move.to, memory: willRun ? vm.memory.bytes : 0, vcpus: willRun ? vm.vcpus : 0)
-    if willRun, let reason = capacityShortfall(vm: vm, on: destination, cluster: cluster, policy: policy, held: held) {
-      return .failure(NotPossible(check: "capacity", reason: reason))
+    if let shortfall = capacityShortfall(
+      vm: vm, running: running, on: destination, cluster: cluster, policy: policy, held: held)
+    {
+      return .failure(
+        NotPossible(
+          check: .capacity,
+          reason: CapacityCheck.sentence(shortfall, vm: vm, host: destination, overcommit: policy.overcommit)
+            + (held.contains { $0.host == destination.name } ? " (counting the moves in flight)" : "")))
     }
+    let hold = CapacityHold(host: move.to, memory: running ? vm.memory.bytes : 0, vcpus: running ? vm.vcpus : 0)
     return .success(
       PreflightResult(vm: vm, disksToCopy: move.kind == .cold ? unreachable : [], running: running, hold: hold))
   }
 
+  /// The VM's power state on its source does not allow the move's kind.
+  private static func stateProblem(_ move: PlannedMove, vm: VM, state: VMPlacementState) -> NotPossible? {
+    switch (move.kind, state) {
+    case (.live, .running), (.cold, .stopped):
+      return nil
+    case (.cold, .running) where move.requiresShutdown:
+      return nil
+    case (.cold, .running):
+      return NotPossible(
+        check: .state,
+        reason: "VM \(vm.name) is running; the plan moves it cold without shutting it down (re-plan it)")
+    case (.live, _):
+      return NotPossible(
+        check: .state,
+        reason: "VM \(vm.name) is \(state.rawValue) on \(move.from); a live migration needs it running "
+          + "(re-plan: it would move cold)")
+    default:
+      return NotPossible(check: .state, reason: "VM \(vm.name) is \(state.rawValue) on \(move.from): it cannot move")
+    }
+  }
+
+  /// What does not fit of `vm` on `host`: running VMs there other than `vm`, and the capacity
+  /// other moves in flight hold there, count as allocated.
   private static func capacityShortfall(
-    vm: VM, on host: Host, cluster: Cluster, policy: Policy, held: [CapacityHold]
-  ) -> String? {
-    var memory = vm.memory.bytes
-    var vcpus = vm.vcpus
+    vm: VM, running: Bool, on host: Host, cluster: Cluster, policy: Policy, held: [CapacityHold]
+  ) -> CapacityCheck.Shortfall? {
+    var memory: Int64 = 0
+    var vcpus = 0
     cluster.vms.withUnsafeBufferPointer { vms in  // no copy of each VM: this runs for every move
       for i in vms.indices where vms[i].host == host.name && vms[i].state.isRunning && vms[i].name != vm.name {
         memory += vms[i].memory.bytes
@@ -149,16 +158,9 @@ public enum PreflightCheck {
       memory += hold.memory
       vcpus += hold.vcpus
     }
-    let memoryLimit = host.memory.double * policy.overcommit.memory
-    let vcpuLimit = Double(host.cores) * policy.overcommit.cpu
-    if Double(memory) > memoryLimit {
-      return "host \(host.name) would have \(ByteCount(memory)) of memory allocated (with moves in flight), over "
-        + "its limit of \(ByteCount(Int64(memoryLimit)))"
-    }
-    if Double(vcpus) > vcpuLimit {
-      return "host \(host.name) would have \(vcpus) vCPUs allocated (with moves in flight), over its limit of "
-        + "\(Int(vcpuLimit)) (\(host.cores) cores × \(policy.overcommit.cpu))"
-    }
-    return nil
+    return CapacityCheck.shortfall(
+      memory: vm.memory.double, vcpus: vm.vcpus, running: running, hostMemory: host.memory.double,
+      hostCores: Double(host.cores), allocatedMemory: Double(memory), allocatedVCPUs: vcpus,
+      overcommit: policy.overcommit)
   }
 }

@@ -46,7 +46,8 @@ public enum StageOutcome: String, Sendable, Hashable, Codable, CaseIterable {
   case failed
   /// Undone after a later failure (e.g. a reservation released).
   case rolledBack
-  /// Stopped on request (cancellation) before it completed.
+  /// Stopped on request (cancellation) before it completed; or, for a stage whose intent was
+  /// journaled ahead of an atomic switchover, never reached because the move stopped earlier.
   case aborted
 }
 

@@ -1,7 +1,8 @@
 import BallastModel
 
 /// Where an unfinished move's VM was found, and what `reconcile` should do about it. Pure: the
-/// decision depends only on the journal's last stage and the driver's placements.
+/// decision depends only on the journal's last stage, the driver's placements and its
+/// ``SwitchoverStyle``.
 struct Situation {
   enum RollbackStep: Hashable {
     /// Live: cancel the transfer and resume the paused source.
@@ -48,10 +49,13 @@ struct Situation {
 
   let unfinished: UnfinishedMove
   let placements: [VMPlacement]
+  /// How the driver's live migration reaches commitment.
+  let switchover: SwitchoverStyle
 
-  init(_ unfinished: UnfinishedMove, _ placements: [VMPlacement]) {
+  init(_ unfinished: UnfinishedMove, _ placements: [VMPlacement], switchover: SwitchoverStyle = .staged) {
     self.unfinished = unfinished
     self.placements = placements
+    self.switchover = switchover
   }
 
   var move: PlannedMove { unfinished.move }
@@ -146,6 +150,15 @@ struct Situation {
       let rolledBack =
         "resumed it on \(move.from)"
         + (destination == nil ? "" : " and removed the \(describe(destination)) container on \(move.to)")
+      if committing && switchover == .atomic {
+        // Killed inside an atomic switchover (its intents are journaled before the one driver
+        // call): the source is still there, so the backend never gave it up. Its job may still
+        // run (libvirt peer-to-peer): resumeOnSource aborts it and resumes the source; if that
+        // fails the move stays unresolved — never guess which copy is whole.
+        return .rollBack(
+          rollback,
+          detail: "\(found): the driver's atomic switchover had not given up the source; aborted it, " + rolledBack)
+      }
       if committing && destination == .paused {
         // Killed during commitment: the destination may or may not have confirmed. Ask it again;
         // if it confirms, finish forward, else the source (intact, paused) takes the VM back.
@@ -160,7 +173,8 @@ struct Situation {
 
     case (let source, .paused?):
       // The source is gone (or only defined, off): it was given up, so the destination's copy is
-      // the VM, provided commitment had begun.
+      // the VM, provided commitment had begun. For an atomic switchover this is how the driver's
+      // call leaves a committed move: the VM waits, paused, for activation.
       guard committing else {
         return .needsAttention(
           detail: "\(found): the source is \(describe(source)) although commitment was never begun — the "

@@ -14,6 +14,13 @@ import Logging
 ///   and records `completed`;
 /// - **during commitment**, live, with the source still paused: asks the destination to commit
 ///   again; if it confirms, completes as above, else rolls back (the paused source is intact);
+/// - for a driver whose switchover is ``SwitchoverStyle/atomic`` (the engine journals
+///   commitment's intent before the one call that does stages 2–4): "source gone, destination
+///   paused" is committed (it activates); "source running" is not (it removes what is left on the
+///   destination); "source paused, destination incoming or paused" means the backend's job may
+///   still run, so it asks the driver to abort it and resume the source
+///   (``Driver/resumeOnSource(_:)``) — it never calls ``Driver/commit(_:)`` — and leaves the move
+///   unresolved if that fails;
 /// - when what it finds contradicts the journal (running on two hosts, on none, on a third
 ///   host, on the destination before commitment…): touches nothing and records
 ///   `needsAttention` with the exact situation.
@@ -91,7 +98,7 @@ public struct Reconciler: Sendable {
         "cannot find where VM \(move.vm) is (\(error)); nothing was changed — run reconcile again once the "
           + "hosts \(move.from) and \(move.to) answer")
     }
-    let situation = Situation(unfinished, placements)
+    let situation = Situation(unfinished, placements, switchover: driver.switchover)
     let decision = situation.decide()
     do {
       switch decision {

@@ -7,6 +7,11 @@ struct FaultBook {
     var stage: MigrationStage
   }
 
+  struct RefusalKey: Hashable {
+    var vm: String
+    var host: String
+  }
+
   enum Change {
     case bandwidth(host: String, Bandwidth)
     case kill(host: String)
@@ -19,9 +24,11 @@ struct FaultBook {
     var change: Change
   }
 
-  /// (VM, stage) → failures still to inject.
-  private var stageFaults: [StageKey: Int] = [:]
+  /// (VM, stage) → failures still to inject, and their kind.
+  private var stageFaults: [StageKey: (left: Int, kind: DriverError.Kind)] = [:]
   private var checksumFaults: [String: Int] = [:]
+  /// (VM, destination) → the driver check that refuses the move, and why.
+  private var refusals: [RefusalKey: (check: MoveCheck, reason: String)] = [:]
   /// Timed changes, latest first (the next one is `last`).
   private var timed: [TimedChange] = []
   private var sequence = 0
@@ -32,14 +39,17 @@ struct FaultBook {
 
   mutating func add(_ fault: SimulatedFault) {
     switch fault {
-    case .failStage(let vm, let stage, let times):
-      stageFaults[StageKey(vm: vm, stage: stage), default: 0] += max(times, 0)
+    case .failStage(let vm, let stage, let times, let kind):
+      let key = StageKey(vm: vm, stage: stage)
+      stageFaults[key] = ((stageFaults[key]?.left ?? 0) + max(times, 0), kind)
     case .checksumMismatch(let vm, let times):
       checksumFaults[vm, default: 0] += max(times, 0)
     case .bandwidth(let host, let bandwidth, let at):
       schedule(.bandwidth(host: host, bandwidth), at: at)
     case .killHost(let host, let at):
       schedule(.kill(host: host), at: at)
+    case .refuseMove(let vm, let host, let check, let reason):
+      refusals[RefusalKey(vm: vm, host: host)] = (check, reason)
     }
   }
 
@@ -57,12 +67,17 @@ struct FaultBook {
     timed.insert(item, at: low)
   }
 
-  /// Whether `stage` of `vm` must fail now (and counts the failure).
-  mutating func takeStageFault(_ vm: String, _ stage: MigrationStage) -> Bool {
+  /// The kind of failure `stage` of `vm` must fail with now, if it must (and counts the failure).
+  mutating func takeStageFault(_ vm: String, _ stage: MigrationStage) -> DriverError.Kind? {
     let key = StageKey(vm: vm, stage: stage)
-    guard let left = stageFaults[key], left > 0 else { return false }
-    stageFaults[key] = left - 1
-    return true
+    guard let fault = stageFaults[key], fault.left > 0 else { return nil }
+    stageFaults[key] = (fault.left - 1, fault.kind)
+    return fault.kind
+  }
+
+  /// The driver check refusing to move `vm` to `host`, if one does.
+  func refusal(vm: String, to host: String) -> (check: MoveCheck, reason: String)? {
+    refusals[RefusalKey(vm: vm, host: host)]
   }
 
   /// Whether the next destination copy of `vm` must be corrupt (and counts it).

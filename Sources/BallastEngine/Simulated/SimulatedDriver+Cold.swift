@@ -3,16 +3,17 @@ import BallastModel
 extension SimulatedDriver {
   public func shutdown(vm: String, on host: String, timeout: TimeSpan) async throws {
     applyDue()
-    if takeStageFault(vm, .verifyOff) {
-      throw injected(vm, host: host, "the guest did not shut down")
+    if let kind = takeStageFault(vm, .verifyOff) {
+      throw injected(vm, host: host, "the guest did not shut down", kind: kind)
     }
     try requireReachable(host, vm: vm)
     guard let current = instance(vm, on: host), current.owner else {
-      throw DriverError(vm: vm, host: host, "the VM is not on this host")
+      throw DriverError(vm: vm, host: host, "the VM is not on this host", kind: .refused)
     }
     guard current.state != .stopped else { return }
     if current.state != .running {
-      throw DriverError(vm: vm, host: host, "the VM is \(current.state.rawValue), not running: it cannot shut down")
+      throw DriverError(
+        vm: vm, host: host, "the VM is \(current.state.rawValue), not running: it cannot shut down", kind: .refused)
     }
     await wait(min(timings.shutdownSeconds, max(timeout.seconds, 0)))
     try requireReachable(host, vm: vm)
@@ -23,13 +24,13 @@ extension SimulatedDriver {
 
   public func start(vm: String, on host: String) async throws {
     applyDue()
-    if awaitingStart.contains(vm), takeStageFault(vm, .start) {
-      throw injected(vm, host: host, "the VM did not start on the destination")
+    if awaitingStart.contains(vm), let kind = takeStageFault(vm, .start) {
+      throw injected(vm, host: host, "the VM did not start on the destination", kind: kind)
     }
     try requireReachable(host, vm: vm)
     let config = try requireVM(vm)
     guard let current = instance(vm, on: host), current.owner else {
-      throw DriverError(vm: vm, host: host, "the VM is not defined on this host")
+      throw DriverError(vm: vm, host: host, "the VM is not defined on this host", kind: .refused)
     }
     guard current.state == .stopped else { return }
     try requireFreeMemory(config.memory.bytes, on: host, vm: vm)
@@ -38,7 +39,7 @@ extension SimulatedDriver {
     try persist()
     await wait(timings.bootSeconds)
     if state.downHosts.contains(host) {
-      throw DriverError(vm: vm, host: host, "the host lost power while the VM booted")
+      throw DriverError(vm: vm, host: host, "the host lost power while the VM booted", kind: .unreachable)
     }
     awaitingStart.remove(vm)
     persistQuietly()  // saved as running before the boot; this only updates the time
@@ -48,16 +49,18 @@ extension SimulatedDriver {
     let reservation = resolved(reservation)
     applyDue()
     let vm = request.vm
-    if takeStageFault(vm, .copy) {
-      throw injected(vm, host: request.to, "copying the VM's files failed (I/O error)")
+    if let kind = takeStageFault(vm, .copy) {
+      throw injected(vm, host: request.to, "copying the VM's files failed (I/O error)", kind: kind)
     }
     guard let record = state.reservations[reservation.token], record.phase == .reserved else {
-      throw DriverError(vm: vm, host: request.to, "no reservation ready to receive (token \(reservation.token))")
+      throw DriverError(
+        vm: vm, host: request.to, "no reservation ready to receive (token \(reservation.token))", kind: .refused)
     }
     try requireReachable(request.from, vm: vm)
     try requireReachable(request.to, vm: vm)
     guard let source = instance(vm, on: request.from), source.owner, source.state == .stopped else {
-      throw DriverError(vm: vm, host: request.from, "the VM is not off on its source: a cold copy needs it off")
+      throw DriverError(
+        vm: vm, host: request.from, "the VM is not off on its source: a cold copy needs it off", kind: .refused)
     }
     let target = try destinationDatastore(for: request)
     state.reservations[reservation.token]?.phase = .transferring
@@ -97,13 +100,13 @@ extension SimulatedDriver {
   /// The datastore copied disks go to on the destination: its first local one, else its first.
   private func destinationDatastore(for request: MigrationRequest) throws -> String? {
     guard !request.disksToCopy.isEmpty else { return nil }
-    guard let i = hostPosition[request.to] else { throw DriverError(host: request.to, "no such host") }
+    guard let i = hostPosition[request.to] else { throw DriverError(host: request.to, "no such host", kind: .refused) }
     let mounted = state.cluster.hosts[i].datastores
     let local = mounted.first { name in state.cluster.datastore(named: name)?.shared == false }
     guard let chosen = local ?? mounted.first else {
       throw DriverError(
         vm: request.vm, host: request.to, "the destination mounts no datastore to copy the disks to",
-        hint: "mount a datastore on the host")
+        hint: "mount a datastore on the host", kind: .refused)
     }
     return chosen
   }
@@ -112,15 +115,16 @@ extension SimulatedDriver {
     let reservation = resolved(reservation)
     applyDue()
     let vm = request.vm
-    if takeStageFault(vm, .register) {
-      throw injected(vm, host: request.to, "the destination refused the VM definition")
+    if let kind = takeStageFault(vm, .register) {
+      throw injected(vm, host: request.to, "the destination refused the VM definition", kind: kind)
     }
     guard let record = state.reservations[reservation.token], record.phase == .transferred else {
-      throw DriverError(vm: vm, host: request.to, "nothing to register: the files were not copied and verified")
+      throw DriverError(
+        vm: vm, host: request.to, "nothing to register: the files were not copied and verified", kind: .refused)
     }
     try requireReachable(request.to, vm: vm)
     guard let source = instance(vm, on: request.from), source.owner else {
-      throw DriverError(vm: vm, host: request.from, "the VM is no longer on its source")
+      throw DriverError(vm: vm, host: request.from, "the VM is no longer on its source", kind: .refused)
     }
     addInstance(
       vm,
@@ -135,8 +139,8 @@ extension SimulatedDriver {
   public func removeSource(_ request: MigrationRequest) async throws {
     applyDue()
     let vm = request.vm
-    if takeStageFault(vm, .commitment) {
-      throw injected(vm, host: request.from, "removing the source definition failed")
+    if let kind = takeStageFault(vm, .commitment) {
+      throw injected(vm, host: request.from, "removing the source definition failed", kind: kind)
     }
     guard
       let (token, record) = state.reservations.first(where: {
@@ -144,14 +148,16 @@ extension SimulatedDriver {
       }), record.phase == .registered
     else {
       if instance(vm, on: request.to)?.owner == true, instance(vm, on: request.from) == nil { return }  // done
-      throw DriverError(vm: vm, host: request.to, "the destination copy is not registered: keeping the source")
+      throw DriverError(
+        vm: vm, host: request.to, "the destination copy is not registered: keeping the source", kind: .refused)
     }
     try requireReachable(request.from, vm: vm)
     try requireReachable(request.to, vm: vm)
     guard let source = instance(vm, on: request.from), source.owner, let copy = instance(vm, on: request.to),
       copy.checksum == source.checksum
     else {
-      throw DriverError(vm: vm, host: request.to, "the destination copy is not verified: keeping the source")
+      throw DriverError(
+        vm: vm, host: request.to, "the destination copy is not verified: keeping the source", kind: .refused)
     }
     await wait(timings.removeSeconds)
     try requireReachable(request.to, vm: vm)
@@ -185,7 +191,8 @@ extension SimulatedDriver {
     let reservation = resolved(reservation)
     applyDue()
     if let record = state.reservations[reservation.token], record.phase == .committed {
-      throw DriverError(vm: request.vm, host: request.to, "the move was committed: the destination copy is the VM")
+      throw DriverError(
+        vm: request.vm, host: request.to, "the move was committed: the destination copy is the VM", kind: .refused)
     }
     if !state.downHosts.contains(request.to) {
       if let copy = instance(request.vm, on: request.to), !copy.owner {

@@ -4,19 +4,19 @@ extension SimulatedDriver {
   public func reserve(_ request: MigrationRequest) async throws -> Reservation {
     applyDue()
     let vm = request.vm
-    if takeStageFault(vm, .reservation) {
-      throw injected(vm, host: request.to, "the destination refused the reservation")
+    if let kind = takeStageFault(vm, .reservation) {
+      throw injected(vm, host: request.to, "the destination refused the reservation", kind: kind)
     }
     try requireReachable(request.from, vm: vm)
     try requireReachable(request.to, vm: vm)
     let config = try requireVM(vm)
     guard let source = instance(vm, on: request.from), source.owner else {
-      throw DriverError(vm: vm, host: request.from, "the VM is not on this host")
+      throw DriverError(vm: vm, host: request.from, "the VM is not on this host", kind: .refused)
     }
     if instance(vm, on: request.to) != nil {
       throw DriverError(
         vm: vm, host: request.to, "the destination already holds a copy of the VM",
-        hint: "run reconcile to clean up an earlier migration")
+        hint: "run reconcile to clean up an earlier migration", kind: .refused)
     }
     let holdsMemory = request.kind == .live
     if holdsMemory { try requireFreeMemory(config.memory.bytes, on: request.to, vm: vm) }
@@ -34,7 +34,8 @@ extension SimulatedDriver {
     if state.downHosts.contains(request.to) {
       state.reservations[token] = nil
       persistQuietly()
-      throw DriverError(vm: vm, host: request.to, "the destination lost power while the container started")
+      throw DriverError(
+        vm: vm, host: request.to, "the destination lost power while the container started", kind: .unreachable)
     }
     persistQuietly()  // the reservation was saved before the wait; this only updates the time
     return Reservation(request: request, token: token)
@@ -57,7 +58,8 @@ extension SimulatedDriver {
     }
     if record.phase == .committed {
       throw DriverError(
-        vm: request.vm, host: request.to, "the reservation was committed; the VM now lives on the destination")
+        vm: request.vm, host: request.to, "the reservation was committed; the VM now lives on the destination",
+        kind: .refused)
     }
     if !state.downHosts.contains(request.to) {
       await wait(timings.releaseSeconds)
@@ -75,33 +77,81 @@ extension SimulatedDriver {
     let request = reservation.request
     let vm = request.vm
     guard let record = state.reservations[reservation.token], record.phase == .reserved else {
-      throw DriverError(vm: vm, host: request.to, "no reservation ready to receive (token \(reservation.token))")
+      throw DriverError(
+        vm: vm, host: request.to, "no reservation ready to receive (token \(reservation.token))", kind: .refused)
     }
     try requireReachable(request.from, vm: vm)
     try requireReachable(request.to, vm: vm)
     let config = try requireVM(vm)
     guard let source = instance(vm, on: request.from), source.owner, source.state == .running else {
-      throw DriverError(vm: vm, host: request.from, "the VM is not running on its source")
+      throw DriverError(vm: vm, host: request.from, "the VM is not running on its source", kind: .refused)
     }
     try checkAborted(reservation)  // told to stop before it began
     state.reservations[reservation.token]?.phase = .transferring
     try persist()
     let flow = openFlow(from: request.from, to: request.to, cap: settings.bandwidthCap)
     activeTransfers[reservation.token] = flow
+    var flowOpen = true
     do {
       let result = try await runPreCopy(
         reservation, vm: config, flow: flow, settings: settings, sourceChecksum: source.checksum, onEvent: onEvent)
       finishTransfer(reservation.token, flow: flow)
+      flowOpen = false
+      if switchover == .atomic { try await switchOver(reservation) }
       try persist()
       return result
     } catch {
-      finishTransfer(reservation.token, flow: flow)
-      if state.reservations[reservation.token] != nil { state.reservations[reservation.token]?.phase = .reserved }
+      if flowOpen { finishTransfer(reservation.token, flow: flow) }
+      if let record = state.reservations[reservation.token], record.phase != .committed {
+        state.reservations[reservation.token]?.phase = .reserved
+      }
       resumeSourceIfPaused(vm, on: request.from)
       resetIncoming(vm, on: request.to)
       persistQuietly()
       throw error
     }
+  }
+
+  /// The end of an atomic transfer, as libvirt's own confirmation: with the destination holding
+  /// the whole state (saved so: the backend's job still runs), the destination confirms the copy,
+  /// takes the VM (paused) and the source is removed.
+  private func switchOver(_ reservation: Reservation) async throws {
+    let request = reservation.request
+    let vm = request.vm
+    switchingOver.insert(reservation.token)
+    defer { switchingOver.remove(reservation.token) }
+    try persist()
+    if let kind = takeStageFault(vm, .commitment) {
+      throw injected(vm, host: request.to, "the destination did not confirm the copy", kind: kind)
+    }
+    try requireConsistentCopy(request)
+    await wait(timings.commitSeconds)
+    try checkAborted(reservation)
+    try requireReachable(request.from, vm: vm)
+    try requireReachable(request.to, vm: vm)
+    giveToDestination(request, token: reservation.token)
+    removeInstance(vm, on: request.from)
+  }
+
+  /// Throws unless the destination holds a copy equal to the source's.
+  private func requireConsistentCopy(_ request: MigrationRequest) throws {
+    let vm = request.vm
+    guard let source = instance(vm, on: request.from), source.owner,
+      let copy = instance(vm, on: request.to)
+    else { throw DriverError(vm: vm, host: request.to, "the destination holds no copy", kind: .refused) }
+    if copy.checksum != source.checksum {
+      throw DriverError(
+        vm: vm, host: request.to, "the destination state does not match the source (checksum mismatch)",
+        hint: "the VM stays on \(request.from); retry the migration")
+    }
+  }
+
+  /// Commitment: the destination's copy becomes the VM; the source's is given up.
+  private func giveToDestination(_ request: MigrationRequest, token: String) {
+    updateInstance(request.vm, on: request.from) { $0.owner = false }
+    updateInstance(request.vm, on: request.to) { $0.owner = true }
+    updateVM(request.vm) { $0.host = request.to }
+    state.reservations[token]?.phase = .committed
   }
 
   private func finishTransfer(_ token: String, flow: Int) {
@@ -125,8 +175,8 @@ extension SimulatedDriver {
         let seconds = try await send(flow, bytes: bytes, vm: vm.name, token: reservation.token)
         elapsed += seconds
         run.completeRound(seconds: seconds)
-        if takeStageFault(vm.name, .preCopy) {
-          throw injected(vm.name, host: request.to, "the migration stream broke during pre-copy")
+        if let kind = takeStageFault(vm.name, .preCopy) {
+          throw injected(vm.name, host: request.to, "the migration stream broke during pre-copy", kind: kind)
         }
         let dirtied = vm.dirtyRate.bytesPerSecond * (1 - throttle) * seconds
         await onEvent(
@@ -140,8 +190,8 @@ extension SimulatedDriver {
         try requireReachable(request.from, vm: vm.name)
         updateInstance(vm.name, on: request.from) { $0.state = .paused }
         try persist()
-        if takeStageFault(vm.name, .stopAndCopy) {
-          throw injected(vm.name, host: request.to, "the migration stream broke during stop-and-copy")
+        if let kind = takeStageFault(vm.name, .stopAndCopy) {
+          throw injected(vm.name, host: request.to, "the migration stream broke during stop-and-copy", kind: kind)
         }
         let downtime = try await send(flow, bytes: bytes, vm: vm.name, token: reservation.token)
         try checkAborted(reservation)
@@ -189,7 +239,12 @@ extension SimulatedDriver {
     if let record = state.reservations[reservation.token], record.phase == .committed {
       throw DriverError(
         vm: request.vm, host: request.from, "the migration was committed; the source copy was given up",
-        hint: "activate the VM on \(request.to)")
+        hint: "activate the VM on \(request.to)", kind: .refused)
+    }
+    if switchingOver.contains(reservation.token) {
+      // The atomic transfer is confirming: it sees this before it commits, and rolls back itself.
+      abortedTransfers.insert(reservation.token)
+      return
     }
     // Stop the transfer, whether it runs now or has not begun yet.
     if state.reservations[reservation.token] != nil { abortedTransfers.insert(reservation.token) }
@@ -211,30 +266,25 @@ extension SimulatedDriver {
     applyDue()
     let request = reservation.request
     let vm = request.vm
-    if takeStageFault(vm, .commitment) {
-      throw injected(vm, host: request.to, "the destination did not confirm the copy")
+    if switchover == .atomic {
+      throw DriverError(
+        vm: vm, host: request.to, "this driver switches over atomically: its transfer commits, commit is never called",
+        kind: .refused)
+    }
+    if let kind = takeStageFault(vm, .commitment) {
+      throw injected(vm, host: request.to, "the destination did not confirm the copy", kind: kind)
     }
     let record = state.reservations[reservation.token]
     if record?.phase == .committed { return }  // committed already
     if record == nil, instance(vm, on: request.to)?.owner == true { return }  // committed and activated
     guard record?.phase == .transferred else {
-      throw DriverError(vm: vm, host: request.to, "nothing to commit: the transfer did not complete")
+      throw DriverError(vm: vm, host: request.to, "nothing to commit: the transfer did not complete", kind: .refused)
     }
     try requireReachable(request.to, vm: vm)
-    guard let source = instance(vm, on: request.from), source.owner,
-      let copy = instance(vm, on: request.to)
-    else { throw DriverError(vm: vm, host: request.to, "the destination holds no copy") }
-    if copy.checksum != source.checksum {
-      throw DriverError(
-        vm: vm, host: request.to, "the destination state does not match the source (checksum mismatch)",
-        hint: "the VM stays on \(request.from); retry the migration")
-    }
+    try requireConsistentCopy(request)
     await wait(timings.commitSeconds)
     try requireReachable(request.to, vm: vm)
-    updateInstance(vm, on: request.from) { $0.owner = false }
-    updateInstance(vm, on: request.to) { $0.owner = true }
-    updateVM(vm) { $0.host = request.to }
-    state.reservations[reservation.token]?.phase = .committed
+    giveToDestination(request, token: reservation.token)
     try persist()
   }
 
@@ -243,17 +293,18 @@ extension SimulatedDriver {
     applyDue()
     let request = reservation.request
     let vm = request.vm
-    if takeStageFault(vm, .activation) {
-      throw injected(vm, host: request.to, "the VM did not resume on the destination")
+    if let kind = takeStageFault(vm, .activation) {
+      throw injected(vm, host: request.to, "the VM did not resume on the destination", kind: kind)
     }
     guard let record = state.reservations[reservation.token], record.phase == .committed else {
       // Already activated (the reservation is gone and the VM runs on the destination)?
       if let copy = instance(vm, on: request.to), copy.owner, copy.state == .running { return }
-      throw DriverError(vm: vm, host: request.to, "nothing to activate: the migration was not committed")
+      throw DriverError(
+        vm: vm, host: request.to, "nothing to activate: the migration was not committed", kind: .refused)
     }
     try requireReachable(request.to, vm: vm)
     guard let copy = instance(vm, on: request.to), copy.owner, copy.state != .stopped else {
-      throw DriverError(vm: vm, host: request.to, "the destination no longer holds the VM's state")
+      throw DriverError(vm: vm, host: request.to, "the destination no longer holds the VM's state", kind: .refused)
     }
     updateInstance(vm, on: request.to) { $0.state = .running }
     updateVM(vm) { $0.state = .running }

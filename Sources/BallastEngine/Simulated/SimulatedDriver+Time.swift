@@ -66,7 +66,7 @@ extension SimulatedDriver {
       if !kept.contains(where: { $0.host == host }) { residents[host]?.remove(vm) }
     }
     for id in links.flows(through: host) {
-      links[id]?.failure = DriverError(host: host, "host lost power during the transfer")
+      links[id]?.failure = DriverError(host: host, "host lost power during the transfer", kind: .unreachable)
       clock.interrupt(key: id)
     }
   }
@@ -79,7 +79,9 @@ extension SimulatedDriver {
     var stalledSince: Double?
     while true {
       guard let flow = links[id] else { throw DriverError(vm: vm, "transfer closed unexpectedly") }
-      if let failure = flow.failure { throw DriverError(vm: vm, host: failure.host, failure.message) }
+      if let failure = flow.failure {
+        throw DriverError(vm: vm, host: failure.host, failure.message, kind: failure.kind)
+      }
       if let token, abortedTransfers.contains(token) {
         throw DriverError(vm: vm, "transfer cancelled; the VM stays on its source")
       }

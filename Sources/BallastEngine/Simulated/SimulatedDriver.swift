@@ -14,12 +14,20 @@ import BallastModel
 /// ``PreCopyRun/predict(_:bandwidth:)`` says.
 ///
 /// Faults (``SimulatedFault``) make chosen operations fail, links slow down and hosts die, so
-/// every rollback path can be tested. For load replay, ``setUsage(_:of:)``,
+/// every rollback path can be tested.
+///
+/// Its live migration is ``SwitchoverStyle/staged`` (as QEMU's) unless it is made with
+/// `switchover: .atomic`: then ``transfer(_:settings:onEvent:)`` also confirms the copy, gives
+/// the VM to the destination and removes the source, as libvirt's migration call does, and
+/// saves each step (source paused; destination complete with the source still there; source
+/// gone, destination paused) so a process killed in the middle of the call leaves it behind. For load replay, ``setUsage(_:of:)``,
 /// ``schedule(usage:of:at:)`` and ``advance(to:)`` change what ``inventory()`` reports.
 public actor SimulatedDriver: Driver {
   /// The clock every operation waits on; give it to the engine.
   public nonisolated let clock: VirtualClock
   public nonisolated let timings: SimulationTimings
+  /// How its live migrations reach commitment: stage by stage, or in one transfer call.
+  public nonisolated let switchover: SwitchoverStyle
 
   var state: SimulatedState
   /// Where the state is written through; `nil` keeps it only in this actor (fastest).
@@ -34,6 +42,8 @@ public actor SimulatedDriver: Driver {
   var activeTransfers: [String: Int] = [:]
   /// Reservations whose transfer was told to stop by ``resumeOnSource(_:)`` (until released).
   var abortedTransfers: Set<String> = []
+  /// Reservations whose atomic transfer is confirming the copy (after the link was closed).
+  var switchingOver: Set<String> = []
   /// VMs whose cold move committed and that have not been started since.
   var awaitingStart: Set<String> = []
 
@@ -42,10 +52,11 @@ public actor SimulatedDriver: Driver {
   public init(
     cluster: Cluster, store: (any SimulatedStateStore)? = nil,
     timings: SimulationTimings = SimulationTimings(), faults: [SimulatedFault] = [],
-    clock: VirtualClock = VirtualClock()
+    clock: VirtualClock = VirtualClock(), switchover: SwitchoverStyle = .staged
   ) throws {
     self.clock = clock
     self.timings = timings
+    self.switchover = switchover
     self.store = store
     var state = SimulatedState(cluster: cluster, elapsed: clock.elapsed)
     state.clockTime = clock.now()
@@ -63,7 +74,7 @@ public actor SimulatedDriver: Driver {
   public init(
     resumingFrom store: any SimulatedStateStore, expecting cluster: Cluster? = nil,
     timings: SimulationTimings = SimulationTimings(), faults: [SimulatedFault] = [],
-    origin: Double = VirtualClock.defaultOrigin
+    origin: Double = VirtualClock.defaultOrigin, switchover: SwitchoverStyle = .staged
   ) throws {
     guard let saved = try store.load() else {
       throw SimulationError("no simulated state saved yet", hint: "start from the cluster file instead")
@@ -71,6 +82,7 @@ public actor SimulatedDriver: Driver {
     if let cluster { try saved.check(against: cluster, stateFile: (store as? FileStateStore)?.path ?? "saved") }
     self.clock = VirtualClock(origin: origin, elapsed: saved.elapsed)
     self.timings = timings
+    self.switchover = switchover
     self.store = store
     self.state = saved
     (vmPosition, hostPosition) = Self.positions(saved.cluster)
@@ -119,7 +131,7 @@ public actor SimulatedDriver: Driver {
 
   /// Puts `host` in maintenance or takes it out.
   public func setMaintenance(_ on: Bool, host: String) throws {
-    guard let i = hostPosition[host] else { throw DriverError(host: host, "no such host") }
+    guard let i = hostPosition[host] else { throw DriverError(host: host, "no such host", kind: .refused) }
     state.cluster.hosts[i].state = on ? .maintenance : .active
     try persist()
   }
@@ -150,26 +162,33 @@ public actor SimulatedDriver: Driver {
     adoptStoredChanges()
     await wait(timings.querySeconds)
     applyDue()
-    if takeStageFault(vm, .preMigration) || takeStageFault(vm, .verifyOff) {
-      throw DriverError(vm: vm, "the hypervisor did not answer the inventory query (injected fault)")
+    if let kind = takeStageFault(vm, .preMigration) ?? takeStageFault(vm, .verifyOff) {
+      throw DriverError(vm: vm, "the hypervisor did not answer the inventory query (injected fault)", kind: kind)
     }
     let all = state.instances(of: vm)
     let reachable = all.filter { !state.downHosts.contains($0.host) }
     if reachable.isEmpty, let lost = all.first {
       throw DriverError(
-        vm: vm, host: lost.host, "the host holding the VM is unreachable", hint: "bring the host back, then retry")
+        vm: vm, host: lost.host, "the host holding the VM is unreachable", hint: "bring the host back, then retry",
+        kind: .unreachable)
     }
     return reachable.map { VMPlacement(host: $0.host, state: $0.state) }
   }
 
+  /// The driver's own checks: those a ``SimulatedFault/refuseMove(vm:host:check:reason:)`` fault sets.
+  public func additionalChecks(_ move: PlannedMove, vm: VM, destination: Host) async throws -> NotPossible? {
+    faults.refusal(vm: vm.name, to: destination.name).map { NotPossible(check: $0.check, reason: $0.reason) }
+  }
+
   // MARK: Shared helpers
 
-  func takeStageFault(_ vm: String, _ stage: MigrationStage) -> Bool { faults.takeStageFault(vm, stage) }
+  /// The kind of the failure injected into `stage` of `vm` now, if one is due (and counts it).
+  func takeStageFault(_ vm: String, _ stage: MigrationStage) -> DriverError.Kind? { faults.takeStageFault(vm, stage) }
 
   func takeChecksumFault(_ vm: String) -> Bool { faults.takeChecksumFault(vm) }
 
-  func injected(_ vm: String, host: String?, _ what: String) -> DriverError {
-    DriverError(vm: vm, host: host, "\(what) (injected fault)")
+  func injected(_ vm: String, host: String?, _ what: String, kind: DriverError.Kind) -> DriverError {
+    DriverError(vm: vm, host: host, "\(what) (injected fault)", kind: kind)
   }
 
   /// `reservation` with the token this driver knows it by. A recovering process has no token
@@ -185,15 +204,16 @@ public actor SimulatedDriver: Driver {
   }
 
   func requireReachable(_ host: String, vm: String? = nil) throws {
-    guard hostPosition[host] != nil else { throw DriverError(vm: vm, host: host, "no such host") }
+    guard hostPosition[host] != nil else { throw DriverError(vm: vm, host: host, "no such host", kind: .refused) }
     if state.downHosts.contains(host) {
       throw DriverError(
-        vm: vm, host: host, "host is unreachable (powered off)", hint: "bring the host back, then retry")
+        vm: vm, host: host, "host is unreachable (powered off)", hint: "bring the host back, then retry",
+        kind: .unreachable)
     }
   }
 
   func requireVM(_ name: String) throws -> VM {
-    guard let i = vmPosition[name] else { throw DriverError(vm: name, "no such VM") }
+    guard let i = vmPosition[name] else { throw DriverError(vm: name, "no such VM", kind: .refused) }
     return state.cluster.vms[i]
   }
 
@@ -240,13 +260,13 @@ public actor SimulatedDriver: Driver {
   }
 
   func requireFreeMemory(_ bytes: Int64, on host: String, vm: String) throws {
-    guard let i = hostPosition[host] else { throw DriverError(vm: vm, host: host, "no such host") }
+    guard let i = hostPosition[host] else { throw DriverError(vm: vm, host: host, "no such host", kind: .refused) }
     let capacity = state.cluster.hosts[i].memory.bytes
     let free = capacity - memoryInUse(on: host)
     if bytes > free {
       throw DriverError(
         vm: vm, host: host, "not enough free memory: needs \(ByteCount(bytes)), \(ByteCount(max(free, 0))) free",
-        hint: "free memory on the host or choose another destination")
+        hint: "free memory on the host or choose another destination", kind: .refused)
     }
   }
 

@@ -1,5 +1,5 @@
-/// "Did you mean …?" for misspelled keys and values.
-enum Suggestion {
+/// "Did you mean …?" for misspelled keys, values and names.
+public enum Suggestion {
   /// The candidate closest to `word` (case-insensitive edit distance ≤ 2 or a case-only
   /// difference), or `nil`.
   static func closest(to word: String, in candidates: [String]) -> String? {
@@ -18,8 +18,9 @@ enum Suggestion {
     closest(to: word, in: candidates).map { " (did you mean '\($0)'?)" } ?? ""
   }
 
-  /// Levenshtein distance between two strings.
-  static func editDistance(_ a: String, _ b: String) -> Int {
+  /// Levenshtein distance between two strings (insertions, deletions and substitutions of
+  /// characters), for every "did you mean" in Ballast.
+  public static func editDistance(_ a: String, _ b: String) -> Int {
     let a = Array(a)
     let b = Array(b)
     if a.isEmpty { return b.count }

@@ -94,21 +94,29 @@ public struct PlannedMove: Sendable, Hashable, Codable {
   }
 }
 
-/// A destination or a VM that was considered and rejected, with the filter that said no.
+/// A destination or a VM that was considered and rejected, with the check that said no.
 public struct Rejection: Sendable, Hashable, Codable {
   public var vm: String
   /// The host that was rejected, or `nil` when the VM itself cannot move.
   public var host: String?
-  /// Name of the filter (or rule) that rejected it.
-  public var filter: String
+  /// The check that rejected it (for a VM with no host: the one that refused it most often).
+  public var check: MoveCheck
   /// Why, in an operator's words.
   public var reason: String
 
-  public init(vm: String, host: String?, filter: String, reason: String) {
+  public init(vm: String, host: String?, check: MoveCheck, reason: String) {
     self.vm = vm
     self.host = host
-    self.filter = filter
+    self.check = check
     self.reason = reason
+  }
+
+  /// The check's name, as plans print it (their `filter` column and field).
+  public var filter: String { check.name }
+
+  // Stored as `filter` (the check's name), as plans have always been.
+  private enum CodingKeys: String, CodingKey {
+    case vm, host, check = "filter", reason
   }
 }
 

@@ -31,7 +31,7 @@ public struct BalanceOptions: Sendable, Hashable {
 /// re-evaluated in O(1) with ``ImbalanceAccumulator``. A VM moves at most
 /// once per plan (so it never returns to a host it left in the plan); VMs inside their
 /// cooldown stay put; stopped and suspended VMs are not load and are not moved. Moves that
-/// need room another frees get `dependsOn`; all are ordered by ``MoveScheduler``.
+/// need room another frees get `dependsOn`; all are ordered by ``PredictedTimeline``.
 public enum BalancePlanner {
   /// The balance plan for `cluster` under `policy`, given past moves and migrations in flight.
   /// - Throws: ``PlannerError/inconsistentPlan(_:)`` when the moves the search chose do not
@@ -54,6 +54,8 @@ struct Choice {
 /// The plan's moves once replayed from the snapshot, with their reasons and scores.
 struct Replay {
   var moves: [PlannedMove] = []
+  /// Each move's VM and destination positions.
+  var placements: [(vm: Int, to: Int)] = []
   var rejected: [Rejection] = []
   var final: PlacementState
 }
@@ -321,6 +323,7 @@ struct BalanceSearch {
           score: profile.terms(context, in: current), predicted: decision.predicted,
           requiresShutdown: decision.requiresShutdown,
           disksToCopy: decision.kind == .cold ? current.disksToCopy(v, to: d) : []))
+      replay.placements.append((vm: v, to: d))
       replay.final.move(v, to: d)
     }
     return replay
@@ -334,21 +337,12 @@ struct BalanceSearch {
     let destination = state.host(d).name
     let sourceAfter = state.scores[s] - state.contribution(of: v, on: s)
     let destinationAfter = state.scoreAfterAdding(v, to: d)
-    var text =
-      "imbalance \(Wording.imbalance(state.imbalance)) → \(Wording.imbalance(after)): "
+    return "imbalance \(Wording.imbalance(state.imbalance)) → \(Wording.imbalance(after)): "
       + "\(source) \(Wording.percent(state.scores[s])) → \(Wording.percent(sourceAfter)), "
       + "\(destination) \(Wording.percent(state.scores[d])) → \(Wording.percent(destinationAfter)) weighted load"
-    let predicted = decision.predicted
-    switch decision.kind {
-    case .live:
-      text +=
-        "; live in ~\(Wording.duration(predicted.seconds)) with a \(Wording.duration(predicted.downtimeMs / 1000)) pause"
-      if predicted.throttle > 0 { text += " (guest throttled to \(Wording.percent(1 - predicted.throttle)))" }
-    case .cold:
-      let why = decision.whyNotLive?.sentence(vm: state.vm(v).name, host: destination) ?? "it is off"
-      text += "; cold because \(why): down ~\(Wording.duration(predicted.downtimeMs / 1000))"
-    }
-    return text
+      + PlanTail.kindClause(
+        decision, vm: state.vm(v), destination: destination,
+        disks: decision.kind == .cold ? state.disksToCopy(v, to: d) : [])
   }
 
   // MARK: Rejections
@@ -382,7 +376,7 @@ struct BalanceSearch {
         let ago = max(0, history.now - last.at)
         rejected.append(
           Rejection(
-            vm: state.vm(v).name, host: nil, filter: "cooldown",
+            vm: state.vm(v).name, host: nil, check: .cooldown,
             reason: "moved \(Wording.duration(ago)) ago from \(last.from); it stays put for the "
               + "\(policy.cooldown) cooldown (\(Wording.duration(remaining)) left)"))
       }
@@ -396,7 +390,7 @@ struct BalanceSearch {
     let planned = Set(chosen.map(\.vm))
     for s in sources {
       for v in state.vmsOn[s] where state.vmRunning[v] && cooling[v] == nil && !planned.contains(v) {
-        var counts: [String: Int] = [:]
+        var counts = RefusalCounts()
         var example: Rejection?
         var accepted = false
         for d in active where d != s {
@@ -406,17 +400,11 @@ struct BalanceSearch {
             accepted = true
             break
           }
-          if let name = pipeline.filterName(check) { counts[name, default: 0] += 1 }
+          if let failed = pipeline.failedCheck(check) { counts.add(failed) }
           if example == nil { example = pipeline.rejection(move, in: state, cache: &cache) }
         }
         guard !accepted, let example else { continue }
-        let summary = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-        rejected.append(
-          Rejection(
-            vm: state.vm(v).name, host: nil, filter: summary.first?.key ?? example.filter,
-            reason: "no other host accepts it ("
-              + summary.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-              + "); e.g. \(example.host ?? "?"): \(example.reason)"))
+        rejected.append(counts.rejection(vm: state.vm(v).name, hosts: active.count - 1, example: example))
       }
     }
   }
@@ -424,14 +412,8 @@ struct BalanceSearch {
   // MARK: Result
 
   private func finish(before: ClusterView, replay: Replay) -> MigrationPlan {
-    let moves = replay.moves
-    let pairs = moves.compactMap { move in
-      initial.vmPosition(move.vm).flatMap { v in initial.hostPosition(move.to).map { (vm: v, to: $0) } }
-    }
-    let dependencies = MoveDependencies.compute(pairs, initial: initial)
-    var withDependencies = moves
-    for i in withDependencies.indices { withDependencies[i].dependsOn = dependencies[i] }
-    let (scheduled, makespan) = MoveScheduler(concurrency: policy.concurrency).schedule(withDependencies)
+    let (scheduled, makespan) = PlanTail.ordered(
+      replay.moves, placements: replay.placements, initial: initial, concurrency: policy.concurrency)
     return MigrationPlan(
       trigger: .balance, cluster: initial.cluster.name, policy: policy.name, moves: scheduled,
       rejected: rejected, before: before, after: replay.final.view(), predictedMakespanSeconds: makespan,

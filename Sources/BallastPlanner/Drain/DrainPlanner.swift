@@ -23,7 +23,7 @@ public struct DrainOptions: Sendable, Hashable {
 /// moves before any that shut a VM down. If that spread does not fit everything, a tight
 /// best-fit packing is tried. If neither fits, the plan is refused, with every VM that cannot
 /// go and, host by host, why. Cooldowns do not apply: a drain must empty the host. Moves are
-/// ordered longest first within the concurrency limits (``MoveScheduler``).
+/// ordered longest first within the concurrency limits (``PredictedTimeline``).
 public enum DrainPlanner {
   /// The drain plan for the host called `host`; throws when there is no such host.
   public static func plan(
@@ -43,7 +43,26 @@ public enum DrainPlanner {
 }
 
 private struct DrainSearch {
-  enum Strategy { case spread, pack }
+  /// How an attempt ranks destinations, and in which order it tries hosts.
+  struct Strategy {
+    /// Ranks the candidates (the plan shows the drain profile's terms either way).
+    let profile: ScoringProfile
+    /// The profile's scorer whose value is known before the placement checks (it reads only
+    /// the imbalance and the destination's load after the move): the bound that prunes hosts.
+    let leading: any PlacementScorer
+    /// Hosts are tried fullest first, not least loaded first.
+    let fullestFirst: Bool
+    /// Above the detail limit, a single VM is tried on a shortlist of hosts first.
+    let shortlists: Bool
+
+    /// Keep the remaining hosts even: the drain profile, least loaded hosts first.
+    static let spread = Strategy(profile: .drain, leading: BalanceScorer(), fullestFirst: false, shortlists: true)
+    /// Best fit, when the spread leaves VMs without room: fullness, fullest hosts first.
+    static let pack = Strategy(profile: .pack, leading: FullnessScorer(), fullestFirst: true, shortlists: false)
+
+    /// At most what the profile's scorers other than the leading one can add.
+    var otherTermsBound: Double { profile.bound(excluding: leading.name) }
+  }
 
   struct Placement {
     var vm: Int
@@ -153,6 +172,14 @@ private struct DrainSearch {
     }
   }
 
+  /// What the search found for one unit: the best destination, or why none takes it.
+  struct Search {
+    var best: Candidate?
+    var tally: RefusalTally
+    /// Every refused destination of each VM (when rejections are detailed).
+    var rejections: [Int: [Rejection]] = [:]
+  }
+
   private mutating func attempt(_ strategy: Strategy, units: [[Int]]) -> Attempt {
     var attempt = Attempt(state: initial)
     working = initial
@@ -163,78 +190,91 @@ private struct DrainSearch {
     var order = destinations.sorted { isBefore($0, $1, strategy) }
     let detailed = destinations.count <= options.detailedRejectionHostLimit
     for unit in units {
-      var best: Candidate?
-      var rejections: [Int: [Rejection]] = [:]
-      var tally = RefusalTally(unit: unit, checks: checkNames)
-      // Above the detail limit a single VM is tried on a shortlist: the least loaded hosts
-      // overall, those it reaches cheaply (no disk copy, no shutdown) and those on links as fast
-      // as its own. If the best of them is not cheap, the other cheap hosts are tried too; if
-      // nothing took it, every host is (so a refusal is complete). Hosts that cannot beat the
-      // best so far are not checked.
-      let fast = !detailed && unit.count == 1
-      let v = unit[0]
-      var tried: [Bool] = []
-      if fast && strategy == .spread {
-        tried = [Bool](repeating: false, count: working.cluster.hosts.count)
-        for d in shortlist(for: v, order: order) {
-          tried[d] = true
-          if let best, !best.shutdown, !canBeat(best, vm: v, on: d, strategy) { continue }
-          consider(
-            unit, on: d, strategy: strategy, detailed: detailed, best: &best, tally: &tally, rejections: &rejections)
-        }
-        if let chosen = best, !reachesCheaply(v, chosen.host) {
-          for d in order where !tried[d] && reachesCheaply(v, d) {
-            tried[d] = true
-            if let best, !best.shutdown, !canBeat(best, vm: v, on: d, strategy) { continue }
-            consider(
-              unit, on: d, strategy: strategy, detailed: detailed, best: &best, tally: &tally, rejections: &rejections)
-          }
-        }
-      }
-      if best == nil {
-        for d in order where tried.isEmpty || !tried[d] {
-          if fast, let best, !best.shutdown, !canBeat(best, vm: v, on: d, strategy) { continue }
-          consider(
-            unit, on: d, strategy: strategy, detailed: detailed, best: &best, tally: &tally, rejections: &rejections)
-        }
-      }
-      guard let best else {
-        // Nowhere to go: list every host's reason for every VM of the unit.
-        for v in unit {
-          attempt.blocked.append(v)
-          if tally.refusedByFail.contains(v) { attempt.blockedByFail.append(v) }
-          attempt.rejected.append(blockedSummary(v, counts: tally.counts(of: v), hosts: destinations.count))
-          for d in destinations {
-            if let rejection = pipeline.rejection(MoveRequest(vm: v, destination: d), in: working, cache: &cache) {
-              attempt.rejected.append(rejection)
-            }
-          }
-        }
+      let search = search(unit, order: order, strategy: strategy, detailed: detailed)
+      guard let best = search.best else {
+        recordBlocked(unit, search.tally, destinations: destinations, in: &attempt)
         continue
       }
-      var combined = best.decision
-      combined.costUnits = best.costUnits
-      let context = ScoringContext(
-        move: MoveRequest(vm: unit[0], destination: best.host), decision: combined, imbalanceBefore: working.imbalance,
-        imbalanceAfter: best.imbalanceAfter, destinationScoreAfter: best.fullness)
-      let terms = ScoringProfile.drain.terms(context, in: working)
       if let i = order.firstIndex(of: best.host) { order.remove(at: i) }
-      defer {
-        let at = order.firstIndex { isBefore(best.host, $0, strategy) } ?? order.count
-        order.insert(best.host, at: at)
-      }
-      for (i, v) in unit.enumerated() {
-        if detailed { attempt.rejected += rejections[v] ?? [] }
-        let before = working.imbalance
-        working.move(v, to: best.host)
-        attempt.placements.append(
-          Placement(
-            vm: v, to: best.host, decision: i == 0 ? best.decision : best.rest[i - 1], terms: terms,
-            imbalanceBefore: before, imbalanceAfter: working.imbalance))
-      }
+      place(unit, best, rejections: detailed ? search.rejections : [:], in: &attempt)
+      order.insert(best.host, at: order.firstIndex { isBefore(best.host, $0, strategy) } ?? order.count)
     }
     attempt.state = working
     return attempt
+  }
+
+  /// The best destination of `unit`, trying hosts in `order`.
+  ///
+  /// Above the detail limit a single VM is tried on a shortlist (when the strategy has one):
+  /// the least loaded hosts overall, those it reaches cheaply (no disk copy, no shutdown) and
+  /// those on links as fast as its own. If the best of them is not cheap, the other cheap hosts
+  /// are tried too; if nothing took it, every host is (so a refusal is complete). Hosts that
+  /// cannot beat the best so far are not checked.
+  private mutating func search(_ unit: [Int], order: [Int], strategy: Strategy, detailed: Bool) -> Search {
+    var search = Search(tally: RefusalTally(unit: unit, checks: pipeline.checks))
+    let fast = !detailed && unit.count == 1
+    let v = unit[0]
+    var tried: [Bool] = []
+    func worthTrying(_ d: Int, _ best: Candidate?) -> Bool {
+      guard fast, let best, !best.shutdown else { return true }
+      return canBeat(best, vm: v, on: d, strategy)
+    }
+    if fast && strategy.shortlists {
+      tried = [Bool](repeating: false, count: working.cluster.hosts.count)
+      for d in shortlist(for: v, order: order) {
+        tried[d] = true
+        if worthTrying(d, search.best) { consider(unit, on: d, strategy: strategy, detailed: detailed, &search) }
+      }
+      if let chosen = search.best, !reachesCheaply(v, chosen.host) {
+        for d in order where !tried[d] && reachesCheaply(v, d) {
+          tried[d] = true
+          if worthTrying(d, search.best) { consider(unit, on: d, strategy: strategy, detailed: detailed, &search) }
+        }
+      }
+    }
+    if search.best == nil {
+      for d in order where (tried.isEmpty || !tried[d]) && worthTrying(d, search.best) {
+        consider(unit, on: d, strategy: strategy, detailed: detailed, &search)
+      }
+    }
+    return search
+  }
+
+  /// A unit nowhere to go: every VM of it is blocked, with its refusal counts and every host's reason.
+  private mutating func recordBlocked(
+    _ unit: [Int], _ tally: RefusalTally, destinations: [Int], in attempt: inout Attempt
+  ) {
+    for v in unit {
+      attempt.blocked.append(v)
+      if tally.refusedByFail.contains(v) { attempt.blockedByFail.append(v) }
+      attempt.rejected.append(tally.counts(of: v).rejection(vm: initial.vm(v).name, hosts: destinations.count))
+      for d in destinations {
+        if let rejection = pipeline.rejection(MoveRequest(vm: v, destination: d), in: working, cache: &cache) {
+          attempt.rejected.append(rejection)
+        }
+      }
+    }
+  }
+
+  /// Moves `unit` to `best`'s host, scored with the drain profile's terms.
+  private mutating func place(
+    _ unit: [Int], _ best: Candidate, rejections: [Int: [Rejection]], in attempt: inout Attempt
+  ) {
+    var combined = best.decision
+    combined.costUnits = best.costUnits
+    let context = ScoringContext(
+      move: MoveRequest(vm: unit[0], destination: best.host), decision: combined, imbalanceBefore: working.imbalance,
+      imbalanceAfter: best.imbalanceAfter, destinationScoreAfter: best.fullness)
+    let terms = ScoringProfile.drain.terms(context, in: working)
+    for (i, v) in unit.enumerated() {
+      attempt.rejected += rejections[v] ?? []
+      let before = working.imbalance
+      working.move(v, to: best.host)
+      attempt.placements.append(
+        Placement(
+          vm: v, to: best.host, decision: i == 0 ? best.decision : best.rest[i - 1], terms: terms,
+          imbalanceBefore: before, imbalanceAfter: working.imbalance))
+    }
   }
 
   /// Host order for a strategy: least loaded first when spreading, fullest first when packing
@@ -242,7 +282,7 @@ private struct DrainSearch {
   private func isBefore(_ a: Int, _ b: Int, _ strategy: Strategy) -> Bool {
     let sa = working.scores[a]
     let sb = working.scores[b]
-    if sa != sb { return strategy == .spread ? sa < sb : sa > sb }
+    if sa != sb { return strategy.fullestFirst ? sa > sb : sa < sb }
     return a < b
   }
 
@@ -278,48 +318,44 @@ private struct DrainSearch {
     working.reachesAllStorage(v, from: d) && (!working.vmRunning[v] || working.missingFeatures(v, on: d).isEmpty)
   }
 
-  /// Evaluates the unit on host `d` and keeps the better of it and `best`, or records the refusal.
+  /// Evaluates the unit on host `d` and keeps the better of it and the best so far, or records
+  /// the refusal.
   private mutating func consider(
-    _ unit: [Int], on d: Int, strategy: Strategy, detailed: Bool, best: inout Candidate?, tally: inout RefusalTally,
-    rejections: inout [Int: [Rejection]]
+    _ unit: [Int], on d: Int, strategy: Strategy, detailed: Bool, _ search: inout Search
   ) {
-    switch unit.count == 1 ? evaluate(unit[0], on: d) : evaluate(group: unit, on: d) {
+    switch unit.count == 1 ? evaluate(unit[0], on: d, strategy) : evaluate(group: unit, on: d, strategy) {
     case .candidate(let candidate):
-      if best.map({ isBetter(candidate, than: $0, strategy) }) ?? true { best = candidate }
+      if search.best.map({ isBetter(candidate, than: $0) }) ?? true { search.best = candidate }
     case .refused(let v, let check):
-      tally.add(vm: v, check: checkIndex(check), refusesPlan: refusesPlan(check))
+      search.tally.add(vm: v, check: checkIndex(check), refusesPlan: refusesPlan(check))
       if detailed, let rejection = pipeline.rejection(MoveRequest(vm: v, destination: d), in: working, cache: &cache) {
-        rejections[v, default: []].append(rejection)
+        search.rejections[v, default: []].append(rejection)
       }
     }
   }
 
-  /// Whether VM `v` on host `d` could score better than `best`: an upper bound from the cheap
-  /// parts of the score (the balance term is exact; cost and preference terms are at most 0,
-  /// headroom at most its weight), or, when packing, from the destination's fullness. Only
-  /// valid against a `best` that needs no shutdown (one that does loses to any that does not).
+  /// Whether VM `v` on host `d` could score better than `best`: the strategy's leading term
+  /// (exact before any check) plus the most its other terms can add. Only valid against a
+  /// `best` that needs no shutdown (one that does loses to any that does not).
   private func canBeat(_ best: Candidate, vm v: Int, on d: Int, _ strategy: Strategy) -> Bool {
-    switch strategy {
-    case .spread:
-      let bound = (working.imbalance - working.imbalanceAfterMoving(v, to: d)) * 100 + DrainSearch.otherTermsBound
-      return bound >= best.value
-    case .pack:
-      return working.scoreAfterAdding(v, to: d) >= best.fullness
-    }
+    let context = ScoringContext(
+      move: MoveRequest(vm: v, destination: d), decision: Self.undecided, imbalanceBefore: working.imbalance,
+      imbalanceAfter: working.imbalanceAfterMoving(v, to: d), destinationScoreAfter: working.scoreAfterAdding(v, to: d))
+    let leading = strategy.leading.weight * strategy.leading.value(context, in: working)
+    return leading + strategy.otherTermsBound >= best.value
   }
 
-  /// At most what the drain profile's terms other than `balance` can add.
-  static let otherTermsBound = ScoringProfile.drain.bound(excluding: BalanceScorer().name)
+  /// A stand-in decision for the leading scorers, which do not read it.
+  static let undecided = MoveDecision(
+    kind: .live, predicted: PredictedCost(seconds: 0, downtimeMs: 0, bytes: 0, rounds: 0, converges: true),
+    requiresShutdown: false, whyNotLive: nil)
 
-  /// Names of the checks a move can fail: the pipeline's filters, then the live-eligibility checks.
-  var checkNames: [String] { pipeline.filters.map(\.name) + ["storage", "cpu-compatibility", "convergence"] }
-
+  /// The position of the check behind a refusal in ``PlacementPipeline/checks``.
   private func checkIndex(_ check: PlacementCheck) -> Int {
     switch check {
     case .filtered(let index): return index
-    case .notLive(let filter, _):
-      let kinds = ["storage", "cpu-compatibility", "convergence"]
-      return pipeline.filters.count + (kinds.firstIndex(of: filter) ?? 2)
+    case .notLive(let failed, _):
+      return pipeline.filters.count + (MoveCheck.liveEligibility.firstIndex(of: failed) ?? 2)
     case .pass: return 0
     }
   }
@@ -332,11 +368,11 @@ private struct DrainSearch {
   /// Per VM of a unit, how many hosts each check refused.
   struct RefusalTally {
     let unit: [Int]
-    let checks: [String]
+    let checks: [MoveCheck]
     var table: [[Int]]
     var refusedByFail = Set<Int>()
 
-    init(unit: [Int], checks: [String]) {
+    init(unit: [Int], checks: [MoveCheck]) {
       self.unit = unit
       self.checks = checks
       self.table = unit.map { _ in [Int](repeating: 0, count: checks.count) }
@@ -348,10 +384,10 @@ private struct DrainSearch {
       if refusesPlan { refusedByFail.insert(vm) }
     }
 
-    func counts(of vm: Int) -> [String: Int] {
-      guard let i = unit.firstIndex(of: vm) else { return [:] }
-      var result: [String: Int] = [:]
-      for (c, count) in table[i].enumerated() where count > 0 { result[checks[c], default: 0] += count }
+    func counts(of vm: Int) -> RefusalCounts {
+      var result = RefusalCounts()
+      guard let i = unit.firstIndex(of: vm) else { return result }
+      for (c, count) in table[i].enumerated() { result.add(checks[c], hosts: count) }
       return result
     }
   }
@@ -362,8 +398,8 @@ private struct DrainSearch {
     case refused(vm: Int, check: PlacementCheck)
   }
 
-  /// One VM on host `d`: its score, or the first check that refuses it.
-  private mutating func evaluate(_ v: Int, on d: Int) -> Outcome {
+  /// One VM on host `d`: its score under the strategy, or the first check that refuses it.
+  private mutating func evaluate(_ v: Int, on d: Int, _ strategy: Strategy) -> Outcome {
     let move = MoveRequest(vm: v, destination: d)
     let check = pipeline.check(move, in: working, cache: &cache)
     guard case .pass(let decision) = check else { return .refused(vm: v, check: check) }
@@ -374,12 +410,12 @@ private struct DrainSearch {
       destinationScoreAfter: fullness)
     return .candidate(
       Candidate(
-        host: d, decision: decision, rest: [], value: ScoringProfile.drain.total(context, in: working),
+        host: d, decision: decision, rest: [], value: strategy.profile.total(context, in: working),
         shutdown: decision.requiresShutdown, fullness: fullness, imbalanceAfter: after, costUnits: decision.costUnits))
   }
 
   /// An affinity group on host `d`: placed member by member, scored, then taken back.
-  private mutating func evaluate(group unit: [Int], on d: Int) -> Outcome {
+  private mutating func evaluate(group unit: [Int], on d: Int, _ strategy: Strategy) -> Outcome {
     let before = working.imbalance
     var decisions: [MoveDecision] = []
     var refusal: Outcome?
@@ -404,31 +440,15 @@ private struct DrainSearch {
     return .candidate(
       Candidate(
         host: d, decision: decisions[0], rest: Array(decisions.dropFirst()),
-        value: ScoringProfile.drain.total(context, in: working), shutdown: decisions.contains { $0.requiresShutdown },
+        value: strategy.profile.total(context, in: working), shutdown: decisions.contains { $0.requiresShutdown },
         fullness: fullness, imbalanceAfter: after, costUnits: combined.costUnits))
   }
 
-  private func isBetter(_ a: Candidate, than b: Candidate, _ strategy: Strategy) -> Bool {
+  /// Needing no shutdown first, then the strategy's score, then the host's name.
+  private func isBetter(_ a: Candidate, than b: Candidate) -> Bool {
     if a.shutdown != b.shutdown { return !a.shutdown }
-    switch strategy {
-    case .spread:
-      if a.value != b.value { return a.value > b.value }
-    case .pack:
-      if a.fullness != b.fullness { return a.fullness > b.fullness }
-    }
+    if a.value != b.value { return a.value > b.value }
     return initial.host(a.host).name < initial.host(b.host).name
-  }
-
-  private func blockedSummary(_ v: Int, counts: [String: Int], hosts: Int) -> Rejection {
-    let vm = initial.vm(v).name
-    guard hosts > 0 else {
-      return Rejection(vm: vm, host: nil, filter: "host-state", reason: "no other active host to take it")
-    }
-    let sorted = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-    return Rejection(
-      vm: vm, host: nil, filter: sorted.first?.key ?? "placement",
-      reason: "none of the \(hosts) other active hosts takes it ("
-        + sorted.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")")
   }
 
   // MARK: Results
@@ -448,9 +468,9 @@ private struct DrainSearch {
           reason: reasonText(placement, disks: disks), score: placement.terms, predicted: decision.predicted,
           requiresShutdown: decision.requiresShutdown, disksToCopy: disks))
     }
-    let dependencies = MoveDependencies.compute(attempt.placements.map { ($0.vm, $0.to) }, initial: initial)
-    for i in moves.indices { moves[i].dependsOn = dependencies[i] }
-    let (scheduled, makespan) = MoveScheduler(concurrency: policy.concurrency).schedule(moves)
+    let (scheduled, makespan) = PlanTail.ordered(
+      moves, placements: attempt.placements.map { (vm: $0.vm, to: $0.to) }, initial: initial,
+      concurrency: policy.concurrency)
     return MigrationPlan(
       trigger: .drain, cluster: initial.cluster.name, policy: policy.name, moves: scheduled, rejected: attempt.rejected,
       before: before, after: attempt.state.view(), predictedMakespanSeconds: makespan, notes: notes)
@@ -459,27 +479,9 @@ private struct DrainSearch {
   private func reasonText(_ placement: Placement, disks: [Disk]) -> String {
     let source = initial.host(drained).name
     let destination = initial.host(placement.to).name
-    var text =
-      "evacuating \(source) for maintenance; \(destination) keeps the other hosts most even "
+    return "evacuating \(source) for maintenance; \(destination) keeps the other hosts most even "
       + "(imbalance \(Wording.imbalance(placement.imbalanceBefore)) → \(Wording.imbalance(placement.imbalanceAfter)))"
-    let predicted = placement.decision.predicted
-    switch placement.decision.kind {
-    case .live:
-      text +=
-        "; live in ~\(Wording.duration(predicted.seconds)) with a \(Wording.duration(predicted.downtimeMs / 1000)) pause"
-    case .cold:
-      if let why = placement.decision.whyNotLive {
-        text +=
-          "; cold because \(why.sentence(vm: initial.vm(placement.vm).name, host: destination)): "
-          + "down ~\(Wording.duration(predicted.downtimeMs / 1000))"
-      } else {
-        text += "; cold, it is \(initial.vm(placement.vm).state.rawValue)"
-      }
-      if !disks.isEmpty {
-        text += "; copies \(Wording.bytes(disks.reduce(0) { $0 + $1.size.double })) of disks"
-      }
-    }
-    return text
+      + PlanTail.kindClause(placement.decision, vm: initial.vm(placement.vm), destination: destination, disks: disks)
   }
 
   private func refusal(before: ClusterView, attempt: Attempt, total: Int, notes: [String]) -> MigrationPlan {

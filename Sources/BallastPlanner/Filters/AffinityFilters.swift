@@ -3,7 +3,7 @@ import BallastModel
 /// Anti-affinity: a VM never joins a host that holds another member of one of its
 /// anti-affinity rules (members count whether running or off).
 public struct AntiAffinityFilter: PlacementFilter {
-  public let name = "anti-affinity"
+  public let check = MoveCheck.antiAffinity
 
   public init() {}
 
@@ -32,7 +32,7 @@ public struct AntiAffinityFilter: PlacementFilter {
 /// active hosts, the destination must hold at least one of them; members on hosts in
 /// maintenance do not count (they are leaving too), so a drained group follows its first member.
 public struct AffinityFilter: PlacementFilter {
-  public let name = "affinity"
+  public let check = MoveCheck.affinity
 
   public init() {}
 

@@ -1,8 +1,10 @@
+import BallastModel
+
 /// A destination already taking part in `concurrency.perHost` migrations (in flight now, as the
 /// engine reports them in ``MoveHistory/inFlight``) takes no new one. Moves within one plan are
-/// kept inside the limits by ``MoveScheduler`` instead.
+/// kept inside the limits by ``PredictedTimeline`` instead.
 public struct ConcurrencyFilter: PlacementFilter {
-  public let name = "concurrency"
+  public let check = MoveCheck.concurrency
 
   public init() {}
 

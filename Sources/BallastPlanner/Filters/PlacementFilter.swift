@@ -16,8 +16,8 @@ public struct MoveRequest: Sendable, Hashable {
 /// `admits` is the fast check planners run on many trial moves; `reason` builds the operator's
 /// sentence and is only asked for moves `admits` refused.
 public protocol PlacementFilter: Sendable {
-  /// Short name shown with each rejection, e.g. `capacity`.
-  var name: String { get }
+  /// The check this filter runs, shown with each rejection (by its name, e.g. `capacity`).
+  var check: MoveCheck { get }
   /// Whether the move passes.
   func admits(_ move: MoveRequest, in state: PlacementState) -> Bool
   /// Why the move does not pass, in an operator's words (only called when `admits` is false).
@@ -25,11 +25,14 @@ public protocol PlacementFilter: Sendable {
 }
 
 extension PlacementFilter {
+  /// The name of the filter's check, e.g. `capacity`.
+  public var name: String { check.name }
+
   /// `nil` when the move passes, else the rejection naming this filter.
   public func rejection(_ move: MoveRequest, in state: PlacementState) -> Rejection? {
     guard !admits(move, in: state) else { return nil }
     return Rejection(
-      vm: state.vm(move.vm).name, host: state.host(move.destination).name, filter: name,
+      vm: state.vm(move.vm).name, host: state.host(move.destination).name, check: check,
       reason: reason(move, in: state))
   }
 }

@@ -6,8 +6,9 @@ public enum PlacementCheck: Sendable {
   case pass(MoveDecision)
   /// Filter number `index` of the pipeline refused it.
   case filtered(index: Int)
-  /// A running VM that cannot move live here, under `liveIneligible: skip` or `fail`.
-  case notLive(filter: String, refusesPlan: Bool)
+  /// A running VM that cannot move live here (`check` is one of
+  /// ``MoveCheck/liveEligibility``), under `liveIneligible: skip` or `fail`.
+  case notLive(check: MoveCheck, refusesPlan: Bool)
 }
 
 /// The filters then the kind selection, for one VM and one destination.
@@ -29,15 +30,15 @@ public struct PlacementPipeline: Sendable {
     let policy = selector.policy
     if policy.liveIneligible != .cold, state.vmRunning[move.vm] {
       if !state.reachesAllStorage(move.vm, from: move.destination) {
-        return .notLive(filter: "storage", refusesPlan: policy.liveIneligible == .fail)
+        return .notLive(check: .storage, refusesPlan: policy.liveIneligible == .fail)
       }
       if !state.missingFeatures(move.vm, on: move.destination).isEmpty {
-        return .notLive(filter: "cpu-compatibility", refusesPlan: policy.liveIneligible == .fail)
+        return .notLive(check: .cpuCompatibility, refusesPlan: policy.liveIneligible == .fail)
       }
     }
     switch selector.decide(move, in: state, cache: &cache) {
     case .move(let decision): return .pass(decision)
-    case .ineligible(let rejection, let refuses): return .notLive(filter: rejection.filter, refusesPlan: refuses)
+    case .ineligible(let rejection, let refuses): return .notLive(check: rejection.check, refusesPlan: refuses)
     }
   }
 
@@ -65,12 +66,16 @@ public struct PlacementPipeline: Sendable {
     }
   }
 
-  /// Name of the filter behind a failed ``check(_:in:cache:)``.
-  public func filterName(_ check: PlacementCheck) -> String? {
+  /// The check behind a failed ``check(_:in:cache:)`` (`nil` when it passed).
+  public func failedCheck(_ check: PlacementCheck) -> MoveCheck? {
     switch check {
     case .pass: nil
-    case .filtered(let index): filters[index].name
-    case .notLive(let filter, _): filter
+    case .filtered(let index): filters[index].check
+    case .notLive(let check, _): check
     }
   }
+
+  /// Every check a move can fail, in the order the pipeline runs them: its filters, then the
+  /// live-eligibility checks.
+  public var checks: [MoveCheck] { filters.map(\.check) + MoveCheck.liveEligibility }
 }

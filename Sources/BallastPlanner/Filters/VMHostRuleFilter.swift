@@ -3,7 +3,7 @@ import BallastModel
 /// VM–host rules of mode `must` (only the listed hosts) and `mustNot` (never the listed hosts).
 /// `should` / `shouldNot` rules are preferences: see ``PreferenceScorer``.
 public struct VMHostRuleFilter: PlacementFilter {
-  public let name = "vm-host"
+  public let check = MoveCheck.vmHost
 
   public init() {}
 

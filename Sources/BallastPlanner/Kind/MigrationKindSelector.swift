@@ -9,24 +9,26 @@ public enum LiveObstacle: Sendable, Hashable {
   /// Pre-copy is predicted not to converge at this bandwidth.
   case convergence(bandwidth: Bandwidth, reason: String)
 
-  /// Name of the check, as rejections show it: `storage`, `cpu-compatibility`, `convergence`.
-  public var filter: String {
+  /// The check that found it: `storage`, `cpu-compatibility` or `convergence`.
+  public var check: MoveCheck {
     switch self {
-    case .storage: "storage"
-    case .cpu: "cpu-compatibility"
-    case .convergence: "convergence"
+    case .storage: .storage
+    case .cpu: .cpuCompatibility
+    case .convergence: .convergence
     }
   }
 
-  /// The obstacle in an operator's words.
+  /// The check's name, as rejections show it.
+  public var filter: String { check.name }
+
+  /// The obstacle in an operator's words (storage and CPU: the sentences of ``StorageCheck`` and
+  /// ``CPUCheck``, which the engine's stage 0 uses too).
   public func sentence(vm: String, host: String) -> String {
     switch self {
     case .storage(let disks):
-      let stores = Array(Set(disks.map(\.datastore))).sorted()
-      let verb = disks.count == 1 ? "disk is" : "disks are"
-      return "\(vm)'s \(verb) on \(Wording.list(stores)), not on shared storage \(host) mounts"
+      return StorageCheck.sentence(disks: disks, vm: vm, host: host)
     case .cpu(let vmModel, let hostModel, let missing):
-      return "\(vm) was started as \(vmModel) and \(host) (\(hostModel)) lacks \(Wording.list(missing, limit: 4))"
+      return CPUCheck.sentence(vm: vm, vmModel: vmModel, host: host, hostModel: hostModel, missing: missing)
     case .convergence(let bandwidth, let reason):
       return "at \(bandwidth) \(reason)"
     }
@@ -34,7 +36,7 @@ public enum LiveObstacle: Sendable, Hashable {
 
   /// The obstacle as a rejection of `host` for `vm`.
   public func rejection(vm: String, host: String) -> Rejection {
-    Rejection(vm: vm, host: host, filter: filter, reason: sentence(vm: vm, host: host))
+    Rejection(vm: vm, host: host, check: check, reason: sentence(vm: vm, host: host))
   }
 }
 

@@ -100,6 +100,16 @@ public struct HeadroomScorer: PlacementScorer {
   }
 }
 
+/// How full the destination is once the VM is there (its weighted utilization): higher is
+/// better when packing VMs onto the fewest hosts (best fit).
+public struct FullnessScorer: PlacementScorer {
+  public let name = "fullness"
+  public var weight: Double
+  public init(weight: Double = 1) { self.weight = weight }
+  public var maximumValue: Double { 1 }
+  public func value(_ context: ScoringContext, in state: PlacementState) -> Double { context.destinationScoreAfter }
+}
+
 /// A weighted set of scorers.
 public struct ScoringProfile: Sendable {
   public var scorers: [any PlacementScorer]
@@ -116,6 +126,9 @@ public struct ScoringProfile: Sendable {
     BalanceScorer(weight: 1), MigrationCostScorer(weight: 0.5), PreferenceScorer(weight: 1),
     HeadroomScorer(weight: 0.05),
   ])
+
+  /// Packing, when a drain's even spread does not fit: the fullest host that takes the VM.
+  public static let pack = ScoringProfile([FullnessScorer(weight: 1)])
 
   /// The most that the scorers other than `excluded` can add to a total (weights assumed ≥ 0).
   public func bound(excluding excluded: String) -> Double { bound(excluding: [excluded]) }

@@ -152,9 +152,7 @@ public struct PlacementState: Sendable {
       profiles.append(host)
       return profiles.count - 1
     }
-    self.missing = vmModels.map { model in
-      profiles.map { CPUModels.missingFeatures(vmModel: model, hostModel: $0.cpuModel, hostExtra: $0.cpuFeatures) }
-    }
+    self.missing = vmModels.map { model in profiles.map { CPUCheck.missingFeatures(vmModel: model, on: $0) } }
 
     let rules = policy.rules
     var rulesOf = [[Int]](repeating: [], count: vmCount)
@@ -300,17 +298,20 @@ public struct PlacementState: Sendable {
 
   /// Whether every disk of `v` is on a shared datastore that host `d` mounts.
   public func reachesAllStorage(_ v: Int, from d: Int) -> Bool {
-    for id in vmStores[v] where id < 0 || !datastoreShared[id] || !hostMounts[d].contains(id) { return false }
+    for id in vmStores[v] where !reaches(store: id, from: d) { return false }
     return true
   }
 
   /// Disks of `v` that must be copied to run on `d`: on datastores `d` does not mount, or local.
   public func disksToCopy(_ v: Int, to d: Int) -> [Disk] {
     let disks = cluster.vms[v].disks
-    return vmStores[v].indices.compactMap { i in
-      let id = vmStores[v][i]
-      return id >= 0 && datastoreShared[id] && hostMounts[d].contains(id) ? nil : disks[i]
-    }
+    return vmStores[v].indices.compactMap { i in reaches(store: vmStores[v][i], from: d) ? nil : disks[i] }
+  }
+
+  /// Whether host `d` reaches a disk on datastore `id` where it is (``StorageCheck``); an unknown
+  /// datastore (`-1`) is reached by no host.
+  private func reaches(store id: Int, from d: Int) -> Bool {
+    id >= 0 && StorageCheck.reaches(datastoreShared: datastoreShared[id], mounted: hostMounts[d].contains(id))
   }
 
   /// CPU features VM `v` was started with that host `d` lacks (empty when compatible).

@@ -24,7 +24,7 @@ extension QEMUDriver {
   /// Measures how fast `vm` dirties memory now, over `seconds` (QMP `calc-dirty-rate`, then
   /// `query-dirty-rate`); the figure is kept and reported by ``inventory()`` as the VM's
   /// dirty rate, for the cost model.
-  public func measureDirtyRate(vm: String, seconds: Int = 1) async throws -> DirtyRateMeasurement {
+  func measureDirtyRateSteps(vm: String, seconds: Int) async throws -> DirtyRateMeasurement {
     guard let host = lab.hostDefining(vm) else {
       throw DriverError(vm: vm, "the VM is not defined on any lab host")
     }
@@ -42,7 +42,7 @@ extension QEMUDriver {
     while Date() < deadline {
       try await Task.sleep(for: .milliseconds(200))
       let info = try await qmp.execute("query-dirty-rate")
-      guard info["status"]?.string == "measured" else { continue }
+      guard DirtyRateStatus(rawValue: info["status"]?.string ?? "") == .measured else { continue }
       let mibPerSecond = info["dirty-rate"]?.double ?? 0
       let measurement = DirtyRateMeasurement(
         vm: vm, host: host, bytesPerSecond: mibPerSecond * 1_048_576, seconds: Double(period),

@@ -54,7 +54,7 @@ struct LiveTransferRun: Sendable {
   }
 
   private static func roundSyncs(_ info: MigrationInfo) -> Int64 {
-    let inFinalCopy = info.status == "device" || info.status == "completed"
+    let inFinalCopy = info.status == .device || info.status == .completed
     return inFinalCopy ? info.dirtySyncCount - 1 : info.dirtySyncCount
   }
 

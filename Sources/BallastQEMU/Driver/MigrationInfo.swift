@@ -1,8 +1,7 @@
 /// The figures of QMP `query-migrate`, as the driver reads them.
 public struct MigrationInfo: Sendable, Hashable {
-  /// `none`, `setup`, `active`, `pre-switchover`, `device`, `completed`, `failed`, `cancelling`,
-  /// `cancelled`, …
-  public var status: String
+  /// Where the migration is: `setup`, `active`, `pre-switchover`, `device`, `completed`, …
+  public var status: QEMUMigrationStatus
   /// Bytes sent so far (RAM).
   public var transferred: Int64
   /// Bytes still dirty.
@@ -30,7 +29,7 @@ public struct MigrationInfo: Sendable, Hashable {
 
   public init(_ json: JSONValue) {
     let ram = json["ram"]
-    status = json["status"]?.string ?? "none"
+    status = QEMUMigrationStatus(reported: json["status"]?.string)
     transferred = ram?["transferred"]?.int ?? 0
     remaining = ram?["remaining"]?.int ?? 0
     total = ram?["total"]?.int ?? 0
@@ -50,7 +49,5 @@ public struct MigrationInfo: Sendable, Hashable {
   }
 
   /// Whether a migration is under way (cancel it before resuming the source).
-  public var isInProgress: Bool {
-    ["setup", "active", "pre-switchover", "device", "cancelling", "wait-unplug"].contains(status)
-  }
+  public var isInProgress: Bool { status.isInProgress }
 }

@@ -2,62 +2,48 @@ import BallastEngine
 import BallastModel
 import Foundation
 
-/// Why a VM cannot go live to a host, checked on the lab's real state.
-public struct LiveMigrationProblem: Sendable, Hashable, CustomStringConvertible {
-  /// `state`, `storage`, `cpu`, `memory` or `destination`.
-  public var check: String
-  /// A sentence an operator understands.
-  public var reason: String
-
-  public init(check: String, reason: String) {
-    self.check = check
-    self.reason = reason
-  }
-
-  public var description: String { "\(check): \(reason)" }
-}
-
 extension QEMUDriver {
-  /// Everything that stops `vm` from migrating live to `destination` now; empty when it can.
+  /// Everything that stops `vm` from migrating live to `destination` now, checked on the lab's
+  /// real state (its definitions, processes and mounts); empty when it can.
   ///
-  /// Storage: every disk image, followed through the source's mount, must lie inside a
-  /// datastore directory the destination mounts. CPU: the features of the VM's `-cpu` model
-  /// must be a subset of the destination host's (``CPUModels``). Memory: the destination's
-  /// declared memory minus what its running VMs and reservations hold must fit the VM.
-  public func liveMigrationProblems(vm: String, to destination: String) async throws -> [LiveMigrationProblem] {
+  /// Host state: not its own host. State: it runs. Storage: every disk image, followed through
+  /// the source's mount, must lie inside a datastore directory the destination mounts. CPU: the
+  /// features of the VM's `-cpu` model must be a subset of the destination host's (``CPUCheck``).
+  /// Capacity: the destination's declared memory minus what its running VMs and reservations
+  /// hold must fit the VM.
+  func liveMigrationProblemsSteps(vm: String, to destination: String) async throws -> [NotPossible] {
     guard let source = lab.hostDefining(vm) else {
       throw DriverError(vm: vm, "the VM is not defined on any lab host", hint: "run `ballast lab up`")
     }
     let host = try requireHost(destination, vm: vm)
     let definition = try self.definition(vm, on: source)
-    var problems: [LiveMigrationProblem] = []
+    var problems: [NotPossible] = []
     if source == destination {
-      problems.append(LiveMigrationProblem(check: "destination", reason: "VM \(vm) already runs on \(destination)"))
+      problems.append(
+        NotPossible(check: .hostState, reason: HostStateCheck.sentence(.sameHost, vm: vm, host: destination)))
     }
     if let instance = lab.instance(vm: vm, on: source) {
       let state = try await observedRunState(of: instance)
-      if state != "running" {
-        problems.append(LiveMigrationProblem(check: "state", reason: "VM \(vm) is \(state) on \(source), not running"))
+      if state != .running {
+        problems.append(NotPossible(check: .state, reason: "VM \(vm) is \(state) on \(source), not running"))
       }
     } else {
-      problems.append(LiveMigrationProblem(check: "state", reason: "VM \(vm) is not running on \(source)"))
+      problems.append(NotPossible(check: .state, reason: "VM \(vm) is not running on \(source)"))
     }
     problems += storageProblems(definition, from: source, to: destination)
-    let missing = CPUModels.missingFeatures(
-      vmModel: definition.cpuModel, hostModel: host.cpuModel, hostExtra: host.cpuFeatures)
+    let missing = CPUCheck.missingFeatures(vmModel: definition.cpuModel, on: host)
     if !missing.isEmpty {
       problems.append(
-        LiveMigrationProblem(
-          check: "cpu",
-          reason: "host \(destination) (\(host.cpuModel)) lacks \(missing.prefix(6).joined(separator: ", "))"
-            + (missing.count > 6 ? " and \(missing.count - 6) more" : "")
-            + " that VM \(vm)'s CPU model \(definition.cpuModel) offers the guest"))
+        NotPossible(
+          check: .cpuCompatibility,
+          reason: CPUCheck.sentence(
+            vm: vm, vmModel: definition.cpuModel, host: destination, hostModel: host.cpuModel, missing: missing)))
     }
     let free = host.memory.bytes - memoryHeld(on: destination)
     if free < definition.memoryBytes {
       problems.append(
-        LiveMigrationProblem(
-          check: "memory",
+        NotPossible(
+          check: .capacity,
           reason: "host \(destination) has \(ByteCount(max(free, 0))) free of \(host.memory), "
             + "VM \(vm) needs \(ByteCount(definition.memoryBytes))"))
     }
@@ -68,14 +54,14 @@ extension QEMUDriver {
   func storageProblems(
     _ definition: VMDefinition, from source: String, to destination: String
   )
-    -> [LiveMigrationProblem]
+    -> [NotPossible]
   {
     definition.disks.compactMap { disk in
       if reaches(disk, from: source, on: destination) { return nil }
       let path = lab.diskPath(disk, on: source)
       let real = realPath(path) ?? path
-      return LiveMigrationProblem(
-        check: "storage",
+      return NotPossible(
+        check: .storage,
         reason: "disk \(disk.file) of VM \(definition.name) is on datastore \(disk.datastore) (\(real)), "
           + "which host \(destination) does not mount")
     }

@@ -1,3 +1,4 @@
+import BallastDriverSupport
 import BallastEngine
 import BallastModel
 import Foundation
@@ -36,7 +37,7 @@ extension QEMUDriver {
 
   // MARK: Power
 
-  public func shutdown(vm: String, on host: String, timeout: TimeSpan) async throws {
+  func shutdownSteps(vm: String, on host: String, timeout: TimeSpan) async throws {
     var definition = try self.definition(vm, on: host)
     if let instance = lab.instance(vm: vm, on: host) {
       logger.info("shutting down", metadata: ["vm": "\(vm)", "host": "\(host)"])
@@ -49,13 +50,13 @@ extension QEMUDriver {
     try definition.save(to: layout.definitionFile(vm, on: host))
   }
 
-  public func start(vm: String, on host: String) async throws {
+  func startSteps(vm: String, on host: String) async throws {
     var definition = try self.definition(vm, on: host)
     guard definition.role == .active else {
       throw DriverError(vm: vm, host: host, "this host holds a \(definition.role.rawValue) copy, not the VM's home")
     }
     if let instance = lab.instance(vm: vm, on: host) {
-      if try await runState(of: instance) != "running" {
+      if try await runState(of: instance) != .running {
         try await lab.execute("cont", vm: vm, on: host)
       }
     } else {
@@ -69,7 +70,7 @@ extension QEMUDriver {
 
   // MARK: Cold stages 2–4
 
-  public func copyFiles(_ request: MigrationRequest, reservation: Reservation) async throws -> CopyResult {
+  func copyFilesSteps(_ request: MigrationRequest, reservation: Reservation) async throws -> CopyResult {
     let vm = request.vm
     guard let staging = try ReservationToken(reservation).staging else {
       throw DriverError(vm: vm, host: request.to, "not a cold reservation")
@@ -153,10 +154,10 @@ extension QEMUDriver {
     async throws -> (String, Int64)
   {
     let files = FileManager.default
-    let sourceSum = try await SHA256.file(from)
+    let sourceSum = try await SHA256Hasher.file(from)
     let size = ((try? files.attributesOfItem(atPath: from))?[.size] as? NSNumber)?.int64Value ?? 0
     if files.fileExists(atPath: to) {
-      if reuseIdentical, try await SHA256.file(to) == sourceSum { return (sourceSum, size) }
+      if reuseIdentical, try await SHA256Hasher.file(to) == sourceSum { return (sourceSum, size) }
       guard !reuseIdentical else {
         throw DriverError(vm: vm, host: host, "\(to) already exists with other content; refusing to overwrite it")
       }
@@ -170,7 +171,7 @@ extension QEMUDriver {
       try? files.removeItem(atPath: partial)
       throw DriverError(vm: vm, host: host, "copying \(from) failed: \(error.localizedDescription)")
     }
-    let copySum = try await SHA256.file(partial)
+    let copySum = try await SHA256Hasher.file(partial)
     guard copySum == sourceSum else {
       try? files.removeItem(atPath: partial)
       throw DriverError(
@@ -188,7 +189,7 @@ extension QEMUDriver {
     return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
   }
 
-  public func register(_ request: MigrationRequest, reservation: Reservation) async throws {
+  func registerSteps(_ request: MigrationRequest, reservation: Reservation) async throws {
     let vm = request.vm
     guard let staging = try ReservationToken(reservation).staging else {
       throw DriverError(vm: vm, host: request.to, "not a cold reservation")
@@ -215,7 +216,7 @@ extension QEMUDriver {
     logger.info("registered", metadata: ["vm": "\(vm)", "host": "\(request.to)"])
   }
 
-  public func removeSource(_ request: MigrationRequest) async throws {
+  func removeSourceSteps(_ request: MigrationRequest) async throws {
     let vm = request.vm
     let registered = layout.vmDirectory(vm, on: request.to)
     guard let copy = try? VMDefinition.load(layout.definitionFile(vm, on: request.to)), copy.role == .active else {
@@ -246,7 +247,7 @@ extension QEMUDriver {
     logger.info("removed source copy", metadata: ["vm": "\(vm)", "host": "\(request.from)"])
   }
 
-  public func discardDestination(_ request: MigrationRequest, reservation: Reservation) async throws {
+  func discardDestinationSteps(_ request: MigrationRequest, reservation: Reservation) async throws {
     let vm = request.vm
     let staging = (try? ReservationToken(reservation).staging) ?? layout.stagingDirectory(vm, on: request.to)
     let registered = layout.vmDirectory(vm, on: request.to)

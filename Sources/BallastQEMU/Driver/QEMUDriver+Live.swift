@@ -5,7 +5,7 @@ import Foundation
 extension QEMUDriver {
   // MARK: Stage 1: reservation
 
-  public func reserve(_ request: MigrationRequest) async throws -> Reservation {
+  func reserveSteps(_ request: MigrationRequest) async throws -> Reservation {
     switch request.kind {
     case .live: return try await reserveLive(request)
     case .cold: return try reserveCold(request)
@@ -45,7 +45,7 @@ extension QEMUDriver {
     } catch {
       let to = request.to
       await Task { await self.removeIncoming(vm, on: to) }.value
-      throw wrap(error, vm: vm, host: request.to, doing: "starting the incoming QEMU")
+      throw Self.wrap(error, vm: vm, host: request.to, doing: "starting the incoming QEMU")
     }
   }
 
@@ -69,7 +69,7 @@ extension QEMUDriver {
       throw DriverError(
         vm: request.vm, host: request.from,
         home.map { "the VM is on \($0), not on \(request.from)" } ?? "the VM is not defined on any lab host",
-        hint: "refresh the inventory and plan again")
+        hint: "refresh the inventory and plan again", kind: .refused)
     }
     _ = try requireHost(request.to, vm: request.vm)
   }
@@ -89,7 +89,7 @@ extension QEMUDriver {
   /// process's reservation): the container is found from the request. A source still
   /// migrating into the container (a Ballast killed during pre-copy) has its migration
   /// cancelled and keeps running, rather than being left paused at the switchover.
-  public func release(_ reservation: Reservation) async throws {
+  func releaseSteps(_ reservation: Reservation) async throws {
     let request = reservation.request
     let token =
       reservation.token.isEmpty
@@ -115,7 +115,7 @@ extension QEMUDriver {
 
   // MARK: Stages 2–3: pre-copy and stop-and-copy
 
-  public func transfer(
+  func transferSteps(
     _ reservation: Reservation, settings: LiveSettings, onEvent: @Sendable (TransferEvent) async -> Void
   ) async throws -> TransferResult {
     let request = reservation.request
@@ -146,7 +146,8 @@ extension QEMUDriver {
         cursor = await qmp.eventCount
         try Task.checkCancellation()
         guard destination.isAlive else {
-          throw DriverError(vm: vm, host: request.to, "the destination QEMU exited during the transfer")
+          throw DriverError(
+            vm: vm, host: request.to, "the destination QEMU exited during the transfer", kind: .unreachable)
         }
         guard Date() < deadline else {
           throw DriverError(
@@ -155,23 +156,23 @@ extension QEMUDriver {
         let info = MigrationInfo(try await qmp.execute("query-migrate"))
         if let round = run.observe(info) {
           await onEvent(.round(round))
-          if info.status == "active" {
+          if info.status == .active {
             try await applyConvergencePolicy(&run, qmp: qmp, vm: vm, host: request.from)
           }
         }
         switch info.status {
-        case "setup", "active":
+        case .setup, .active:
           continue
-        case "pre-switchover":
+        case .preSwitchover:
           if !run.stopAndCopyAnnounced {
             run.stopAndCopyAnnounced = true
             if let last = run.closeRounds(info) { await onEvent(.round(last)) }
             await onEvent(.stopAndCopyStarting(remaining: Double(info.remaining)))
           }
           try await qmp.execute("migrate-continue", ["state": "pre-switchover"])
-        case "device":
+        case .device:
           continue
-        case "completed":
+        case .completed:
           if !run.stopAndCopyAnnounced {
             run.stopAndCopyAnnounced = true
             if let last = run.closeRounds(info) { await onEvent(.round(last)) }
@@ -187,10 +188,10 @@ extension QEMUDriver {
               "downtimeMs": "\(result.downtimeMs)", "bytes": "\(Int64(result.bytesSent))",
             ])
           return result
-        case "failed":
+        case .failed:
           throw DriverError(
             vm: vm, host: request.from, "QEMU reports the migration failed: \(info.errorDescription ?? "no reason")")
-        case "cancelling", "cancelled":
+        case .cancelling, .cancelled:
           throw DriverError(vm: vm, host: request.from, "the migration was cancelled")
         default:
           continue
@@ -200,7 +201,7 @@ extension QEMUDriver {
       // A fresh task: cleanup must run even when this one was cancelled.
       let from = request.from
       _ = await Task { await self.cancelAndResume(vm, on: from) }.value
-      throw wrap(error, vm: vm, host: request.from, doing: "the live transfer")
+      throw Self.wrap(error, vm: vm, host: request.from, doing: "the live transfer")
     }
   }
 
@@ -295,11 +296,11 @@ extension QEMUDriver {
     while true {
       let state = try await runState(of: destination)
       let incoming = MigrationInfo(try await qmp.execute("query-migrate"))
-      if state == "paused" && incoming.status == "completed" { return }
-      if state == "running" {
+      if state == .paused && incoming.status == .completed { return }
+      if state == .running {
         throw DriverError(vm: vm, host: destination.host, "the destination started running before activation")
       }
-      if incoming.status == "failed" {
+      if incoming.status == .failed {
         throw DriverError(
           vm: vm, host: destination.host,
           "the destination could not load the state: \(incoming.errorDescription ?? "no reason")")
@@ -333,42 +334,42 @@ extension QEMUDriver {
     var info = (try? await qmp.execute("query-migrate")).map(MigrationInfo.init)
     if info?.isInProgress == true { _ = try? await qmp.execute("migrate_cancel") }
     while let current = info, current.isInProgress, Date() < deadline {
-      if current.status == "pre-switchover" { _ = try? await qmp.execute("migrate_cancel") }
+      if current.status == .preSwitchover { _ = try? await qmp.execute("migrate_cancel") }
       try? await Task.sleep(for: .milliseconds(50))
       info = (try? await qmp.execute("query-migrate")).map(MigrationInfo.init)
     }
     var refusal: String?
-    if let state = try? await runState(of: source), state != "running" {
+    if let state = try? await runState(of: source), state != .running {
       do {
         try await qmp.execute("cont")
       } catch {
         refusal = "QEMU refused to continue it (\(state)): \(error)"
       }
     }
-    let state = (try? await runState(of: source)) ?? "unknown"
+    let state = (try? await runState(of: source)) ?? .unknown
     logger.info("VM resumed on its source", metadata: ["vm": "\(vm)", "host": "\(host)", "state": "\(state)"])
-    return state == "running" ? nil : refusal ?? "it is \(state)"
+    return state == .running ? nil : refusal ?? "it is \(state)"
   }
 
   /// Rolls a live move back before commitment: the VM runs on its source again. After a
   /// completed transfer the destination holds the VM's disks (QEMU takes their locks when the
   /// incoming state is complete), so the uncommitted destination container is stopped first;
   /// ``release(_:)`` then finds nothing left.
-  public func resumeOnSource(_ reservation: Reservation) async throws {
+  func resumeOnSourceSteps(_ reservation: Reservation) async throws {
     let request = reservation.request
     let definition = try self.definition(request.vm, on: request.from)
     guard definition.role == .active else {
       throw DriverError(
         vm: request.vm, host: request.from,
         "the migration was committed; the source copy was given up and cannot be resumed",
-        hint: "activate the destination (ballast reconcile)")
+        hint: "activate the destination (ballast reconcile)", kind: .refused)
     }
     guard let source = lab.instance(vm: request.vm, on: request.from) else {
       throw DriverError(
         vm: request.vm, host: request.from, "the source QEMU is gone; the VM cannot be resumed there",
-        hint: "start it again with `ballast` (it was not running anywhere else)")
+        hint: "start it again with `ballast` (it was not running anywhere else)", kind: .unreachable)
     }
-    if (try? await runState(of: source)) == "postmigrate",
+    if (try? await runState(of: source)) == .postmigrate,
       let copy = try? VMDefinition.load(layout.definitionFile(request.vm, on: request.to))
     {
       guard copy.role == .incoming else {
@@ -390,7 +391,7 @@ extension QEMUDriver {
 
   // MARK: Stages 4–5: commitment and activation
 
-  public func commit(_ reservation: Reservation) async throws {
+  func commitSteps(_ reservation: Reservation) async throws {
     let request = reservation.request
     let vm = request.vm
     try await QEMUStepDelays.pause(options.stepDelays.commit)
@@ -398,7 +399,7 @@ extension QEMUDriver {
     let destination = try requireInstance(vm, on: request.to, role: "destination")
     let sourceInfo = MigrationInfo(try await client(source).execute("query-migrate"))
     let sourceState = try await runState(of: source)
-    guard sourceInfo.status == "completed", sourceState == "postmigrate" else {
+    guard sourceInfo.status == .completed, sourceState == .postmigrate else {
       throw DriverError(
         vm: vm, host: request.from,
         "the source is \(sourceState) with migration \(sourceInfo.status); nothing complete to commit")
@@ -414,7 +415,7 @@ extension QEMUDriver {
     logger.info("committed", metadata: ["vm": "\(vm)", "host": "\(request.to)"])
   }
 
-  public func activate(_ reservation: Reservation) async throws {
+  func activateSteps(_ reservation: Reservation) async throws {
     let request = reservation.request
     let vm = request.vm
     try await QEMUStepDelays.pause(options.stepDelays.activate)
@@ -424,7 +425,7 @@ extension QEMUDriver {
     }
     let destination = try requireInstance(vm, on: request.to, role: "destination")
     let qmp = try await client(destination)
-    if try await runState(of: destination) != "running" {
+    if try await runState(of: destination) != .running {
       try await qmp.execute("cont")
     }
     try await qmp.execute("announce-self", ["initial": 50, "max": 550, "rounds": 5, "step": 100])
@@ -455,13 +456,26 @@ extension QEMUDriver {
     }
   }
 
-  func wrap(_ error: any Error, vm: String, host: String, doing what: String) -> DriverError {
+  /// `error` as a ``DriverError`` about `what`, with how likely a second try is to help.
+  static func wrap(_ error: any Error, vm: String?, host: String?, doing what: String) -> DriverError {
     if let error = error as? DriverError { return error }
-    if let error = error as? QMPError { return DriverError(vm: vm, host: host, "\(what) failed: \(error)") }
+    if let error = error as? QMPError {
+      return DriverError(vm: vm, host: host, "\(what) failed: \(error)", kind: Self.kind(of: error.errorClass))
+    }
     if error is CancellationError {
       return DriverError(vm: vm, host: host, "\(what) was cancelled; the VM stays on its source")
     }
     return DriverError(vm: vm, host: host, "\(what) failed: \(error)")
+  }
+
+  /// Whether a QMP failure can pass: a timeout may; a lost connection means the QEMU process is
+  /// gone; QEMU's own refusals stand until its state changes.
+  static func kind(of errorClass: QMPErrorClass) -> DriverError.Kind {
+    switch errorClass {
+    case .timeout: .transient
+    case .disconnected, .socketError: .unreachable
+    default: .refused
+    }
   }
 }
 

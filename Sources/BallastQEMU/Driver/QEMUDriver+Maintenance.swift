@@ -5,7 +5,7 @@ import Foundation
 extension QEMUDriver: MaintenanceControl {
   /// Marks `host` in maintenance with a `maintenance` file in its lab directory (removed to
   /// take it out), so every process using the lab sees it, like a hypervisor's own flag.
-  public func setMaintenance(_ on: Bool, host: String) async throws {
+  func setMaintenanceSteps(_ on: Bool, host: String) async throws {
     guard lab.cluster.host(named: host) != nil else {
       throw DriverError(host: host, "no such host in lab \(lab.cluster.name)")
     }

@@ -1,3 +1,4 @@
+import BallastDriverSupport
 import BallastEngine
 import BallastModel
 import Foundation
@@ -33,9 +34,13 @@ public actor QEMUDriver: Driver {
 
   var layout: LabLayout { lab.layout }
 
+  /// Stage by stage: `transfer` stops at QEMU's switchover with both sides paused, `commit`
+  /// checks both, `activate` continues the destination and quits the source.
+  public nonisolated var switchover: SwitchoverStyle { .staged }
+
   // MARK: Inventory
 
-  public func inventory() async throws -> Cluster {
+  func inventorySteps() async throws -> Cluster {
     guard FileManager.default.fileExists(atPath: layout.hostsDirectory) else {
       throw DriverError(
         "the lab at \(layout.root) is not set up", hint: "run `ballast lab up` with the lab's cluster file")
@@ -100,7 +105,7 @@ public actor QEMUDriver: Driver {
     var samples: [LoadSample] = []
     if let instance = lab.instance(vm: definition.name, on: host) {
       let status = try? await observedRunState(of: instance)
-      state = status == "running" ? .running : .suspended
+      state = status == .running ? .running : .suspended
       if let sample = ProcessInspector.sample(instance.pid) {
         let key = "\(definition.name)@\(host)"
         let cpu = ProcessInspector.cpuFraction(sample, since: cpuSamples[key]) / Double(max(definition.vcpus, 1))
@@ -123,19 +128,19 @@ public actor QEMUDriver: Driver {
 
   /// QEMU's run state (`running`, `paused`, `inmigrate`, `postmigrate`, …) of `instance`,
   /// asked on its main monitor (for the steps of a migration this process runs).
-  func runState(of instance: QEMUInstance) async throws -> String {
+  func runState(of instance: QEMUInstance) async throws -> QEMURunState {
     let status = try await lab.execute("query-status", vm: instance.vm, on: instance.host)
-    return status["status"]?.string ?? "unknown"
+    return QEMURunState(reported: status["status"]?.string)
   }
 
   /// ``runState(of:)`` asked on the looking-only monitor: for inventories, `locate` and
   /// checks, which must not wait for (or hold) the monitor another process migrates with.
-  func observedRunState(of instance: QEMUInstance) async throws -> String {
+  func observedRunState(of instance: QEMUInstance) async throws -> QEMURunState {
     let status = try await lab.observe("query-status", vm: instance.vm, on: instance.host)
-    return status["status"]?.string ?? "unknown"
+    return QEMURunState(reported: status["status"]?.string)
   }
 
-  public func locate(vm: String) async throws -> [VMPlacement] {
+  func locateSteps(vm: String) async throws -> [VMPlacement] {
     var placements: [VMPlacement] = []
     for host in layout.hostNames() where FileManager.default.fileExists(atPath: layout.vmDirectory(vm, on: host)) {
       let definition = try? VMDefinition.load(layout.definitionFile(vm, on: host))
@@ -144,14 +149,14 @@ public actor QEMUDriver: Driver {
         placements.append(VMPlacement(host: host, state: role == .incoming ? .incoming : .stopped))
         continue
       }
-      let state = (try? await observedRunState(of: instance)) ?? "unknown"
+      let state = (try? await observedRunState(of: instance)) ?? .unknown
       switch state {
-      case "running":
+      case .running:
         placements.append(VMPlacement(host: host, state: .running))
-      case "inmigrate", "prelaunch":
+      case .inmigrate, .prelaunch:
         placements.append(VMPlacement(host: host, state: .incoming))
       default:
-        placements.append(VMPlacement(host: host, state: role == .incoming && state != "paused" ? .incoming : .paused))
+        placements.append(VMPlacement(host: host, state: role == .incoming && state != .paused ? .incoming : .paused))
       }
     }
     return placements
@@ -162,21 +167,23 @@ public actor QEMUDriver: Driver {
   func definition(_ vm: String, on host: String) throws -> VMDefinition {
     let file = layout.definitionFile(vm, on: host)
     guard FileManager.default.fileExists(atPath: file) else {
-      throw DriverError(vm: vm, host: host, "the VM is not defined on this host", hint: "check `ballast status`")
+      throw DriverError(
+        vm: vm, host: host, "the VM is not defined on this host", hint: "check `ballast status`", kind: .refused)
     }
     return try VMDefinition.load(file)
   }
 
   func requireHost(_ name: String, vm: String? = nil) throws -> BallastModel.Host {
     guard let host = lab.cluster.host(named: name) else {
-      throw DriverError(vm: vm, host: name, "no such host in the lab", hint: "hosts: \(lab.cluster.hosts.map(\.name))")
+      throw DriverError(
+        vm: vm, host: name, "no such host in the lab", hint: "hosts: \(lab.cluster.hosts.map(\.name))", kind: .refused)
     }
     return host
   }
 
   func requireInstance(_ vm: String, on host: String, role: String) throws -> QEMUInstance {
     guard let instance = lab.instance(vm: vm, on: host) else {
-      throw DriverError(vm: vm, host: host, "the \(role) QEMU process is not running")
+      throw DriverError(vm: vm, host: host, "the \(role) QEMU process is not running", kind: .unreachable)
     }
     return instance
   }

@@ -1,3 +1,4 @@
+import BallastDriverSupport
 import BallastModel
 import Foundation
 

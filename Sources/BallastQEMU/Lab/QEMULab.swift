@@ -1,3 +1,4 @@
+import BallastDriverSupport
 import BallastEngine
 import BallastModel
 import Foundation
@@ -69,8 +70,7 @@ public struct QEMULab: Sendable {
     for vm in cluster.vms {
       if let host = hostDefining(vm.name) {
         let definition = try VMDefinition.load(layout.definitionFile(vm.name, on: host))
-        if let instance = instance(vm: vm.name, on: host) {
-          _ = instance
+        if instance(vm: vm.name, on: host) != nil {
           reports.append(VMReport(vm: vm.name, host: host, action: .alreadyRunning))
         } else if definition.role == .active && definition.powerState == .running {
           _ = try await launch(definition, on: host, mode: .run)

@@ -1,3 +1,4 @@
+import BallastDriverSupport
 import Foundation
 import Logging
 
@@ -48,34 +49,17 @@ public actor QMPClient {
   /// the greeting and enters command mode (`qmp_capabilities`).
   public static func connect(path: String, timeout: TimeInterval = 10, logger: Logger) async throws -> QMPClient {
     let deadline = Date().addingTimeInterval(timeout)
-    var descriptor: Int32?
-    while descriptor == nil {
-      switch UnixSocket.connect(path: path) {
-      case .success(let fd):
-        descriptor = fd
-      case .failure(let failure):
-        guard failure.isTransient, Date() < deadline else {
-          throw QMPError(
-            command: "connect", errorClass: QMPError.socketError,
-            message: failure.message + (failure.isTransient ? " (QEMU is not running or not listening yet)" : ""),
-            socket: path)
-        }
-        try await Task.sleep(for: .milliseconds(50))
-      }
-    }
-    guard let fd = descriptor else {
-      throw QMPError(command: "connect", errorClass: QMPError.socketError, message: "no descriptor", socket: path)
-    }
+    let fd = try await openSocket(path, until: deadline)
     let client = QMPClient(socketPath: path, fd: fd, logger: logger)
     await client.startReading()
     do {
       let remaining = max(deadline.timeIntervalSinceNow, 1)
       try await client.awaitGreeting(timeout: remaining)
       _ = try await client.execute("qmp_capabilities", timeout: remaining)
-    } catch let error as QMPError where error.errorClass == QMPError.timeout && error.command == "greeting" {
+    } catch let error as QMPError where error.errorClass == .timeout && error.command == "greeting" {
       await client.close()
       throw QMPError(
-        command: "greeting", errorClass: QMPError.timeout,
+        command: "greeting", errorClass: .timeout,
         message: "QEMU accepted the connection but sent no greeting; another client may hold the monitor",
         socket: path)
     } catch {
@@ -83,6 +67,24 @@ public actor QMPClient {
       throw error
     }
     return client
+  }
+
+  /// Connects to the socket at `path`, trying again while QEMU is not listening yet, until `deadline`.
+  private static func openSocket(_ path: String, until deadline: Date) async throws -> Int32 {
+    while true {
+      switch UnixSocket.connect(path: path) {
+      case .success(let fd):
+        return fd
+      case .failure(let failure):
+        guard failure.isTransient, Date() < deadline else {
+          throw QMPError(
+            command: "connect", errorClass: .socketError,
+            message: failure.message + (failure.isTransient ? " (QEMU is not running or not listening yet)" : ""),
+            socket: path)
+        }
+        try await Task.sleep(for: .milliseconds(50))
+      }
+    }
   }
 
   /// Waits for the greeting, which may already have arrived before anyone asked for it.
@@ -111,7 +113,7 @@ public actor QMPClient {
     encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
     let bytes = Array(try encoder.encode(JSONValue.object(message))) + [10]
     if let failure = UnixSocket.sendAll(fd, bytes) {
-      throw QMPError(command: command, errorClass: QMPError.socketError, message: failure.message, socket: socketPath)
+      throw QMPError(command: command, errorClass: .socketError, message: failure.message, socket: socketPath)
     }
     logger.trace("qmp send", metadata: ["socket": "\(socketPath)", "command": "\(command)", "id": "\(id)"])
     return try await awaitResponse(id: id, command: command, timeout: timeout)
@@ -138,7 +140,7 @@ public actor QMPClient {
     guard let entry = pending.removeValue(forKey: id) else { return }
     entry.continuation.resume(
       throwing: QMPError(
-        command: entry.command, errorClass: QMPError.timeout,
+        command: entry.command, errorClass: .timeout,
         message: "no answer within \(Int(timeout.rounded()))s", socket: socketPath))
   }
 
@@ -229,7 +231,7 @@ public actor QMPClient {
           id: id,
           with: .failure(
             QMPError(
-              command: command, errorClass: error["class"]?.string ?? "GenericError",
+              command: command, errorClass: QMPErrorClass(qemu: error["class"]?.string ?? "GenericError"),
               message: error["desc"]?.string ?? "\(error)", socket: socketPath)))
       }
     } else {
@@ -263,7 +265,7 @@ public actor QMPClient {
 
   private func connectionEnded() {
     let error = QMPError(
-      command: "", errorClass: QMPError.disconnected,
+      command: "", errorClass: .disconnected,
       message: shutDown ? "connection closed by Ballast" : "QEMU closed the connection (the process exited?)",
       socket: socketPath)
     ended = error

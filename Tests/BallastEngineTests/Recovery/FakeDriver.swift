@@ -13,10 +13,14 @@ actor ReconcileFakeDriver: Driver {
   /// Operations that report success but change nothing (a buggy driver).
   var ignoring: Set<String> = []
   private let journal: InMemoryJournal
+  nonisolated let switchover: SwitchoverStyle
 
-  init(_ placements: [String: [String: VMPlacementState]], journal: InMemoryJournal) {
+  init(
+    _ placements: [String: [String: VMPlacementState]], journal: InMemoryJournal, switchover: SwitchoverStyle = .staged
+  ) {
     self.placements = placements
     self.journal = journal
+    self.switchover = switchover
   }
 
   var callNames: [String] { calls.map(\.call) }
@@ -26,7 +30,8 @@ actor ReconcileFakeDriver: Driver {
 
   private func perform(_ operation: String, _ detail: String) async throws {
     if failing.contains(operation) {
-      throw DriverError(host: nil, "\(operation) failed: host unreachable", hint: "check the network")
+      throw DriverError(
+        host: nil, "\(operation) failed: host unreachable", hint: "check the network", kind: .unreachable)
     }
     calls.append((call: "\(operation) \(detail)", lastJournalEntry: await journal.entries.last))
   }

@@ -7,6 +7,8 @@ import Testing
 struct ReconcileCase: Sendable, CustomTestStringConvertible {
   var name: String
   var kind: MigrationKind = .live
+  /// How the driver's live migration reaches commitment.
+  var switchover: SwitchoverStyle = .staged
   /// The VM was running and moves cold (shut down, then started again).
   var requiresShutdown = false
   /// The last stage whose intent was written, and whether its success was.
@@ -83,6 +85,45 @@ private let liveCases: [ReconcileCase] = [
     outcome: .needsAttention),
 ]
 
+/// A driver whose one transfer call does stages 2–4 (libvirt): the engine journaled the intents
+/// of pre-copy, stop-and-copy and commitment before the call, so a kill anywhere in it leaves the
+/// journal at "commitment begun". Only where the source is tells whether it committed.
+private let atomicCases: [ReconcileCase] = [
+  ReconcileCase(
+    name: "atomic, killed in pre-copy: source running, destination incoming", switchover: .atomic,
+    lastStage: .commitment, found: ["h1": .running, "h2": .incoming], outcome: .rolledBack,
+    calls: ["release web1 h2"], after: ["h1": .running]),
+  ReconcileCase(
+    name: "atomic, killed in pre-copy: source running, destination paused", switchover: .atomic,
+    lastStage: .commitment, found: ["h1": .running, "h2": .paused], outcome: .rolledBack,
+    calls: ["release web1 h2"], after: ["h1": .running]),
+  ReconcileCase(
+    name: "atomic, source paused, destination incoming: the backend's job is aborted", switchover: .atomic,
+    lastStage: .commitment, found: ["h1": .paused, "h2": .incoming], outcome: .rolledBack,
+    calls: ["resumeOnSource web1 h1", "release web1 h2"], after: ["h1": .running]),
+  ReconcileCase(
+    name: "atomic, source and destination paused: rolled back, never asked to commit", switchover: .atomic,
+    lastStage: .commitment, found: ["h1": .paused, "h2": .paused], outcome: .rolledBack,
+    calls: ["resumeOnSource web1 h1", "release web1 h2"], after: ["h1": .running]),
+  ReconcileCase(
+    name: "atomic, source paused, destination gone", switchover: .atomic, lastStage: .commitment,
+    found: ["h1": .paused], outcome: .rolledBack, calls: ["resumeOnSource web1 h1"], after: ["h1": .running]),
+  ReconcileCase(
+    name: "atomic, source gone, destination paused: committed, activated", switchover: .atomic,
+    lastStage: .commitment, found: ["h2": .paused], outcome: .completed, calls: ["activate web1 h2"],
+    after: ["h2": .running]),
+  ReconcileCase(
+    name: "atomic, committed and recorded, destination paused", switchover: .atomic, lastStage: .commitment,
+    succeeded: true, found: ["h2": .paused], outcome: .completed, calls: ["activate web1 h2"],
+    after: ["h2": .running]),
+  ReconcileCase(
+    name: "atomic, activated but not recorded", switchover: .atomic, lastStage: .activation,
+    found: ["h2": .running], outcome: .completed, after: ["h2": .running]),
+  ReconcileCase(
+    name: "atomic, running on both hosts", switchover: .atomic, lastStage: .commitment,
+    found: ["h1": .running, "h2": .running], outcome: .needsAttention),
+]
+
 private let coldCases: [ReconcileCase] = [
   ReconcileCase(
     name: "cold, shut down for the move, before reservation", kind: .cold, requiresShutdown: true,
@@ -127,7 +168,7 @@ private let coldCases: [ReconcileCase] = [
 ]
 
 private func liveCase(_ name: String) throws -> ReconcileCase {
-  try #require(liveCases.first { $0.name == name })
+  try #require((liveCases + atomicCases).first { $0.name == name })
 }
 
 /// A journal holding one started move of web1 from h1 to h2 that reached `lastStage`.
@@ -165,10 +206,10 @@ private func reconciler(_ journal: InMemoryJournal, _ driver: ReconcileFakeDrive
 
 @Suite("Reconciler")
 struct ReconcilerTests {
-  @Test("each situation is finished, rolled back or flagged", arguments: liveCases + coldCases)
+  @Test("each situation is finished, rolled back or flagged", arguments: liveCases + atomicCases + coldCases)
   func situation(_ c: ReconcileCase) async throws {
     let (journal, id) = try await journalWithUnfinishedMove(c)
-    let driver = ReconcileFakeDriver(["web1": c.found], journal: journal)
+    let driver = ReconcileFakeDriver(["web1": c.found], journal: journal, switchover: c.switchover)
     await driver.setFailing(c.failing)
     let entriesBefore = await journal.entries.count
 
@@ -337,5 +378,43 @@ struct ReconcilerCommitmentTests {
     // Once the driver does its work, the next run ends the move.
     await driver.setIgnoring([])
     #expect(try await reconciler(journal, driver).run().first?.resolution == .finished(c.outcome))
+  }
+}
+
+@Suite("Reconciler for an atomic switchover")
+struct ReconcilerAtomicTests {
+  @Test(
+    "when the backend's job cannot be aborted, nothing is guessed: the move stays unresolved",
+    arguments: [
+      "atomic, source paused, destination incoming: the backend's job is aborted",
+      "atomic, source and destination paused: rolled back, never asked to commit",
+    ])
+  func abortFails(name: String) async throws {
+    let c = try liveCase(name)
+    let (journal, id) = try await journalWithUnfinishedMove(c)
+    let driver = ReconcileFakeDriver(["web1": c.found], journal: journal, switchover: .atomic)
+    await driver.setFailing(["resumeOnSource"])
+    let before = await journal.entries.count
+    let results = try await reconciler(journal, driver).run()
+    #expect(results.first?.resolution == .unresolved)
+    #expect(results.first?.detail.contains("host unreachable") == true)
+    #expect(await driver.callNames.isEmpty)  // no commit, no release of the destination
+    #expect(await driver.placements["web1"] == c.found)
+    #expect(await journal.entries.count == before)
+    #expect(await journal.unfinishedMoves().map(\.id) == [id])
+
+    await driver.setFailing([])
+    #expect(try await reconciler(journal, driver).run().first?.resolution == .finished(.rolledBack))
+    #expect(await driver.placements["web1"] == ["h1": .running])
+  }
+
+  @Test("the same journal and placements with a staged driver ask the destination to commit again")
+  func stagedAsksToCommit() async throws {
+    var c = try liveCase("atomic, source and destination paused: rolled back, never asked to commit")
+    c.switchover = .staged
+    let (journal, _) = try await journalWithUnfinishedMove(c)
+    let driver = ReconcileFakeDriver(["web1": c.found], journal: journal, switchover: .staged)
+    _ = try await reconciler(journal, driver).run()
+    #expect(await driver.callNames.first == "commit web1 h2")
   }
 }

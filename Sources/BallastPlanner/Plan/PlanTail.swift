@@ -1,0 +1,74 @@
+import BallastModel
+
+/// What every planner does once it has chosen its moves, and the words it uses for them: one
+/// implementation for ``BalancePlanner`` and ``DrainPlanner``.
+enum PlanTail {
+  /// The moves (in planning order, with `placements` their VM and destination positions in
+  /// `initial`) with their `dependsOn` set (``MoveDependencies``), then put in start order with
+  /// their predicted start times (``PredictedTimeline``), and the predicted makespan.
+  static func ordered(
+    _ moves: [PlannedMove], placements: [(vm: Int, to: Int)], initial: PlacementState, concurrency: Concurrency
+  ) -> (moves: [PlannedMove], makespan: Double) {
+    var moves = moves
+    let dependencies = MoveDependencies.compute(placements, initial: initial)
+    for i in moves.indices where i < dependencies.count { moves[i].dependsOn = dependencies[i] }
+    return PredictedTimeline(concurrency: concurrency).schedule(moves)
+  }
+
+  /// How a move goes, as its reason's last clauses say it: live with its predicted time, pause
+  /// and throttle; or cold, why, and the outage; and the disks it copies.
+  static func kindClause(_ decision: MoveDecision, vm: VM, destination: String, disks: [Disk]) -> String {
+    let predicted = decision.predicted
+    var text: String
+    switch decision.kind {
+    case .live:
+      text =
+        "; live in ~\(Wording.duration(predicted.seconds)) with a \(Wording.duration(predicted.downtimeMs / 1000)) pause"
+      if predicted.throttle > 0 { text += " (guest throttled to \(Wording.percent(1 - predicted.throttle)))" }
+    case .cold:
+      if let why = decision.whyNotLive {
+        text =
+          "; cold because \(why.sentence(vm: vm.name, host: destination)): "
+          + "down ~\(Wording.duration(predicted.downtimeMs / 1000))"
+      } else {
+        text = "; cold, it is \(vm.state.rawValue)"
+      }
+    }
+    if !disks.isEmpty {
+      text += "; copies \(Wording.bytes(disks.reduce(0) { $0 + $1.size.double })) of disks"
+    }
+    return text
+  }
+}
+
+/// How many destinations each check refused one VM on: why a VM has nowhere to go.
+struct RefusalCounts {
+  private(set) var counts: [MoveCheck: Int] = [:]
+
+  /// Counts one more host (or `hosts` more) refused by `check`.
+  mutating func add(_ check: MoveCheck, hosts: Int = 1) {
+    guard hosts > 0 else { return }
+    counts[check, default: 0] += hosts
+  }
+
+  /// The checks by how many hosts they refused, most first (ties by name).
+  var ranked: [(check: MoveCheck, hosts: Int)] {
+    counts.map { (check: $0.key, hosts: $0.value) }.sorted {
+      $0.hosts != $1.hosts ? $0.hosts > $1.hosts : $0.check.name < $1.check.name
+    }
+  }
+
+  /// The summary row of a VM no host takes: the check that refused the most hosts, with the
+  /// count of every check (`capacity 3, storage 2`) and, when given, one host's reason.
+  func rejection(vm: String, hosts: Int, example: Rejection? = nil) -> Rejection {
+    guard hosts > 0 else {
+      return Rejection(vm: vm, host: nil, check: .hostState, reason: "no other active host to take it")
+    }
+    let ranked = self.ranked
+    let list = ranked.map { "\($0.check) \($0.hosts)" }.joined(separator: ", ")
+    var reason = "none of the \(hosts) other active host\(hosts == 1 ? "" : "s") takes it (\(list))"
+    if let example { reason += "; e.g. \(example.host ?? "?"): \(example.reason)" }
+    // Every host refused it with some check; the example's stands in if none was counted.
+    return Rejection(vm: vm, host: nil, check: ranked.first?.check ?? example?.check ?? .hostState, reason: reason)
+  }
+}

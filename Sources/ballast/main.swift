@@ -1,3 +1,0 @@
-import BallastCLI
-
-await BallastCommand.runAsRoot()
