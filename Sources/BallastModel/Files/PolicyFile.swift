@@ -18,7 +18,7 @@ public enum PolicyFile {
     var issues = diagnostics.issues
     if let cluster {
       issues += checkRules(
-        policy.rules, positions: reader.rulePositions.positions, against: cluster, sourceMap: diagnostics.sourceMap)
+        policy.rules, positions: reader.rulePositions, against: cluster, sourceMap: diagnostics.sourceMap)
     }
     guard issues.isEmpty else { throw FileErrors(issues.sorted(by: FileIssue.inFileOrder)) }
     return policy
@@ -66,7 +66,7 @@ public enum PolicyFile {
 /// Turns a policy document into a ``Policy``; absent keys keep their defaults.
 final class PolicyReader {
   /// Where each rule read sits in the file's `rules:` list.
-  private(set) var rulePositions = ClusterValidator.Origins.Entries()
+  private(set) var rulePositions: [Int] = []
 
   func read(_ root: YAMLValue) -> Policy {
     var policy = Policy()
@@ -128,7 +128,7 @@ final class PolicyReader {
     for (i, item) in items.enumerated() {
       guard let rule = Self.rule(item) else { continue }
       rules.append(rule)
-      rulePositions.positions.append(i)
+      rulePositions.append(i)
     }
     return rules
   }

@@ -153,33 +153,28 @@ struct YAMLValue {
 
   func int(atLeast minimum: Int) -> Int? {
     guard let text = scalarOrFail("a whole number") else { return nil }
-    guard let value = Int(text) else {
-      let digits = text.trimmingWhitespace().drop { $0 == "-" || $0 == "+" }
-      fail(
-        !digits.isEmpty && digits.allSatisfy(\.isWholeNumber)
-          ? "expected a whole number of at least \(minimum), got \(SafeName.quoted(text)), which is far too large"
-          : "expected a whole number, got \(SafeName.quoted(text))")
-      return nil
-    }
-    guard value >= minimum else {
-      fail("expected a whole number of at least \(minimum), got \(value)")
-      return nil
-    }
-    return value
+    if let value = Int(text), value >= minimum { return value }
+    fail(
+      Self.isWholeNumber(text)
+        ? "expected a whole number of at least \(minimum), got \(SafeName.quoted(text))"
+        : "expected a whole number, got \(SafeName.quoted(text))")
+    return nil
   }
 
   func int(in range: ClosedRange<Int>) -> Int? {
     guard let text = scalarOrFail("a whole number") else { return nil }
-    guard let value = Int(text), range.contains(value) else {
-      let known =
-        Int(text) != nil || text.trimmingWhitespace().drop { $0 == "-" || $0 == "+" }.allSatisfy(\.isWholeNumber)
-      fail(
-        known && !text.trimmingWhitespace().isEmpty
-          ? "expected a whole number \(range.phrase), got \(SafeName.quoted(text))"
-          : "expected a whole number, got \(SafeName.quoted(text))")
-      return nil
-    }
-    return value
+    if let value = Int(text), range.contains(value) { return value }
+    fail(
+      Self.isWholeNumber(text)
+        ? "expected a whole number \(range.phrase), got \(SafeName.quoted(text))"
+        : "expected a whole number, got \(SafeName.quoted(text))")
+    return nil
+  }
+
+  /// Whether `text` is written as a whole number (an optional sign, then digits), whatever its size.
+  private static func isWholeNumber(_ text: String) -> Bool {
+    let digits = text.trimmingWhitespace().drop { $0 == "-" || $0 == "+" }
+    return !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isWholeNumber }
   }
 
   func double(in range: ClosedRange<Double>, what: String = "a number") -> Double? {
