@@ -84,3 +84,16 @@ extension TimeSpan {
   /// `n` days.
   public static func days(_ n: Double) -> TimeSpan { TimeSpan(seconds: n * 86_400) }
 }
+
+extension ClosedRange where Bound == Bandwidth {
+  /// `from 8kbit/s to 10Tbit/s`: link speeds in bits, as they are usually written.
+  public var phrase: String { "from \(lowerBound.bitsDescription) to \(upperBound.bitsDescription)" }
+}
+
+extension Bandwidth {
+  /// The rate in bits per second with at most two decimals: `10Tbit/s`, `800Mbit/s`, `8kbit/s`.
+  var bitsDescription: String {
+    UnitParser.format(
+      bytesPerSecond * 8, units: [("Tbit/s", 1e12), ("Gbit/s", 1e9), ("Mbit/s", 1e6), ("kbit/s", 1e3), ("bit/s", 1)])
+  }
+}
