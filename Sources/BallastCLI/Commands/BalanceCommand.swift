@@ -94,8 +94,17 @@ struct BalanceCommand: AsyncParsableCommand {
       let group = ServiceGroup(
         configuration: .init(
           services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
-          gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+          logger: logger))
+      // SIGTERM / SIGINT stop the loop (migrations in flight finish, or abort per onCancel); a
+      // second one aborts them where it is safe.
+      let signals = await StopSignals.trap { force in
+        if force {
+          logger.notice("stopping now: migrations in flight abort where it is safe; each rollback is recorded")
+        }
+        Task { await controller.stop(force: force) }
+      }
       try await group.run()
+      await signals.restore()
     } else {
       let signals = await StopSignals.trap { force in Task { await controller.stop(force: force) } }
       let report = try await controller.round()

@@ -10,9 +10,10 @@ import UnixSignals
 /// ``RoundSpacing``; a round that takes longer than the interval is followed at once by the
 /// next, never closer than ``Limits/minimumRealInterval`` in real time.
 ///
-/// On SIGTERM / SIGINT no new round or migration starts; migrations in flight finish or abort
-/// safely as the policy's `onCancel` says; then it returns (and the process exits 0). A second
-/// SIGTERM / SIGINT aborts them where it is safe, whatever the policy says. SIGHUP
+/// On a graceful shutdown of its service group, or when its controller is stopped (the
+/// command stops it on SIGTERM / SIGINT, and forces it on a second one), no new round or
+/// migration starts; migrations in flight finish or abort safely as the policy's `onCancel`
+/// says (or, forced, wherever it is safe); then it returns (and the process exits 0). SIGHUP
 /// reloads the policy file: a file with errors is rejected with its errors and the old
 /// policy stays in force.
 public struct BalanceLoopService: Service {
@@ -47,7 +48,6 @@ public struct BalanceLoopService: Service {
         if let reloadPolicy {
           group.addTask { await reloadOnHangup(reloadPolicy) }
         }
-        group.addTask { await forceOnSecondStop() }
         await runRounds()
         group.cancelAll()
       }
@@ -79,19 +79,6 @@ public struct BalanceLoopService: Service {
 
   private static func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
-  }
-
-  /// The service group turns the first SIGTERM or SIGINT into a graceful shutdown; a second
-  /// one aborts the migrations in flight where it is safe.
-  private func forceOnSecondStop() async {
-    var received = 0
-    for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
-      received += 1
-      if received > 1 {
-        logger.notice("stopping now: migrations in flight abort where it is safe; each rollback is recorded")
-        await controller.stop(force: true)
-      }
-    }
   }
 
   private func reloadOnHangup(_ reload: @Sendable () throws -> Policy) async {
