@@ -28,28 +28,28 @@ struct HardeningCommandTests {
       (["bench", "--sizes", "10x99999999999"], "--sizes", "from 0 to 2000000"),
       (["history", "--limit", "0"], "--limit", "from 1"),
     ] as [([String], String, String)])
-  func flagsOutOfRangeAreUsageErrorsWithTheRange(arguments: [String], flag: String, range: String) throws {
-    let result = try BallastProcess.run(arguments)
+  func flagsOutOfRangeAreUsageErrorsWithTheRange(arguments: [String], flag: String, range: String) async throws {
+    let result = try await BallastProcess.running(arguments)
     #expect(result.status == 64, "\(arguments): \(result.stderr)")
     #expect(result.stderr.contains(flag) && result.stderr.contains(range), "\(result.stderr)")
   }
 
-  @Test func aPolicyIntervalOfOneMillisecondIsRefusedAtItsLine() throws {
+  @Test func aPolicyIntervalOfOneMillisecondIsRefusedAtItsLine() async throws {
     let folder = try BallastProcess.temporaryFolder()
     defer { try? FileManager.default.removeItem(at: folder) }
     let policy = folder.appendingPathComponent("fast.yaml")
     try "name: fast\nmonitor:\n  interval: 1ms\n".write(to: policy, atomically: true, encoding: .utf8)
-    let result = try BallastProcess.run(["balance", "--loop", "--policy", policy.path] + Self.demo)
+    let result = try await BallastProcess.running(["balance", "--loop", "--policy", policy.path] + Self.demo)
     #expect(result.status == 1)
     #expect(result.stderr.contains("fast.yaml:3:") && result.stderr.contains("from 1s to 1d"), "\(result.stderr)")
   }
 
-  @Test func showingAMigrationAnEmptyHistoryDoesNotHaveIsARuntimeFailure() throws {
+  @Test func showingAMigrationAnEmptyHistoryDoesNotHaveIsARuntimeFailure() async throws {
     let folder = try BallastProcess.temporaryFolder()
     defer { try? FileManager.default.removeItem(at: folder) }
     let path = folder.appendingPathComponent("empty.sqlite").path
     _ = try HistoryStore(path: path)
-    let result = try BallastProcess.run(["history", "show", "5", "--db", path])
+    let result = try await BallastProcess.running(["history", "show", "5", "--db", path])
     #expect(result.status == 1, "\(result.stderr)")
     #expect(result.stderr.contains("no migration 5"))
     #expect(!result.stderr.contains("Usage:"))
@@ -123,42 +123,51 @@ struct HardeningCommandTests {
       chmod(path, 0o444)
       arguments = [BallastProcess.executable.path, "history", "--db", path, "--planned"]
     }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: arguments[0])
-    process.arguments = Array(arguments.dropFirst())
-    process.currentDirectoryURL = URL(fileURLWithPath: "/")
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0, "\(stderr)")
+    // On a thread of its own: waiting for the process must not hold one of the shared threads.
+    let (status, stdout, stderr) = try await withCheckedThrowingContinuation { continuation in
+      Thread {
+        continuation.resume(
+          with: Result {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: arguments[0])
+            process.arguments = Array(arguments.dropFirst())
+            process.currentDirectoryURL = URL(fileURLWithPath: "/")
+            let out = Pipe()
+            let err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, stdout, stderr)
+          })
+      }.start()
+    }
+    #expect(status == 0, "\(stderr)")
     #expect(stdout.contains("web1"), "\(stdout)")
     #expect(!FileManager.default.fileExists(atPath: path + "-wal"), "reading created no file")
   }
 
-  @Test func aDatabaseBehindASymlinkToNowhereIsOwnerOnly() throws {
+  @Test func aDatabaseBehindASymlinkToNowhereIsOwnerOnly() async throws {
     let folder = try BallastProcess.temporaryFolder()
     defer { try? FileManager.default.removeItem(at: folder) }
     let link = folder.appendingPathComponent("link.sqlite").path
     let target = folder.appendingPathComponent("target.sqlite").path
     try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
-    let result = try BallastProcess.run(["balance", "--dry-run", "--db", link] + Self.demo)
+    let result = try await BallastProcess.running(["balance", "--dry-run", "--db", link] + Self.demo)
     #expect(result.status == 0, "\(result.stderr)")
     let mode = try FileManager.default.attributesOfItem(atPath: target)[.posixPermissions] as? Int
     #expect(mode == 0o600)
   }
 
-  @Test func theStateFileIsOwnerOnlyWhateverTheUmask() throws {
+  @Test func theStateFileIsOwnerOnlyWhateverTheUmask() async throws {
     let folder = try BallastProcess.temporaryFolder()
     defer { try? FileManager.default.removeItem(at: folder) }
     let state = folder.appendingPathComponent("state.json").path
     let db = folder.appendingPathComponent("h.sqlite").path
     let previous = umask(0)
-    let result = try BallastProcess.run(["drain", "h5", "--state", state, "--db", db] + Self.demo)
+    let result = try await BallastProcess.running(["drain", "h5", "--state", state, "--db", db] + Self.demo)
     umask(previous)
     #expect(result.status == 0, "\(result.stderr)")
     let mode = try FileManager.default.attributesOfItem(atPath: state)[.posixPermissions] as? Int
