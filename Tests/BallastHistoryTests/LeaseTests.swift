@@ -1,3 +1,4 @@
+import BallastEngine
 import BallastTestSupport
 import Foundation
 import Testing
@@ -124,27 +125,34 @@ struct LeaseTests {
     }
   }
 
-  @Test("withLease cancels its body when the lease is lost")
+  @Test("under a lease that was taken over, the journal refuses every write and withLease reports the loss")
   func withLeaseLost() async throws {
     let clock = ManualClock()
     try await withStore(clock: clock.historyClock) { store, _ in
       let holder = LeaseHolder.current(command: "balance")
       let other = LeaseHolder.current(command: "drain")
       let error = try await #require(throws: LeaseError.self) {
-        try await store.withLease(cluster: "lab", holder: holder, duration: 10, renewInterval: 0.01) { _ in
-          // Another process takes the lease over (as after an expiry), in one transaction so
-          // that no renewal comes in between.
+        try await store.withLease(cluster: "lab", holder: holder, duration: 10, renewInterval: 3600) { _ in
+          // Another process takes the lease over (as after an expiry): the next epoch.
           try await store.pool.write { db in
             try db.execute(
-              sql: "UPDATE cluster_leases SET holder = ?, pid = ?, hostname = ? WHERE cluster = 'lab'",
+              sql:
+                "UPDATE cluster_leases SET holder = ?, pid = ?, hostname = ?, epoch = epoch + 1 WHERE cluster = 'lab'",
               arguments: [other.id, other.pid, other.hostname])
           }
-          try await Task.sleep(for: .seconds(30))
-          Issue.record("the body should have been cancelled")
+          let refused = await #expect(throws: JournalFenced.self) {
+            _ = try await store.recordPlan(plan([liveMove("web1", from: "h1", to: "h2")]), dryRun: false, at: clock.now)
+          }
+          #expect(refused?.epoch == 1)
+          // Once refused, refused before reaching the database.
+          await #expect(throws: JournalFenced.self) {
+            _ = try await store.recordPlan(plan([liveMove("web1", from: "h1", to: "h2")]), dryRun: false, at: clock.now)
+          }
         }
       }
       #expect(error == .lost(cluster: "lab", holder: holder, takenBy: other))
       #expect(try await store.currentLease(cluster: "lab")?.holder == other)
+      #expect(try await store.plans().isEmpty)
     }
   }
 }

@@ -10,7 +10,7 @@ struct SchemaTests {
   @Test("a new database has every table, WAL, foreign keys and a busy timeout")
   func creation() async throws {
     try await withStore { store, _ in
-      #expect(try store.appliedMigrations() == HistorySchema.migrationNames)
+      #expect(try await store.appliedMigrations() == HistorySchema.migrationNames)
       let (tables, journalMode, foreignKeys, busyTimeout, synchronous) = try await store.pool.write { db in
         (
           try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name"),
@@ -54,7 +54,7 @@ struct SchemaTests {
       }
 
       let upgraded = try HistoryStore(path: old)
-      #expect(try upgraded.appliedMigrations() == names)
+      #expect(try await upgraded.appliedMigrations() == names)
       let plans = try await upgraded.plans()
       #expect(plans.map(\.policy) == ["old-policy"])
       let moves = try await upgraded.migrations(MigrationFilter(includePlanned: true))
@@ -79,6 +79,7 @@ struct SchemaTests {
       ("003-cluster-leases", 0x9f4c_6a14_1027_ba1e),
       ("004-move-history-view", 0x4ef7_05d7_e8d2_c1aa),
       ("005-moves-by-host", 0xdab4_ccfb_003a_06cd),
+      ("007-fencing-leaders-write-keys", 0x6937_6515_b105_3286),
     ]
     #expect(
       HistorySchema.migrations.count == shipped.count, "pin the hash of each new migration here when it ships")

@@ -83,7 +83,7 @@ struct PlanCommand: AsyncParsableCommand {
     let asJSON = json || !standardOutputIsTerminal
     let (clusterPath, save) = (files.cluster, self.save)
     let runner = PlanRunner.forCommand(policy: session.policy, pace: simulation.pace, journal: session.store)
-    let history = SQLiteLoopHistory(store: session.store, holder: LeaseHolder.current(command: "plan --execute"))
+    let history = StoreLoopHistory(store: session.store, holder: LeaseHolder.current(command: "plan --execute"))
     let summary: ExecutionSummary? = try await session.withLease(command: "plan --execute") {
       try await ReconcileOutput.reconcileFirst(session, json: asJSON)
       let cluster = try await session.inventory()

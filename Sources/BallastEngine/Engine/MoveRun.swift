@@ -66,6 +66,7 @@ struct MoveRun: Sendable {
     do {
       try await engine.journal.stageIntent(move: moveID, stage: stage, at: engine.clock.now())
     } catch {
+      if let fenced = error as? JournalFenced { engine.fence(fenced) }
       throw JournalFailure(stage: stage, underlying: "\(error)")
     }
   }
@@ -94,6 +95,7 @@ struct MoveRun: Sendable {
       try await engine.journal.stageOutcome(
         move: moveID, stage: stage, outcome: outcome, at: engine.clock.now(), figures: figures, error: error)
     } catch {
+      if let fenced = error as? JournalFenced { engine.fence(fenced) }
       engine.logger.error(
         "journal: cannot record a stage outcome",
         metadata: ["vm": "\(move.vm)", "stage": "\(stage.rawValue)", "error": "\(error)"])
@@ -106,6 +108,17 @@ struct MoveRun: Sendable {
     MoveResult(
       index: index, move: move, outcome: outcome, reason: reason, failedStage: failedStage, measured: measured,
       startedAt: startedAt - planStart, endedAt: elapsed)
+  }
+
+  /// The result of a move this process stopped running because its lease was taken over: the
+  /// process that holds the lease now settles it (its reconcile asks the hypervisors).
+  func fencedOut(_ fenced: JournalFenced, at stage: MigrationStage) -> MoveResult {
+    result(
+      .needsAttention,
+      reason: "another process took the migration lease of cluster \(fenced.cluster) over while this move was at "
+        + "\(stage.rawValue); this process stopped without touching VM \(move.vm) again, and the lease's holder "
+        + "reconciles it (\(fenced.detail))",
+      failedStage: stage)
   }
 
   /// The result of a move stopped before it changed anything: skipped when nothing was tried
