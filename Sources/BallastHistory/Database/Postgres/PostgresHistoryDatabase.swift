@@ -116,6 +116,9 @@ final class PostgresHistoryDatabase: HistoryDatabase {
       opened = try PostgresConnection.connect(
         on: PostgresConnection.defaultEventLoopGroup.any(), configuration: configuration, id: id, logger: logger
       ).wait()
+    } catch let error as PSQLError where error.code == .server {
+      // The server answered and refused (no such database, wrong password): not an outage.
+      throw error
     } catch {
       throw PostgresUnreachable(underlying: error)
     }
