@@ -12,12 +12,13 @@ struct StatusCommand: AsyncParsableCommand {
       CPU utilization is Σ(vCPUs × CPU usage) of running VMs / cores; memory utilization is \
       Σ(allocated memory of running VMs) / memory. For a QEMU lab (driver: qemu) the figures \
       are the live ones: where each VM runs now and its CPU measured from /proc. Imbalance is the standard deviation of the \
-      hosts' weighted utilization over active hosts (policy weights, default 0.5/0.5).
+      hosts' weighted utilization over active hosts (policy weights, default 0.5/0.5). Then every rule the \
+      cluster breaks as it stands, hard or soft (a balance round repairs the hard ones first).
       """)
 
   @OptionGroup var files: ClusterOptions
 
-  @Flag(name: .long, help: "Print {\"hosts\":[…],\"imbalance\":…} as JSON.")
+  @Flag(name: .long, help: "Print {\"hosts\":[…],\"imbalance\":…,\"violations\":[…]} as JSON.")
   var json = false
 
   @Option(
@@ -59,6 +60,11 @@ struct StatusReport: Encodable {
   var hosts: [HostLine]
   var imbalance: Double
   var threshold: Double
+  /// Every rule the cluster breaks (``RuleViolations``), hard ones first.
+  var violations: [ViolationJSON]
+  private let found: [RuleViolation]
+
+  private enum CodingKeys: String, CodingKey { case cluster, policy, hosts, imbalance, threshold, violations }
 
   init(cluster: Cluster, policy: Policy) {
     let loads = cluster.hostLoads()
@@ -72,6 +78,8 @@ struct StatusReport: Encodable {
     }
     self.imbalance = JSONOutput.rounded(Imbalance.of(cluster, weights: policy.weights))
     self.threshold = policy.threshold
+    self.found = RuleViolations.find(in: cluster, policy: policy)
+    self.violations = found.map(ViolationJSON.init)
   }
 
   func text(cluster: Cluster, policy: Policy) -> String {
@@ -93,6 +101,11 @@ struct StatusReport: Encodable {
       ? "above the \(policy.name) policy's threshold \(threshold): a balance round would plan moves"
       : "within the \(policy.name) policy's threshold \(threshold)"
     out += "Imbalance: \(String(format: "%.3f", imbalance)) — \(verdict)"
+    if !found.isEmpty {
+      let hard = found.contains(where: \.hard)
+      out += "\n\n\(ViolationText.count(found))" + (hard ? "; a balance round repairs the hard ones first" : "") + ":\n"
+      out += ViolationText.table(found)
+    }
     return out
   }
 }

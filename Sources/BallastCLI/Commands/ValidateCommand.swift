@@ -6,7 +6,13 @@ struct ValidateCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "validate",
     abstract: "Check a cluster file (and a policy file) and report every error with file:line.",
-    discussion: "Exits 0 when both files are valid, 1 with the full list of errors otherwise.")
+    discussion: """
+      Exits 0 when both files are valid, 1 with the full list of errors otherwise. Rules the \
+      cluster breaks as it stands (anti-affinity members sharing a host, affinity groups split, \
+      VMs on the wrong side of a VM–host rule, hosts over capacity × overcommit, running VMs on a \
+      CPU they could not start on again) are warnings, not errors: real clusters get there, and \
+      a balance round repairs them first. They go to standard error (--json: "warnings").
+      """)
 
   @OptionGroup var files: ClusterOptions
 
@@ -17,8 +23,11 @@ struct ValidateCommand: AsyncParsableCommand {
     do {
       let (cluster, policy) = try files.load()
       let running = cluster.vms.filter { $0.state.isRunning }.count
+      let violations = RuleViolations.find(in: cluster, policy: policy)
       if json {
-        print(try JSONOutput.string(ValidationReport(valid: true, errors: [])))
+        print(
+          try JSONOutput.string(
+            ValidationReport(valid: true, errors: [], warnings: violations.map(ViolationJSON.init))))
       } else {
         print(
           "\(files.cluster): valid — cluster \(cluster.name): \(cluster.hosts.count) hosts, "
@@ -27,16 +36,21 @@ struct ValidateCommand: AsyncParsableCommand {
           let own = policy.rules.count - cluster.rules.count
           print("\(path): valid — policy \(policy.name), \(own) rules (+\(cluster.rules.count) from the cluster file)")
         }
+        for violation in violations {
+          let strength = violation.hard ? "hard, a balance round repairs it first" : "soft"
+          printError("\(files.cluster): warning: \(violation.sentence) (\(strength))")
+        }
       }
     } catch let errors as FileErrors where json {
-      print(try JSONOutput.string(ValidationReport(valid: false, errors: errors.issues)))
+      print(try JSONOutput.string(ValidationReport(valid: false, errors: errors.issues, warnings: [])))
       throw ExitCode.failure
     }
   }
 }
 
-/// `validate --json` output.
+/// `validate --json` output: `warnings` are the rules the cluster breaks (a valid file may).
 struct ValidationReport: Encodable {
   var valid: Bool
   var errors: [FileIssue]
+  var warnings: [ViolationJSON]
 }

@@ -6,14 +6,14 @@ public enum ClusterFile {
   public static let currentVersion = 1
 
   /// Loads and validates the cluster file at `path`; throws ``FileErrors`` listing every problem.
-  /// When `policy` is given, allocation limits are checked against its overcommit.
-  public static func load(path: String, policy: Policy? = nil) throws -> Cluster {
+  /// Rules the cluster breaks are not errors (see ``ClusterValidator`` and ``RuleViolations``).
+  public static func load(path: String) throws -> Cluster {
     let text = try readText(path)
-    return try parse(text, file: path, policy: policy)
+    return try parse(text, file: path)
   }
 
   /// Parses and validates cluster YAML `text` (named `file` in errors).
-  public static func parse(_ text: String, file: String, policy: Policy? = nil) throws -> Cluster {
+  public static func parse(_ text: String, file: String) throws -> Cluster {
     let diagnostics = YAMLDiagnostics(file: file)
     guard let root = diagnostics.compose(text) else {
       if diagnostics.issues.isEmpty {
@@ -25,7 +25,7 @@ public enum ClusterFile {
     let cluster = reader.read(YAMLValue(node: root, path: "", diagnostics: diagnostics))
     var issues = diagnostics.issues
     if let cluster, issues.isEmpty {
-      issues += ClusterValidator.check(cluster, sourceMap: diagnostics.sourceMap, policy: policy)
+      issues += ClusterValidator.check(cluster, sourceMap: diagnostics.sourceMap)
     }
     guard let cluster, issues.isEmpty else { throw FileErrors(issues) }
     return cluster

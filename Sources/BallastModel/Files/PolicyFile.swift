@@ -59,7 +59,7 @@ struct PolicyReader {
       let top = root.object([
         "version", "name", "weights", "threshold", "holdFor", "aggressiveness", "minImprovement",
         "maxMovesPerRound", "cooldown", "overcommit", "concurrency", "bandwidthCap", "downtimeLimit",
-        "liveIneligible", "convergence", "onCancel", "monitor", "rules",
+        "liveIneligible", "convergence", "onCancel", "monitor", "repair", "rules",
       ])
     else { return policy }
     if let version = top.optional("version")?.int(atLeast: 1), version != 1 {
@@ -100,6 +100,7 @@ struct PolicyReader {
     if let convergence = top.optional("convergence") { policy.convergence = read(convergence: convergence) }
     policy.onCancel = top.optional("onCancel")?.choice(CancelAction.self) ?? policy.onCancel
     if let monitor = top.optional("monitor") { policy.monitor = read(monitor: monitor) }
+    if let repair = top.optional("repair") { policy.repair = read(repair: repair) }
     policy.rules = top.optional("rules")?.list()?.compactMap(Self.rule) ?? []
     return policy
   }
@@ -123,6 +124,15 @@ struct PolicyReader {
     c.throttleMax = object.optional("throttleMax")?.double(in: 0.01...0.99, what: "a fraction") ?? c.throttleMax
     c.maxDowntime = object.optional("maxDowntime")?.timeSpan(positive: true) ?? c.maxDowntime
     return c
+  }
+
+  private func read(repair value: YAMLValue) -> RepairSettings {
+    var r = RepairSettings()
+    guard let object = value.object(["maxMoves", "softWeight"]) else { return r }
+    r.maxMoves = object.optional("maxMoves")?.int(atLeast: 1)
+    r.softWeight =
+      object.optional("softWeight")?.double(in: 0...1, what: "an imbalance one soft rule is worth") ?? r.softWeight
+    return r
   }
 
   private func read(monitor value: YAMLValue) -> MonitorSettings {
@@ -153,6 +163,11 @@ struct PolicyReader {
     }
     if kind != .vmHost, !hosts.isEmpty {
       object.fields["hosts"]?.fail("hosts: only applies to vmHost rules")
+    }
+    if kind != .vmHost, mode != .must, mode != .should {
+      object.fields["mode"]?.fail(
+        "\(kind.rawValue) rule \(name) takes mode must (the default: always) or should (when it costs little); "
+          + "got \(mode.rawValue)")
     }
     if kind == .antiAffinity, selector.isEmpty, vms.count < 2 {
       value.fail("antiAffinity rule \(name) needs at least two VMs")
