@@ -69,4 +69,19 @@ struct RuleCommandsTests {
     let clean = try #require(JSONSerialization.jsonObject(with: Data(demo.stdout.utf8)) as? [String: Any])
     #expect((clean["violations"] as? [Any])?.isEmpty == true)
   }
+
+  @Test("plan repairs first, then balances (golden, text and JSON)")
+  func planGolden() throws {
+    let text = try BallastProcess.run(["plan", "--cluster", Self.cluster, "--no-timing"])
+    #expect(text.status == 0, "\(text.stderr)")
+    try PlanCommandsTests.expectGolden(text.stdout, "plan-broken-rules.txt")
+    let json = try BallastProcess.run(["plan", "--cluster", Self.cluster, "--json", "--no-timing"])
+    try PlanCommandsTests.expectGolden(json.stdout, "plan-broken-rules.json")
+    let object = try #require(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+    #expect((object["violationsBefore"] as? [Any])?.count == 8)
+    #expect(
+      (object["violationsAfter"] as? [[String: Any]])?.map { $0["rule"] as? String } == ["licensed", "reports-on-h4"])
+    let moves = try #require(object["moves"] as? [[String: Any]])
+    #expect(moves.filter { $0["repairs"] != nil }.count == 5)
+  }
 }
