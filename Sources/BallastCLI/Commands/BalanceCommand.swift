@@ -133,6 +133,13 @@ struct RoundJSON: Encodable {
   var failed: Int?
   var skipped: Int?
   var imbalanceAfterPlanned: Double?
+  /// Rules the cluster breaks this round: all, and the hard ones.
+  var violations: Int
+  var hardViolations: Int
+  /// Moves of the round's plan that repair broken rules (`null` when it planned nothing).
+  var repairMoves: Int?
+  /// What held balancing back in a round that only repaired (`holding`, `backingOff`), else `null`.
+  var heldBack: String?
   var message: String
 
   init(_ report: RoundReport) {
@@ -142,14 +149,20 @@ struct RoundJSON: Encodable {
     excludedHosts = report.excludedHosts
     message = report.line
     decision = report.decision.name
+    violations = report.violations.count
+    hardViolations = report.violations.filter(\.hard).count
+    heldBack = report.heldBack?.name
     switch report.decision {
     case .balanced, .holding, .backingOff, .leaseHeld: break
     case .nothingToDo(let plan):
       plannedMoves = plan.moves.count
+      repairMoves = 0
     case .planned(let plan):
+      repairMoves = plan.repairMoves.count
       plannedMoves = plan.moves.count
       imbalanceAfterPlanned = JSONOutput.rounded(plan.after.imbalance)
     case .executed(let plan, let summary):
+      repairMoves = plan.repairMoves.count
       plannedMoves = plan.moves.count
       imbalanceAfterPlanned = JSONOutput.rounded(plan.after.imbalance)
       done = summary.done

@@ -119,7 +119,7 @@ struct RepairSearch {
     let waiting = left == 0 ? open : []
     let unrepairable = left == 0 ? [] : open
     let repairedHard = hard.count - unrepairable.count - waiting.count
-    if !hard.isEmpty {
+    if !outcome.moves.isEmpty {
       outcome.notes.append(
         "rules first: \(outcome.moves.count) move\(outcome.moves.count == 1 ? " repairs" : "s repair") "
           + "\(repairedHard) of \(hard.count) broken hard rule\(hard.count == 1 ? "" : "s")")
