@@ -14,6 +14,9 @@ public struct BalanceOptions: Sendable, Hashable {
   public var beamWidth: Int = 4
   /// What the plan does: repair broken rules then balance, or repair hard rules only.
   public var scope: PlanScope = .repairAndBalance
+  /// Whether the repair step runs at all: off only to measure what it is worth (balancing
+  /// alone, as plans were before it).
+  var repairs = true
 
   public init() {}
 }
@@ -62,8 +65,10 @@ public enum BalancePlanner {
     let cooling = history.cooldowns(in: snapshot)
     let roundMoves = max(0, policy.maxMovesPerRound)
     var repair = RepairSearch(state: snapshot, history: history, options: options, cooling: cooling)
-    let repaired = repair.run(
-      budget: policy.repair.maxMoves ?? roundMoves, hardOnly: options.scope == .hardRepairsOnly)
+    let repaired =
+      options.repairs
+      ? repair.run(budget: policy.repair.maxMoves ?? roundMoves, hardOnly: options.scope == .hardRepairsOnly)
+      : repair.outcome
     let balanceMoves = policy.repair.maxMoves == nil ? max(0, roundMoves - repaired.moves.count) : roundMoves
     var search = BalanceSearch(
       snapshot: snapshot, repaired: repaired, history: history, options: options, cooling: cooling,

@@ -223,7 +223,9 @@ struct RepairSearch {
       }
     case .affinity(let r): return state.ruleMembers[r].filter { state.hostOf[$0] >= 0 }
     case .capacity(let h):
-      return state.vmsOn[h].filter { state.vmRunning[$0] }.sorted {
+      // Only the VMs whose leaving brings the host closer to its limits, largest first.
+      let debt = state.capacityDebt(h)
+      return state.vmsOn[h].filter { state.vmRunning[$0] && state.capacityDebt(h, leaving: [$0]) < debt }.sorted {
         state.vmMemory[$0] != state.vmMemory[$1] ? state.vmMemory[$0] > state.vmMemory[$1] : $0 < $1
       }
     }
@@ -280,9 +282,12 @@ struct RepairSearch {
       else { continue }
       let source = state.hostOf[v]
       let debts = affectedDebts(unit, source: source)
+      let valuesBefore = debts.map { debtValue($0) }
       let sourceCapacityAfter = state.capacityDebt(source, leaving: unit)
       for d in state.activeHosts where d != source {
-        guard let trial = trial(unit, to: d, debts: debts, sourceCapacityAfter: sourceCapacityAfter),
+        guard
+          let trial = trial(
+            unit, to: d, debts: debts, valuesBefore: valuesBefore, sourceCapacityAfter: sourceCapacityAfter),
           trial.reduced.contains(debt)
         else { continue }
         if acceptable(trial, soft: soft, allowShutdown: allowShutdown) {
@@ -313,12 +318,14 @@ struct RepairSearch {
     if gainA != gainB { return gainA > gainB }
     if a.unit.count != b.unit.count { return a.unit.count < b.unit.count }
     if a.shutdown != b.shutdown { return !a.shutdown }
+    // Figures within rounding are ties: moves tried and taken back leave float residue.
+    let tolerance = 1e-9
     if soft {
-      if a.imbalanceAfter != b.imbalanceAfter { return a.imbalanceAfter < b.imbalanceAfter }
+      if abs(a.imbalanceAfter - b.imbalanceAfter) > tolerance { return a.imbalanceAfter < b.imbalanceAfter }
     } else if a.softGain != b.softGain {
       return a.softGain > b.softGain
     }
-    if a.value != b.value { return a.value > b.value }
+    if abs(a.value - b.value) > tolerance { return a.value > b.value }
     let nameA = state.vm(a.unit[0]).name
     let nameB = state.vm(b.unit[0]).name
     if nameA != nameB { return nameA < nameB }
@@ -328,26 +335,42 @@ struct RepairSearch {
   /// Moves `unit` to `d` as one arrival (each member checked with the others already there,
   /// as a drain places an affinity group), measures the `debts` it changes, and takes the moves
   /// back. `nil` when a member is refused.
-  private mutating func trial(_ unit: [Int], to d: Int, debts: [RuleDebt], sourceCapacityAfter: Int) -> Trial? {
+  private mutating func trial(
+    _ unit: [Int], to d: Int, debts: [RuleDebt], valuesBefore: [Int], sourceCapacityAfter: Int
+  ) -> Trial? {
     let source = state.hostOf[unit[0]]
     let before = state.imbalance
-    let valuesBefore = debts.map { debtValue($0) }
-    for v in unit { state.move(v, to: d) }
-    defer { for v in unit.reversed() { state.move(v, to: source) } }
     var decisions: [MoveDecision] = []
-    for v in unit {
-      state.move(v, to: source)
-      let check = pipeline.check(MoveRequest(vm: v, destination: d), in: state, cache: &cache)
-      state.move(v, to: d)
-      guard case .pass(let decision) = check else { return nil }
+    if unit.count == 1 {
+      // One VM: checked where it is, moved only once it passes (most hosts refuse).
+      guard
+        case .pass(let decision) = pipeline.check(MoveRequest(vm: unit[0], destination: d), in: state, cache: &cache)
+      else { return nil }
       decisions.append(decision)
+      state.move(unit[0], to: d)
+    } else {
+      for v in unit { state.move(v, to: d) }
+    }
+    defer { for v in unit.reversed() { state.move(v, to: source) } }
+    if unit.count > 1 {
+      for v in unit {
+        state.move(v, to: source)
+        let check = pipeline.check(MoveRequest(vm: v, destination: d), in: state, cache: &cache)
+        state.move(v, to: d)
+        guard case .pass(let decision) = check else { return nil }
+        decisions.append(decision)
+      }
     }
     var hardGain = 0
     var softGain = 0
     var reduced: [RuleDebt] = []
     for (i, debt) in debts.enumerated() {
-      var after = debtValue(debt, moving: unit)
-      if case .capacity(let h) = debt, h == source { after = sourceCapacityAfter }
+      let after: Int
+      if case .capacity(let h) = debt, h == source {
+        after = sourceCapacityAfter
+      } else {
+        after = debtValue(debt, moving: unit)
+      }
       if isHard(debt) { hardGain += valuesBefore[i] - after } else { softGain += valuesBefore[i] - after }
       if after < valuesBefore[i] { reduced.append(debt) }
     }
