@@ -84,22 +84,39 @@ let package = Package(
       ]
     ),
     .executableTarget(name: "ballast", dependencies: ["BallastCLI"]),
-    .testTarget(name: "BallastModelTests", dependencies: ["BallastModel"]),
-    .testTarget(name: "BallastPlannerTests", dependencies: ["BallastPlanner", "BallastModel"]),
-    .testTarget(name: "BallastEngineTests", dependencies: ["BallastEngine", "BallastModel"]),
+    // Helpers every test target shares (as Hummingbird ships HummingbirdTesting): fixtures, the
+    // engine harness, event recorders, the `ballast` process helpers, the QEMU test lock.
+    .target(
+      name: "BallastTestSupport",
+      dependencies: [
+        "BallastModel", "BallastEngine", "BallastHistory", "BallastRuntime", "BallastDriverSupport",
+        .product(name: "GRDB", package: "GRDB.swift"),
+      ],
+      path: "Tests/BallastTestSupport"
+    ),
+    .testTarget(name: "BallastModelTests", dependencies: ["BallastModel", "BallastTestSupport"]),
+    .testTarget(name: "BallastPlannerTests", dependencies: ["BallastPlanner", "BallastModel", "BallastTestSupport"]),
+    .testTarget(name: "BallastEngineTests", dependencies: ["BallastEngine", "BallastModel", "BallastTestSupport"]),
     .testTarget(
       name: "BallastHistoryTests",
       dependencies: [
-        "BallastHistory", "BallastEngine", "BallastModel", .product(name: "GRDB", package: "GRDB.swift"),
+        "BallastHistory", "BallastEngine", "BallastModel", "BallastTestSupport",
+        .product(name: "GRDB", package: "GRDB.swift"),
       ]),
     .testTarget(name: "BallastDriverSupportTests", dependencies: ["BallastDriverSupport"]),
     .testTarget(
-      name: "BallastQEMUTests", dependencies: ["BallastQEMU", "BallastDriverSupport", "BallastEngine", "BallastModel"]),
+      name: "BallastQEMUTests",
+      dependencies: ["BallastQEMU", "BallastDriverSupport", "BallastEngine", "BallastModel", "BallastTestSupport"]),
+    .testTarget(
+      name: "BallastRuntimeTests",
+      dependencies: [
+        "BallastRuntime", "BallastHistory", "BallastEngine", "BallastModel", "BallastTestSupport",
+      ]),
     .testTarget(
       name: "BallastCLITests",
       dependencies: [
         "BallastCLI", "ballast", "BallastRuntime", "BallastHistory", "BallastEngine", "BallastModel", "BallastQEMU",
-        .product(name: "GRDB", package: "GRDB.swift"),
+        "BallastTestSupport",
       ],
       exclude: ["Golden"]),
   ],

@@ -1,28 +1,34 @@
 import Foundation
 
 /// Runs the built `ballast` executable the way an operator would, capturing its output.
-struct BallastProcess {
-  struct Result {
-    var status: Int32
-    var stdout: String
-    var stderr: String
+public struct BallastProcess {
+  /// How a run ended and what it printed.
+  public struct Result {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+
+    public init(status: Int32, stdout: String, stderr: String) {
+      self.status = status
+      self.stdout = stdout
+      self.stderr = stderr
+    }
   }
 
   /// The `ballast` binary next to the test bundle (SwiftPM builds it before the tests).
-  static var executable: URL {
+  public static var executable: URL {
     let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
     return testBinary.deletingLastPathComponent().appendingPathComponent("ballast")
   }
 
   /// The repository root, where `clusters/` and `policies/` are.
-  static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
+  public static var repositoryRoot: URL { Repository.root }
 
   /// Runs `ballast arguments…` in the repository root and waits for it.
   ///
   /// Commands that move VMs record in `./ballast.sqlite` unless told otherwise: run in the
   /// repository root without `--db`, each run gets a history database of its own (removed after).
-  static func run(
+  public static func run(
     _ arguments: [String], in directory: URL = repositoryRoot, environment: [String: String] = [:]
   ) throws -> Result {
     let process = Process()
@@ -57,7 +63,7 @@ struct BallastProcess {
 
   /// ``run(_:in:environment:)`` on a thread of its own: waiting for the process does not hold
   /// one of the few threads every test's async code shares.
-  static func running(
+  public static func running(
     _ arguments: [String], in directory: URL = repositoryRoot, environment: [String: String] = [:]
   ) async throws -> Result {
     try await withCheckedThrowingContinuation { continuation in
@@ -67,12 +73,12 @@ struct BallastProcess {
   }
 
   /// A `ballast` process running in the background, its output going to files in `folder`.
-  final class Background {
-    let process = Process()
-    let stdoutURL: URL
-    let stderrURL: URL
+  public final class Background {
+    public let process = Process()
+    public let stdoutURL: URL
+    public let stderrURL: URL
 
-    init(_ arguments: [String], in folder: URL, environment: [String: String] = [:]) throws {
+    public init(_ arguments: [String], in folder: URL, environment: [String: String] = [:]) throws {
       stdoutURL = folder.appendingPathComponent("stdout.txt")
       stderrURL = folder.appendingPathComponent("stderr.txt")
       _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
@@ -86,13 +92,13 @@ struct BallastProcess {
       try process.run()
     }
 
-    var stdout: String { (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "" }
-    var stderr: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
+    public var stdout: String { (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "" }
+    public var stderr: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
 
-    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+    public func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
     /// Waits up to `seconds` for `condition`, checking every 100 ms.
-    func wait(upTo seconds: Double, for condition: () async throws -> Bool) async rethrows -> Bool {
+    public func wait(upTo seconds: Double, for condition: () async throws -> Bool) async rethrows -> Bool {
       let deadline = Date().addingTimeInterval(seconds)
       while Date() < deadline {
         if try await condition() { return true }
@@ -103,7 +109,7 @@ struct BallastProcess {
     }
 
     /// Waits up to `seconds` for the process to exit; kills it if it does not.
-    func waitForExit(upTo seconds: Double) async -> Int32? {
+    public func waitForExit(upTo seconds: Double) async -> Int32? {
       let exited = await wait(upTo: seconds) { !process.isRunning }
       if !exited {
         process.terminate()
@@ -114,9 +120,5 @@ struct BallastProcess {
   }
 
   /// A fresh temporary folder, removed by the caller.
-  static func temporaryFolder() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("ballast-cli-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-  }
+  public static func temporaryFolder() throws -> URL { try makeTemporaryFolder(prefix: "ballast-cli") }
 }

@@ -6,10 +6,10 @@ import GRDB
 /// It polls on a thread of its own with synchronous reads: the test's async code shares a few
 /// threads with every other test, which may hold them for seconds while they wait for their
 /// processes, and the moment would pass.
-enum StageWatcher {
+public enum StageWatcher {
   /// Sends `signal` to `pid` as soon as the latest stage attempt of a move in flight is `stage`,
   /// with its intent written and no outcome yet. Returns whether it saw that within `seconds`.
-  static func signal(
+  public static func signal(
     _ signal: Int32, to pid: pid_t, when stage: String, in databasePath: String, within seconds: Double
   ) async -> Bool {
     await wait(for: stage, in: databasePath, within: seconds) { kill(pid, signal) }
@@ -17,7 +17,7 @@ enum StageWatcher {
 
   /// Waits until the latest stage attempt of a move in flight is `stage`, under way, and runs
   /// `then` at once on the watching thread. Returns whether it saw that within `seconds`.
-  static func wait(
+  public static func wait(
     for stage: String, in databasePath: String, within seconds: Double, then: @escaping @Sendable () -> Void = {}
   ) async -> Bool {
     await withCheckedContinuation { continuation in

@@ -1,16 +1,15 @@
 import BallastEngine
 import BallastHistory
+import BallastRuntime
 import Foundation
 import Testing
 
-@testable import BallastRuntime
-
 /// A folder with a small simulated cluster whose migrations last seconds, for tests that run
 /// several `ballast` processes against one history database and one state file.
-struct ProcessWorkspace {
+public struct ProcessWorkspace {
   /// Three hosts on a slow (100 Mbit/s) link; `web` (live-capable, 64 MiB) and `batch` (a local
   /// disk: cold only) run on h1. Each moves in about 10 virtual seconds with ``timings``.
-  static let cluster = """
+  public static let cluster = """
     version: 1
     name: slow
     datastores:
@@ -36,54 +35,54 @@ struct ProcessWorkspace {
     """
 
   /// A downtime limit the slow link can meet: `web`'s stop-and-copy pauses it about 2 s.
-  static let policy = "version: 1\nname: patient\ndowntimeLimit: 3s\n"
+  public static let policy = "version: 1\nname: patient\ndowntimeLimit: 3s\n"
 
   /// Every simulated step takes 2 virtual seconds, stage 0's query included: at `--pace 2`
   /// each stage lasts at least a second, long enough to catch a process in it.
-  static let timings = [
+  public static let timings = [
     SimulatedCluster.timingsVariable: """
     {"querySeconds": 2, "reserveSeconds": 2, "commitSeconds": 2, "activateSeconds": 2, "registerSeconds": 2,
      "removeSeconds": 2, "shutdownSeconds": 2, "bootSeconds": 2}
     """
   ]
 
-  let folder: URL
+  public let folder: URL
 
-  init() throws {
+  public init() throws {
     folder = try BallastProcess.temporaryFolder()
     try Self.cluster.write(to: folder.appendingPathComponent("slow.yaml"), atomically: true, encoding: .utf8)
     try Self.policy.write(to: folder.appendingPathComponent("patient.yaml"), atomically: true, encoding: .utf8)
   }
 
-  func remove() { try? FileManager.default.removeItem(at: folder) }
+  public func remove() { try? FileManager.default.removeItem(at: folder) }
 
   /// `--cluster slow.yaml --policy patient.yaml --state state.json --db h.sqlite`.
-  static let files = [
+  public static let files = [
     "--cluster", "slow.yaml", "--policy", "patient.yaml", "--state", "state.json", "--db", "h.sqlite",
   ]
 
-  var databasePath: String { folder.appendingPathComponent("h.sqlite").path }
+  public var databasePath: String { folder.appendingPathComponent("h.sqlite").path }
 
   /// The history database (created when missing).
-  func store() throws -> HistoryStore { try HistoryStore(path: databasePath) }
+  public func store() throws -> HistoryStore { try HistoryStore(path: databasePath) }
 
   /// The simulated hypervisors' state as the last process left it.
-  func state() throws -> SimulatedState {
+  public func state() throws -> SimulatedState {
     try #require(try FileStateStore(path: folder.appendingPathComponent("state.json").path).load())
   }
 
   /// Runs `ballast arguments…` in the folder with the slow timings, and waits.
-  func run(_ arguments: [String]) async throws -> BallastProcess.Result {
+  public func run(_ arguments: [String]) async throws -> BallastProcess.Result {
     try await BallastProcess.running(arguments, in: folder, environment: Self.timings)
   }
 
   /// Starts `ballast arguments…` in the folder with the slow timings.
-  func start(_ arguments: [String]) throws -> BallastProcess.Background {
+  public func start(_ arguments: [String]) throws -> BallastProcess.Background {
     try BallastProcess.Background(arguments, in: folder, environment: Self.timings)
   }
 
   /// The move in flight (started, not ended) and its stage attempts, if there is one.
-  static func inFlight(_ store: HistoryStore) async throws -> MigrationDetail? {
+  public static func inFlight(_ store: HistoryStore) async throws -> MigrationDetail? {
     guard let move = try await store.migrations().first(where: { $0.startedAt != nil && $0.outcome == nil }) else {
       return nil
     }
@@ -91,7 +90,7 @@ struct ProcessWorkspace {
   }
 
   /// Each line of `text` parsed as a JSON object.
-  static func jsonLines(_ text: String) throws -> [[String: Any]] {
+  public static func jsonLines(_ text: String) throws -> [[String: Any]] {
     try text.split(separator: "\n").map { line in
       try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not JSON: \(line)")
     }

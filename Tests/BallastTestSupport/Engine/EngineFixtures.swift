@@ -3,9 +3,9 @@ import BallastModel
 import Synchronization
 import Testing
 
-/// Small clusters, policies and plans for engine tests.
-enum Fixture {
-  static func host(
+/// Small clusters, policies and plans for engine tests (`Fixture` in BallastEngineTests).
+public enum EngineFixture {
+  public static func host(
     _ name: String, cores: Int = 64, memory: ByteCount = .gib(512), cpuModel: String = "Cascadelake-Server",
     bandwidth: Bandwidth = .gbit(10), datastores: [String] = ["san"], state: HostState = .active
   ) -> Host {
@@ -14,7 +14,7 @@ enum Fixture {
       datastores: datastores, state: state)
   }
 
-  static func vm(
+  public static func vm(
     _ name: String, on host: String, state: PowerState = .running, vcpus: Int = 4, memory: ByteCount = .gib(8),
     cpuModel: String = "Cascadelake-Server", disks: [Disk] = [Disk(datastore: "san", size: .gib(40))],
     dirtyRate: Bandwidth = .mbPerSecond(50), workingSet: ByteCount = .mib(256)
@@ -25,21 +25,17 @@ enum Fixture {
       usage: Usage(cpu: 0.5, memory: 1.0), dirtyRate: dirtyRate, workingSet: workingSet)
   }
 
-  static func cluster(hosts: [Host], vms: [VM], datastores: [Datastore]? = nil) -> Cluster {
-    let stores =
-      datastores
-      ?? Array(Set(hosts.flatMap(\.datastores))).sorted().map {
-        Datastore(name: $0, shared: !$0.hasPrefix("local"))
-      }
+  public static func cluster(hosts: [Host], vms: [VM], datastores: [Datastore]? = nil) -> Cluster {
+    let stores = datastores ?? Array(Set(hosts.flatMap(\.datastores))).sorted().map(LocalDatastore.datastore(named:))
     return Cluster(name: "test", datastores: stores, hosts: hosts, vms: vms)
   }
 
   /// Hosts h0…h(n-1), VMs placed as given.
-  static func cluster(hostCount: Int, vms: [VM], bandwidth: Bandwidth = .gbit(10)) -> Cluster {
+  public static func cluster(hostCount: Int, vms: [VM], bandwidth: Bandwidth = .gbit(10)) -> Cluster {
     cluster(hosts: (0..<hostCount).map { host("h\($0)", bandwidth: bandwidth) }, vms: vms)
   }
 
-  static func policy(
+  public static func policy(
     perHost: Int = 2, cluster: Int = 8, downtime: TimeSpan = .milliseconds(300),
     onNoConvergence: NoConvergenceAction = .throttle, onCancel: CancelAction = .finish
   ) -> Policy {
@@ -51,7 +47,7 @@ enum Fixture {
     return policy
   }
 
-  static func move(
+  public static func move(
     _ vm: String, from: String, to: String, kind: MigrationKind = .live, requiresShutdown: Bool = false,
     dependsOn: [Int] = []
   ) -> PlannedMove {
@@ -61,29 +57,31 @@ enum Fixture {
       requiresShutdown: requiresShutdown, dependsOn: dependsOn)
   }
 
-  static func plan(_ moves: [PlannedMove], cluster: Cluster, trigger: PlanTrigger = .manual) -> MigrationPlan {
+  public static func plan(_ moves: [PlannedMove], cluster: Cluster, trigger: PlanTrigger = .manual) -> MigrationPlan {
     let view = ClusterView(cluster, weights: MetricWeights())
     return MigrationPlan(
       trigger: trigger, cluster: cluster.name, policy: "test", moves: moves, rejected: [], before: view, after: view)
   }
 
   /// The pre-copy parameters the engine uses for `vm` under `policy`.
-  static func parameters(_ vm: VM, policy: Policy) -> PreCopyParameters {
+  public static func parameters(_ vm: VM, policy: Policy) -> PreCopyParameters {
     PreCopyParameters(vm: vm, downtimeLimit: policy.downtimeLimit, convergence: policy.convergence)
   }
 }
 
 /// Collects engine events in order.
-final class EventRecorder: Sendable {
+public final class EventRecorder: Sendable {
   private let recorded = Mutex<[EngineEvent]>([])
 
-  var observer: EngineObserver { { [self] event in recorded.withLock { $0.append(event) } } }
-  var events: [EngineEvent] { recorded.withLock { $0 } }
+  public init() {}
 
-  func events(of vm: String) -> [EngineEvent] { events.filter { $0.vm == vm } }
+  public var observer: EngineObserver { { [self] event in recorded.withLock { $0.append(event) } } }
+  public var events: [EngineEvent] { recorded.withLock { $0 } }
+
+  public func events(of vm: String) -> [EngineEvent] { events.filter { $0.vm == vm } }
 
   /// (stage, outcome) of every stageEnded event of `vm`, in order.
-  func stageEnds(of vm: String) -> [(MigrationStage, StageOutcome)] {
+  public func stageEnds(of vm: String) -> [(MigrationStage, StageOutcome)] {
     events(of: vm).compactMap { event in
       guard event.type == .stageEnded, let stage = event.stage, let outcome = event.stageOutcome else { return nil }
       return (stage, outcome)
@@ -92,15 +90,15 @@ final class EventRecorder: Sendable {
 }
 
 /// A simulated cluster with an engine on it.
-struct Harness {
-  let driver: SimulatedDriver
-  let engine: MigrationEngine
-  let journal: InMemoryJournal
-  let recorder: EventRecorder
-  let store: InMemoryStateStore
+public struct Harness {
+  public let driver: SimulatedDriver
+  public let engine: MigrationEngine
+  public let journal: InMemoryJournal
+  public let recorder: EventRecorder
+  public let store: InMemoryStateStore
 
   /// `react` sees every event after it is recorded, with the engine (to cancel it, say).
-  init(
+  public init(
     cluster: Cluster, policy: Policy, timings: SimulationTimings = SimulationTimings(),
     faults: [SimulatedFault] = [], options: EngineOptions = EngineOptions(), switchover: SwitchoverStyle = .staged,
     react: (@Sendable (EngineEvent, MigrationEngine) -> Void)? = nil
@@ -123,7 +121,7 @@ struct Harness {
 
   /// The one copy of `original` the hypervisors hold, checking it is whole: running, the
   /// owner, with its data; nothing reserved, no capacity held, no invariant broken.
-  func onlyCopy(of original: VM) async throws -> SimulatedInstance {
+  public func onlyCopy(of original: VM) async throws -> SimulatedInstance {
     let state = await driver.snapshot()
     #expect(state.violations() == [])
     #expect(state.reservations.isEmpty)
@@ -137,7 +135,7 @@ struct Harness {
   }
 
   /// Every VM's owner host, checking the simulated state's invariants on the way.
-  func placements() async -> [String: String] {
+  public func placements() async -> [String: String] {
     let state = await driver.snapshot()
     #expect(state.violations() == [])
     return Dictionary(uniqueKeysWithValues: state.cluster.vms.map { ($0.name, $0.host) })
