@@ -47,8 +47,9 @@ struct RepairSearch {
     /// Hard and soft debt the move ends (negative: adds).
     var hardGain: Int
     var softGain: Int
-    /// The debts it reduces.
+    /// The debts it reduces, and those it ends.
     var reduced: [RuleDebt]
+    var ended: [RuleDebt]
     var imbalanceBefore: Double
     var imbalanceAfter: Double
     var fullness: Double
@@ -73,16 +74,19 @@ struct RepairSearch {
   /// Which running VMs sit on a host whose CPU they could not start on (``CPUCheck``), computed
   /// once per pair of VM model and host CPU.
   private static func cpuBroken(in state: PlacementState) -> [Bool] {
-    var known: [Int: Bool] = [:]
-    let profiles = state.hostCPU.count
+    let profiles = (state.hostCPU.max() ?? 0) + 1
+    let models = (state.vmCPU.max() ?? 0) + 1
+    // 0: not asked yet, 1: runs, 2: cannot start again.
+    var known = [UInt8](repeating: 0, count: profiles * models)
     return state.cluster.vms.indices.map { v in
       let h = state.hostOf[v]
       guard state.vmRunning[v], h >= 0 else { return false }
-      let key = state.vmCPU[v] * max(1, profiles) + state.hostCPU[h]
-      if let answer = known[key] { return answer }
-      let answer = !CPUCheck.unrunnableFeatures(vmModel: state.vm(v).cpuModel, on: state.host(h)).isEmpty
-      known[key] = answer
-      return answer
+      let key = state.vmCPU[v] * profiles + state.hostCPU[h]
+      if known[key] == 0 {
+        let broken = !CPUCheck.unrunnableFeatures(vmModel: state.vm(v).cpuModel, on: state.host(h)).isEmpty
+        known[key] = broken ? 2 : 1
+      }
+      return known[key] == 2
     }
   }
 
@@ -364,6 +368,7 @@ struct RepairSearch {
     var hardGain = 0
     var softGain = 0
     var reduced: [RuleDebt] = []
+    var ended: [RuleDebt] = []
     for (i, debt) in debts.enumerated() {
       let after: Int
       if case .capacity(let h) = debt, h == source {
@@ -373,6 +378,7 @@ struct RepairSearch {
       }
       if isHard(debt) { hardGain += valuesBefore[i] - after } else { softGain += valuesBefore[i] - after }
       if after < valuesBefore[i] { reduced.append(debt) }
+      if after == 0, valuesBefore[i] > 0 { ended.append(debt) }
     }
     var combined = decisions[0]
     combined.costUnits = decisions.reduce(0) { $0 + $1.costUnits }
@@ -381,6 +387,7 @@ struct RepairSearch {
       imbalanceAfter: state.imbalance, destinationScoreAfter: state.scores[d])
     return Trial(
       unit: unit, destination: d, decisions: decisions, hardGain: hardGain, softGain: softGain, reduced: reduced,
+      ended: ended,
       imbalanceBefore: before, imbalanceAfter: state.imbalance, fullness: state.scores[d],
       value: profile.total(context, in: state))
   }
@@ -392,7 +399,16 @@ struct RepairSearch {
     let source = state.hostOf[first]
     let names = trial.unit.map { state.vm($0).name }
     let repaired = trial.reduced.compactMap { violation(for: $0, unit: trial.unit, in: violations) }
-    let sentences = repaired.filter { $0.hard != soft }.map(\.sentence)
+    func sentences(_ debts: [RuleDebt]) -> [String] {
+      debts.filter { isHard($0) != soft }.compactMap { violation(for: $0, unit: trial.unit, in: violations)?.sentence }
+    }
+    let ended = sentences(trial.ended)
+    let helped = sentences(trial.reduced.filter { !trial.ended.contains($0) })
+    var clauses: [String] = []
+    if !ended.isEmpty { clauses.append("\(soft ? "satisfies" : "repairs") \(ended.joined(separator: "; "))") }
+    if !helped.isEmpty { clauses.append("helps \(soft ? "satisfy" : "repair") \(helped.joined(separator: "; "))") }
+    let rules =
+      clauses.isEmpty ? (soft ? "satisfies a soft rule" : "repairs a broken rule") : clauses.joined(separator: "; ")
     var combined = trial.decisions[0]
     combined.costUnits = trial.costUnits
     let context = ScoringContext(
@@ -410,11 +426,11 @@ struct RepairSearch {
           + "\(Wording.imbalance(policy.repair.softWeight)) per soft rule"
         : "no imbalance added"
       what =
-        "satisfies \(sentences.joined(separator: "; ")): imbalance \(Wording.imbalance(trial.imbalanceBefore)) → "
+        "\(rules): imbalance \(Wording.imbalance(trial.imbalanceBefore)) → "
         + "\(Wording.imbalance(trial.imbalanceAfter)) (\(trade))"
     } else {
       what =
-        "repairs \(sentences.joined(separator: "; ")); \(destination) keeps the hosts most even "
+        "\(rules); \(destination) keeps the hosts most even "
         + "(imbalance \(Wording.imbalance(trial.imbalanceBefore)) → \(Wording.imbalance(trial.imbalanceAfter)))"
     }
     for (i, v) in trial.unit.enumerated() {
@@ -423,8 +439,7 @@ struct RepairSearch {
       let lead =
         i == 0
         ? what
-        : "goes with \(names[0]) (hard affinity keeps them on one host), which \(soft ? "satisfies" : "repairs") "
-          + (sentences.first ?? "a rule")
+        : "goes with \(names[0]) (hard affinity keeps them on one host), which \(rules)"
       outcome.moves.append(
         PlannedMove(
           vm: names[i], from: state.host(source).name, to: destination, kind: decision.kind,
