@@ -12,6 +12,7 @@ let package = Package(
     .library(name: "BallastHistory", targets: ["BallastHistory"]),
     .library(name: "BallastDriverSupport", targets: ["BallastDriverSupport"]),
     .library(name: "BallastQEMU", targets: ["BallastQEMU"]),
+    .library(name: "BallastLibvirt", targets: ["BallastLibvirt"]),
     .library(name: "BallastRuntime", targets: ["BallastRuntime"]),
   ],
   dependencies: [
@@ -49,7 +50,7 @@ let package = Package(
     .target(
       name: "BallastDriverSupport",
       dependencies: [
-        "BallastEngine",
+        "BallastModel", "BallastEngine",
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Subprocess", package: "swift-subprocess"),
         .product(name: "SystemPackage", package: "swift-system"),
@@ -62,12 +63,22 @@ let package = Package(
         "BallastModel", "BallastEngine", "BallastDriverSupport", .product(name: "Logging", package: "swift-log"),
       ]
     ),
+    // libvirt's C API (Debian: libvirt-dev, found with pkg-config).
+    .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
+    // The libvirt driver: real clusters through libvirt daemons, and the libvirt lab.
+    .target(
+      name: "BallastLibvirt",
+      dependencies: [
+        "CLibvirt", "BallastModel", "BallastEngine", "BallastDriverSupport",
+        .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
     // Wires monitor → planner → engine → history for any front end: cluster sessions (the one
     // place a cluster file's `driver:` becomes a Driver), the balancing loop, plan runs, replays.
     .target(
       name: "BallastRuntime",
       dependencies: [
-        "BallastModel", "BallastPlanner", "BallastEngine", "BallastHistory", "BallastQEMU",
+        "BallastModel", "BallastPlanner", "BallastEngine", "BallastHistory", "BallastQEMU", "BallastLibvirt",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -89,7 +100,7 @@ let package = Package(
     .target(
       name: "BallastTestSupport",
       dependencies: [
-        "BallastModel", "BallastEngine", "BallastHistory", "BallastRuntime", "BallastDriverSupport",
+        "BallastModel", "BallastEngine", "BallastHistory", "BallastRuntime", "BallastDriverSupport", "BallastLibvirt",
         .product(name: "GRDB", package: "GRDB.swift"),
       ],
       path: "Tests/BallastTestSupport"
@@ -113,10 +124,13 @@ let package = Package(
         "BallastRuntime", "BallastHistory", "BallastEngine", "BallastModel", "BallastTestSupport",
       ]),
     .testTarget(
+      name: "BallastLibvirtTests",
+      dependencies: ["BallastLibvirt", "BallastDriverSupport", "BallastEngine", "BallastModel", "BallastTestSupport"]),
+    .testTarget(
       name: "BallastCLITests",
       dependencies: [
         "BallastCLI", "ballast", "BallastRuntime", "BallastHistory", "BallastEngine", "BallastModel", "BallastQEMU",
-        "BallastTestSupport",
+        "BallastLibvirt", "BallastTestSupport",
       ],
       exclude: ["Golden"]),
   ],

@@ -169,18 +169,27 @@ public enum StorageCheck {
 /// ``MoveCheck/cpuCompatibility``: a live move needs a destination CPU offering every feature
 /// the VM was started with (``CPUModels``). A cold move restarts the guest, so it does not.
 public enum CPUCheck {
-  /// Features a VM started as `vmModel` needs that `host` lacks, sorted (empty: compatible).
-  public static func missingFeatures(vmModel: String, on host: Host) -> [String] {
-    CPUModels.missingFeatures(vmModel: vmModel, hostModel: host.cpuModel, hostExtra: host.cpuFeatures)
+  /// Features a VM started as `vmModel` (with `vmFeatures`, see ``VM/cpuFeatures``) needs that
+  /// `host` lacks, sorted (empty: compatible).
+  public static func missingFeatures(vmModel: String, vmFeatures: [String] = [], on host: Host) -> [String] {
+    CPUModels.missingFeatures(
+      vmModel: vmModel, vmFeatures: vmFeatures, hostModel: host.cpuModel, hostExtra: host.cpuFeatures)
   }
 
-  /// Features a running VM started as `vmModel` needs that `host`, where it runs, lacks: it could
-  /// not start there again (a ``RuleViolation/Kind/cpu`` violation). Empty when it can, and
-  /// when either model is unknown to ``CPUModels`` (a live inventory may name models this
-  /// table does not know: nothing can be said of them).
-  public static func unrunnableFeatures(vmModel: String, on host: Host) -> [String] {
-    guard CPUModels.features[vmModel] != nil, CPUModels.features[host.cpuModel] != nil else { return [] }
-    return missingFeatures(vmModel: vmModel, on: host)
+  /// Features `vm` needs that `host` lacks, sorted (empty: compatible).
+  public static func missingFeatures(_ vm: VM, on host: Host) -> [String] {
+    missingFeatures(vmModel: vm.cpuModel, vmFeatures: vm.cpuFeatures, on: host)
+  }
+
+  /// Features running `vm` needs that `host`, where it runs, lacks: it could not start there
+  /// again (a ``RuleViolation/Kind/cpu`` violation). Empty when it can, and when the VM's or the
+  /// host's CPU is unknown: a model ``CPUModels`` does not know and no feature list of its own
+  /// (nothing can be said of it).
+  public static func unrunnableFeatures(_ vm: VM, on host: Host) -> [String] {
+    guard CPUModels.features[vm.cpuModel] != nil || !vm.cpuFeatures.isEmpty,
+      CPUModels.features[host.cpuModel] != nil || !host.cpuFeatures.isEmpty
+    else { return [] }
+    return missingFeatures(vm, on: host)
   }
 
   /// Why a VM started as `vmModel` cannot move live to `host`, lacking `missing`.

@@ -92,7 +92,7 @@ public enum RuleViolations {
     cluster.vms.compactMap { vm in
       guard vm.state.isRunning, let h = index.hostPosition[vm.host] else { return nil }
       let host = cluster.hosts[h]
-      let missing = CPUCheck.unrunnableFeatures(vmModel: vm.cpuModel, on: host)
+      let missing = CPUCheck.unrunnableFeatures(vm, on: host)
       guard !missing.isEmpty else { return nil }
       return RuleViolation(
         kind: .cpu, rule: nil, mode: nil, hard: true, vms: [vm.name], hosts: [host.name],

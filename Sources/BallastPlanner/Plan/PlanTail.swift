@@ -25,9 +25,9 @@ enum PlanTail {
     for (move, placement) in zip(moves, placements) {
       let host = snapshot.host(placement.to)
       cluster.vms[placement.vm].host = host.name
-      let model = cluster.vms[placement.vm].cpuModel
-      if move.kind == .cold, !CPUCheck.missingFeatures(vmModel: model, on: host).isEmpty {
+      if move.kind == .cold, !CPUCheck.missingFeatures(cluster.vms[placement.vm], on: host).isEmpty {
         cluster.vms[placement.vm].cpuModel = host.cpuModel
+        cluster.vms[placement.vm].cpuFeatures = []
       }
     }
     return cluster

@@ -83,7 +83,7 @@ struct RepairSearch {
       guard state.vmRunning[v], h >= 0 else { return false }
       let key = state.vmCPU[v] * profiles + state.hostCPU[h]
       if known[key] == 0 {
-        let broken = !CPUCheck.unrunnableFeatures(vmModel: state.vm(v).cpuModel, on: state.host(h)).isEmpty
+        let broken = !CPUCheck.unrunnableFeatures(state.vm(v), on: state.host(h)).isEmpty
         known[key] = broken ? 2 : 1
       }
       return known[key] == 2

@@ -1,3 +1,4 @@
+import BallastDriverSupport
 import BallastHistory
 import BallastModel
 import BallastQEMU

@@ -1,4 +1,3 @@
-import BallastDriverSupport
 import BallastEngine
 import Foundation
 
@@ -80,6 +79,18 @@ public struct GuestStatus: Sendable, Hashable {
         if let value = UInt32(token.dropFirst(2), radix: 16) { words.append(value) }
       }
     }
+    self.init(words: words)
+  }
+
+  /// Reads the block from its raw bytes (little-endian words), as a memory peek returns them.
+  public init?(littleEndianBytes bytes: [UInt8]) {
+    let words = stride(from: 0, to: bytes.count - 3, by: 4).map { i in
+      UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24
+    }
+    self.init(words: words)
+  }
+
+  init?(words: [UInt32]) {
     guard words.count >= 9, words[0] == Self.magic else { return nil }
     switch words[2] {
     case 1: state = .filling
