@@ -109,6 +109,8 @@ private struct BalanceSearch {
   let minimumGain: Double
   /// Balancing moves this plan may make; `nil`: it repairs only.
   let limit: Int?
+  /// Whether the policy has soft rules (a move that breaks one must gain more).
+  let softRules: Bool
   var cache = PredictionCache()
   /// VMs moved by the repairs or the partial plan being extended.
   var moved: [Bool]
@@ -133,6 +135,7 @@ private struct BalanceSearch {
     self.minimumGain = policy.minimumGain(activeHosts: snapshot.activeHosts.count)
     self.pipeline = PlacementPipeline(policy: policy)
     self.profile = ScoringProfile.balance.addingSoftAffinity(for: policy)
+    self.softRules = snapshot.hasSoftRules
     self.moved = repaired.moved
     self.cooling = cooling
   }
@@ -291,7 +294,7 @@ private struct BalanceSearch {
   /// undo it for less).
   private func requiredGain(_ v: Int, to d: Int, costUnits: Double, in state: PlacementState) -> Double {
     let base = minimumGain * costUnits
-    guard state.hasSoftRules else { return base }
+    guard softRules else { return base }
     return base + policy.repair.softWeight * Double(max(0, state.softRulesAdded(movingVM: v, to: d)))
   }
 

@@ -110,6 +110,8 @@ private struct DrainSearch {
   let policy: Policy
   let options: DrainOptions
   let pipeline: PlacementPipeline
+  /// The spread strategy for this policy, whose profile's terms every placement shows.
+  let spread: Strategy
   var cache = PredictionCache()
   /// The state of the attempt in progress (a stored property, so the hot loop reads it in place).
   var working: PlacementState
@@ -121,6 +123,7 @@ private struct DrainSearch {
     self.policy = policy
     self.options = options
     self.pipeline = PlacementPipeline(policy: policy)
+    self.spread = .spread(policy)
   }
 
   mutating func run(before: ClusterView) -> MigrationPlan {
@@ -131,7 +134,7 @@ private struct DrainSearch {
       notes.append("\(name) has no VMs: nothing to move")
       return plan(before: before, attempt: Attempt(state: initial), notes: notes)
     }
-    let spread = attempt(.spread(policy), units: units)
+    let spread = attempt(self.spread, units: units)
     if spread.blocked.isEmpty { return plan(before: before, attempt: spread, notes: notes) }
     let packed = attempt(.pack, units: units)
     if packed.blocked.isEmpty {
@@ -286,7 +289,7 @@ private struct DrainSearch {
     let context = ScoringContext(
       move: MoveRequest(vm: unit[0], destination: best.host), decision: combined, imbalanceBefore: working.imbalance,
       imbalanceAfter: best.imbalanceAfter, destinationScoreAfter: best.fullness)
-    let terms = ScoringProfile.drain.addingSoftAffinity(for: policy).terms(context, in: working)
+    let terms = spread.profile.terms(context, in: working)
     for (i, v) in unit.enumerated() {
       attempt.rejected += rejections[v] ?? []
       let before = working.imbalance
