@@ -17,7 +17,8 @@ struct BalanceCommand: AsyncParsableCommand {
       the imbalance is above the threshold plans moves (cost-benefit, cooldowns, rules) and runs \
       them through the migration engine, recording everything in the history database. \
       A single round acts on the imbalance now; --loop and --once act only once it has lasted \
-      the policy's holdFor. With --loop: SIGTERM / Ctrl-C stops new work and lets migrations in \
+      the policy's holdFor. Every round first repairs the rules the cluster breaks (status lists \
+      them); broken hard rules are repaired at once, without waiting for holdFor. With --loop: SIGTERM / Ctrl-C stops new work and lets migrations in \
       flight finish (or abort safely, per the policy's onCancel), then exits 0; SIGHUP reloads \
       the policy file. Migrations left in flight by a killed process are reconciled first. \
       With --loop a simulated cluster's clock runs at real time (--pace 1) unless --pace says otherwise.
