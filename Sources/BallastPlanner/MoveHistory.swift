@@ -1,3 +1,5 @@
+import BallastModel
+
 /// What the planner needs to know about past and ongoing migrations: it does not read history
 /// or clocks itself, so the caller passes them in.
 ///
@@ -38,5 +40,19 @@ public struct MoveHistory: Sendable, Hashable, Codable {
     guard let last = lastMove[vm] else { return nil }
     let elapsed = now - last.at
     return elapsed < cooldown ? cooldown - max(0, elapsed) : nil
+  }
+}
+
+extension MoveHistory {
+  /// Seconds each VM of `state` must still stay put under the policy's cooldown, by position
+  /// (`nil`: it may move).
+  func cooldowns(in state: PlacementState) -> [Double?] {
+    var cooling = [Double?](repeating: nil, count: state.cluster.vms.count)
+    for name in lastMove.keys {
+      if let v = state.vmPosition(name) {
+        cooling[v] = cooldownRemaining(vm: name, cooldown: state.policy.cooldown.seconds)
+      }
+    }
+    return cooling
   }
 }

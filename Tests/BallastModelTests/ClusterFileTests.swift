@@ -51,9 +51,9 @@ func broken(_ old: String, _ new: String) -> String {
 }
 
 /// The issues parsing `text` reports (none when it is valid).
-func issues(_ text: String, policy: Policy? = nil) -> [FileIssue] {
+func issues(_ text: String) -> [FileIssue] {
   do {
-    _ = try ClusterFile.parse(text, file: "c.yaml", policy: policy)
+    _ = try ClusterFile.parse(text, file: "c.yaml")
     return []
   } catch let errors as FileErrors {
     return errors.issues
@@ -111,22 +111,9 @@ struct ClusterFileTests {
       ),
       (broken("- name: b", "- name: a"), 27, "vms[1].name", "duplicate VM name 'a'"),
       (broken("- name: h2", "- name: h1"), 13, "hosts[1].name", "duplicate host name"),
-      (
-        broken(
-          "memory: 8GiB\n    cpuModel: Skylake-Server\n    disks: [{datastore: san",
-          "memory: 80GiB\n    cpuModel: Skylake-Server\n    disks: [{datastore: san"), 15, "hosts[1].memory",
-        "allocated 80GiB but it has 64GiB"
-      ),
       (broken("usage: {cpu: 0.5", "usage: {cpu: 1.5"), 26, "vms[0].usage.cpu", "from 0.0 to 1.0"),
       (broken("version: 1", "version: 2"), 1, "version", "reads version 1"),
       (broken("name: t\n", ""), 1, "name", "missing key 'name'"),
-      (
-        broken(
-          "    vcpus: 2\n    memory: 8GiB\n    cpuModel: Skylake-Server\n    disks: [{datastore: san",
-          "    vcpus: 2\n    memory: 8GiB\n    cpuModel: Icelake-Server\n    disks: [{datastore: san"), 31,
-        "vms[1].cpuModel",
-        "lacks"
-      ),
     ] as [(String, Int, String, String)])
   func reportsEachErrorClassAtItsLine(text: String, line: Int, keyPath: String, message: String) throws {
     let found = issues(text)
@@ -155,13 +142,30 @@ struct ClusterFileTests {
     #expect(throws: FileErrors.self) { try ClusterFile.load(path: "/nonexistent/cluster.yaml") }
   }
 
-  @Test func memoryOvercommitComesFromThePolicy() {
-    var policy = Policy()
-    policy.overcommit.memory = 1.5
-    let text = broken(
-      "memory: 8GiB\n    cpuModel: Skylake-Server\n    disks: [{datastore: san",
-      "memory: 80GiB\n    cpuModel: Skylake-Server\n    disks: [{datastore: san")
-    #expect(issues(text, policy: policy).isEmpty)
+  /// A cluster that breaks a rule exists (real clusters get there): the file is valid, and the
+  /// violation is found by ``RuleViolations`` instead.
+  @Test(
+    arguments: [
+      (
+        broken(
+          "memory: 8GiB\n    cpuModel: Skylake-Server\n    disks: [{datastore: san",
+          "memory: 80GiB\n    cpuModel: Skylake-Server\n    disks: [{datastore: san"),
+        RuleViolation.Kind.capacity,
+        "h2 is over capacity: its running VMs are allocated 80GiB of memory, it allows 64GiB"
+      ),
+      (
+        broken(
+          "    vcpus: 2\n    memory: 8GiB\n    cpuModel: Skylake-Server\n    disks: [{datastore: san",
+          "    vcpus: 2\n    memory: 8GiB\n    cpuModel: Icelake-Server\n    disks: [{datastore: san"),
+        .cpu, "b was started as Icelake-Server and h2 (Cascadelake-Server) lacks"
+      ),
+    ] as [(String, RuleViolation.Kind, String)])
+  func brokenRulesAreValidFiles(text: String, kind: RuleViolation.Kind, sentence: String) throws {
+    #expect(issues(text).isEmpty)
+    let violations = RuleViolations.find(in: try ClusterFile.parse(text, file: "c.yaml"), policy: Policy())
+    #expect(violations.map(\.kind) == [kind])
+    #expect(violations.first?.sentence.hasPrefix(sentence) == true, "\(violations)")
+    #expect(violations.first?.hard == true)
   }
 
   @Test func sharedLocalDatastoreIsRejected() {

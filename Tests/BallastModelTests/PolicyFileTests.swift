@@ -34,9 +34,11 @@ struct PolicyFileTests {
       convergence: {stopRule: xen, maxRounds: 10, onNoConvergence: raiseLimit, maxDowntime: 1s}
       onCancel: abort
       monitor: {interval: 30s, window: 5m, method: mean, staleAfter: 2m}
+      repair: {maxMoves: 3, softWeight: 0.02}
       rules:
         - {name: spread, type: antiAffinity, selector: {app: web}}
         - {name: pin, type: vmHost, vms: [a], hosts: [h1], mode: should}
+        - {name: near, type: affinity, vms: [a, b], mode: should}
       """, file: "p.yaml")
     #expect(policy.weights == MetricWeights(cpu: 0.7, memory: 0.3))
     #expect(policy.holdFor == .minutes(20))
@@ -47,8 +49,27 @@ struct PolicyFileTests {
     #expect(policy.convergence.stopRule == .xen && policy.convergence.maxRounds == 10)
     #expect(policy.convergence.onNoConvergence == .raiseLimit)
     #expect(policy.monitor.method == .mean)
-    #expect(policy.rules.count == 2)
+    #expect(policy.repair == RepairSettings(maxMoves: 3, softWeight: 0.02))
+    #expect(policy.rules.count == 3)
     #expect(policy.rules[1].mode == .should)
+    #expect(policy.rules.map(\.isHard) == [true, false, false])
+  }
+
+  @Test func affinityRulesTakeMustOrShouldOnly() {
+    do {
+      _ = try PolicyFile.parse(
+        """
+        repair: {maxMoves: 0, softWeight: 2}
+        rules:
+          - {name: apart, type: antiAffinity, vms: [a, b], mode: mustNot}
+        """, file: "p.yaml")
+      Issue.record("expected errors")
+    } catch let errors as FileErrors {
+      #expect(errors.issues.map(\.keyPath) == ["repair.maxMoves", "repair.softWeight", "rules[0].mode"])
+      #expect(errors.issues.last?.message.contains("takes mode must (the default: always) or should") == true)
+    } catch {
+      Issue.record("unexpected \(error)")
+    }
   }
 
   @Test func reportsEveryErrorWithItsLine() {

@@ -114,6 +114,52 @@ struct DrainPlannerTests {
     #expect(plan.after == plan.before)
   }
 
+  @Test("A drain that could only finish by breaking a hard rule is refused, naming the rule; soft rules yield")
+  func hardRulesRefuseSoftRulesYield() throws {
+    // db-1 can only go to h2, which holds db-2: only the anti-affinity rule stands in the way.
+    let cluster = Fixture.cluster(
+      [Fixture.host("h1"), Fixture.host("h2"), Fixture.host("h3", memoryGiB: 8)],
+      [
+        Fixture.vm("db-1", on: "h1", memoryGiB: 16), Fixture.vm("db-2", on: "h2", memoryGiB: 16),
+        Fixture.vm("filler", on: "h3", memoryGiB: 8),
+      ])
+    func policy(_ mode: RuleMode) -> Policy {
+      Fixture.policy {
+        $0.rules = [PlacementRule(name: "db-pair", kind: .antiAffinity, vms: ["db-1", "db-2"], mode: mode)]
+      }
+    }
+    let refused = try DrainPlanner.plan(host: "h1", cluster: cluster, policy: policy(.must))
+    #expect(refused.moves.isEmpty)
+    let refusal = try #require(refused.refusal)
+    #expect(refusal.hasSuffix("; db-1 could only go by breaking hard anti-affinity rule db-pair (h2)"), "\(refusal)")
+    #expect(refused.rejected.contains { $0.vm == "db-1" && $0.host == "h2" && $0.check == .antiAffinity })
+    #expect(refused.rejected.contains { $0.vm == "db-1" && $0.host == "h3" && $0.check == .capacity })
+    // Soft, the same rule yields: the drain goes ahead and the move says what it goes against.
+    let soft = try DrainPlanner.plan(host: "h1", cluster: cluster, policy: policy(.should))
+    #expect(soft.refusal == nil)
+    let move = try #require(soft.moves.first)
+    #expect(move.to == "h2")
+    #expect(move.reason.contains("; goes against soft anti-affinity rule db-pair"), "\(move.reason)")
+  }
+
+  @Test("A drain repairs the rules the drained host's VMs break: they land where the rules hold")
+  func drainHonoursEveryRule() throws {
+    let cluster = Fixture.cluster(
+      [Fixture.host("h1"), Fixture.host("h2"), Fixture.host("h3")],
+      [Fixture.vm("a", on: "h1"), Fixture.vm("b", on: "h1"), Fixture.vm("c", on: "h1")])
+    let policy = Fixture.policy {
+      $0.rules = [
+        PlacementRule(name: "apart", kind: .antiAffinity, vms: ["a", "b"]),
+        PlacementRule(name: "pin", kind: .vmHost, vms: ["c"], hosts: ["h3"], mode: .must),
+      ]
+    }
+    let plan = try DrainPlanner.plan(host: "h1", cluster: cluster, policy: policy)
+    #expect(plan.refusal == nil)
+    let to = Dictionary(uniqueKeysWithValues: plan.moves.map { ($0.vm, $0.to) })
+    #expect(to["a"] != to["b"])
+    #expect(to["c"] == "h3")
+  }
+
   @Test("liveIneligible: fail refuses a drain that needs a running VM moved cold")
   func failPolicy() throws {
     let cluster = Fixture.cluster(

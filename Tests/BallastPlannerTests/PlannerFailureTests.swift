@@ -15,8 +15,18 @@ struct PlannerFailureTests {
       Fixture.vm("b", on: "h1", vcpus: 4, memoryGiB: 8, cpu: 0.8),
     ])
 
+  /// The balance search over `cluster` as the planner builds it, without repairs.
+  static func search(_ cluster: Cluster, policy: Policy = Policy()) -> BalanceSearch {
+    let snapshot = PlacementState(cluster: cluster, policy: policy, history: .none)
+    let cooling = MoveHistory.none.cooldowns(in: snapshot)
+    let unrepaired = RepairSearch(state: snapshot, history: .none, options: BalanceOptions(), cooling: cooling).outcome
+    return BalanceSearch(
+      snapshot: snapshot, repaired: unrepaired, history: .none, options: BalanceOptions(), cooling: cooling,
+      limit: policy.maxMovesPerRound)
+  }
+
   @Test func movesThatDoNotReplayAreAFailureNotAnEmptyPlan() throws {
-    var search = BalanceSearch(cluster: Self.cluster, policy: Policy(), history: .none, options: BalanceOptions())
+    var search = Self.search(Self.cluster)
     let error = try #require(throws: PlannerError.self) {
       _ = try search.replay([Choice(vm: 0, destination: 2, value: 1)])
     }
@@ -27,7 +37,7 @@ struct PlannerFailureTests {
   }
 
   @Test func thePruningBoundComesFromTheScoringProfile() {
-    let search = BalanceSearch(cluster: Self.cluster, policy: Policy(), history: .none, options: BalanceOptions())
+    let search = Self.search(Self.cluster)
     let others: Set<String> = [BalancePerCostScorer().name, PreferenceScorer().name]
     #expect(search.otherTermsBound == ScoringProfile.balance.bound(excluding: others))
     #expect(ScoringProfile.balance.bound(excluding: others) == 0.01)

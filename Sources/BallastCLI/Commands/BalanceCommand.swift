@@ -17,7 +17,8 @@ struct BalanceCommand: AsyncParsableCommand {
       the imbalance is above the threshold plans moves (cost-benefit, cooldowns, rules) and runs \
       them through the migration engine, recording everything in the history database. \
       A single round acts on the imbalance now; --loop and --once act only once it has lasted \
-      the policy's holdFor. With --loop: SIGTERM / Ctrl-C stops new work and lets migrations in \
+      the policy's holdFor. Every round first repairs the rules the cluster breaks (status lists \
+      them); broken hard rules are repaired at once, without waiting for holdFor. With --loop: SIGTERM / Ctrl-C stops new work and lets migrations in \
       flight finish (or abort safely, per the policy's onCancel), then exits 0; SIGHUP reloads \
       the policy file. Migrations left in flight by a killed process are reconciled first. \
       With --loop a simulated cluster's clock runs at real time (--pace 1) unless --pace says otherwise. \
@@ -172,6 +173,13 @@ struct RoundJSON: Encodable {
   var failed: Int?
   var skipped: Int?
   var imbalanceAfterPlanned: Double?
+  /// Rules the cluster breaks this round: all, and the hard ones.
+  var violations: Int
+  var hardViolations: Int
+  /// Moves of the round's plan that repair broken rules (`null` when it planned nothing).
+  var repairMoves: Int?
+  /// What held balancing back in a round that only repaired (`holding`, `backingOff`), else `null`.
+  var heldBack: String?
   var message: String
 
   init(_ report: RoundReport) {
@@ -181,14 +189,20 @@ struct RoundJSON: Encodable {
     excludedHosts = report.excludedHosts
     message = report.line
     decision = report.decision.name
+    violations = report.violations.count
+    hardViolations = report.violations.filter(\.hard).count
+    heldBack = report.heldBack?.name
     switch report.decision {
     case .balanced, .holding, .backingOff, .leaseHeld: break
     case .nothingToDo(let plan):
       plannedMoves = plan.moves.count
+      repairMoves = 0
     case .planned(let plan):
+      repairMoves = plan.repairMoves.count
       plannedMoves = plan.moves.count
       imbalanceAfterPlanned = JSONOutput.rounded(plan.after.imbalance)
     case .executed(let plan, let summary):
+      repairMoves = plan.repairMoves.count
       plannedMoves = plan.moves.count
       imbalanceAfterPlanned = JSONOutput.rounded(plan.after.imbalance)
       done = summary.done

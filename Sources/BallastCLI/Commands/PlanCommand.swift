@@ -12,6 +12,8 @@ struct PlanCommand: AsyncParsableCommand {
     commandName: "plan",
     abstract: "Show the moves a balance round would make, why, and what they would cost; --execute runs them.",
     discussion: """
+      A plan first repairs the rules the cluster breaks (a repair move's reason says which rule; \
+      the rules broken before and after the plan follow the hosts), then balances. \
       Each move shows the VM, from → to, live or cold, the reason, the score breakdown and the \
       predicted time and downtime; then each host's utilization before → after, the imbalance \
       before → after, and the destinations that were considered and rejected, with why. \

@@ -13,12 +13,13 @@ struct StatusCommand: AsyncParsableCommand {
       Σ(allocated memory of running VMs) / memory. For a QEMU lab or a libvirt cluster the figures \
       are the live ones: where each VM runs now and its measured CPU (QEMU: /proc; libvirt: cpu.time \
       of one bulk statistics call per host). Imbalance is the standard deviation of the hosts' \
-      weighted utilization over active hosts (policy weights, default 0.5/0.5).
+      weighted utilization over active hosts (policy weights, default 0.5/0.5). Then every rule the \
+      cluster breaks as it stands, hard or soft (a balance round repairs the hard ones first).
       """)
 
   @OptionGroup var files: ClusterOptions
 
-  @Flag(name: .long, help: "Print {\"hosts\":[…],\"imbalance\":…} as JSON.")
+  @Flag(name: .long, help: "Print {\"hosts\":[…],\"imbalance\":…,\"violations\":[…]} as JSON.")
   var json = false
 
   @Option(
@@ -77,6 +78,11 @@ struct StatusReport: Encodable {
   var vms: [VMLine]?
   var imbalance: Double
   var threshold: Double
+  /// Every rule the cluster breaks (``RuleViolations``), hard ones first.
+  var violations: [ViolationJSON]
+  private let found: [RuleViolation]
+
+  private enum CodingKeys: String, CodingKey { case cluster, policy, hosts, vms, imbalance, threshold, violations }
 
   init(cluster: Cluster, policy: Policy, listVMs: Bool = false) {
     let loads = cluster.hostLoads()
@@ -97,6 +103,8 @@ struct StatusReport: Encodable {
       } : nil
     self.imbalance = JSONOutput.rounded(Imbalance.of(cluster, weights: policy.weights))
     self.threshold = policy.threshold
+    self.found = RuleViolations.find(in: cluster, policy: policy)
+    self.violations = found.map(ViolationJSON.init)
   }
 
   func text(cluster: Cluster, policy: Policy) -> String {
@@ -129,6 +137,11 @@ struct StatusReport: Encodable {
       ? "above the \(policy.name) policy's threshold \(threshold): a balance round would plan moves"
       : "within the \(policy.name) policy's threshold \(threshold)"
     out += "Imbalance: \(String(format: "%.3f", imbalance)) — \(verdict)"
+    if !found.isEmpty {
+      let hard = found.contains(where: \.hard)
+      out += "\n\n\(ViolationText.count(found))" + (hard ? "; a balance round repairs the hard ones first" : "") + ":\n"
+      out += ViolationText.table(found)
+    }
     return out
   }
 }

@@ -10,7 +10,12 @@ struct ValidateCommand: AsyncParsableCommand {
     discussion: """
       Exits 0 when both files are valid, 1 with the full list of errors otherwise. A driver: \
       libvirt file lists no VMs: it is checked offline, then the VMs and hosts its rules name are \
-      checked against the daemons' inventory when they answer (--offline skips that).
+      checked against the daemons' inventory when they answer (--offline skips that). Rules the \
+      cluster breaks as it stands (anti-affinity members sharing a host, affinity groups split, \
+      VMs on the wrong side of a VM–host rule, hosts over capacity × overcommit, running VMs on a \
+      CPU they could not start on again; for libvirt, in the daemons' inventory) are warnings, \
+      not errors: real clusters get there, and a balance round repairs them first. They go to \
+      standard error (--json: "warnings").
       """)
 
   @OptionGroup var files: ClusterOptions
@@ -25,9 +30,12 @@ struct ValidateCommand: AsyncParsableCommand {
     do {
       let (cluster, policy) = try files.load()
       var note: String?
+      // The rules a libvirt cluster breaks are in its inventory (its file lists no VMs).
+      var current = cluster
       if cluster.driver == .libvirt, !offline {
         do {
-          _ = try await DriverFactory.currentCluster(cluster, clusterFile: files.cluster, policyFile: files.policy)
+          current = try await DriverFactory.currentCluster(
+            cluster, clusterFile: files.cluster, policyFile: files.policy)
         } catch let errors as FileErrors {
           throw errors
         } catch {
@@ -35,8 +43,11 @@ struct ValidateCommand: AsyncParsableCommand {
         }
       }
       let running = cluster.vms.filter { $0.state.isRunning }.count
+      let violations = RuleViolations.find(in: current, policy: policy)
       if json {
-        print(try JSONOutput.string(ValidationReport(valid: true, errors: [], note: note)))
+        print(
+          try JSONOutput.string(
+            ValidationReport(valid: true, errors: [], warnings: violations.map(ViolationJSON.init), note: note)))
       } else if let libvirt = cluster.libvirt {
         print(
           "\(files.cluster): valid — cluster \(cluster.name) (libvirt): \(libvirt.hosts.count) hosts, "
@@ -51,17 +62,25 @@ struct ValidateCommand: AsyncParsableCommand {
           print("\(path): valid — policy \(policy.name), \(own) rules (+\(cluster.rules.count) from the cluster file)")
         }
       }
+      if !json {
+        for violation in violations {
+          let strength = violation.hard ? "hard, a balance round repairs it first" : "soft"
+          printError("\(files.cluster): warning: \(violation.sentence) (\(strength))")
+        }
+      }
     } catch let errors as FileErrors where json {
-      print(try JSONOutput.string(ValidationReport(valid: false, errors: errors.issues, note: nil)))
+      print(try JSONOutput.string(ValidationReport(valid: false, errors: errors.issues, warnings: [], note: nil)))
       throw ExitCode.failure
     }
   }
 }
 
-/// `validate --json` output.
+/// `validate --json` output: `warnings` are the rules the cluster breaks (a valid file may).
 struct ValidationReport: Encodable {
   var valid: Bool
   var errors: [FileIssue]
+  /// The rules the cluster breaks as it stands (a valid file may): see ``RuleViolations``.
+  var warnings: [ViolationJSON]
   /// What could not be checked (a libvirt cluster whose hosts did not answer).
   var note: String?
 }

@@ -4,7 +4,9 @@ import BallastModel
 ///
 /// Keys are sorted by the encoder and figures rounded, so the same input gives byte-identical
 /// output; `stats.planMillis` (the only measured figure) is left out with `--no-timing`.
-/// Absent values are written as `null`, so every key is always there.
+/// Absent values are written as `null`, so every key is always there — except the rules a
+/// cluster breaks: `violationsBefore` / `violationsAfter` and a move's `repairs` appear only
+/// when the cluster breaks a rule (a plan of a cluster that keeps its rules reads as it always did).
 struct PlanJSON: Encodable {
   struct Predicted: Encodable {
     var seconds: Double
@@ -39,6 +41,8 @@ struct PlanJSON: Encodable {
     var disksToCopy: [DiskCopy]
     var dependsOn: [Int]
     var plannedStartSeconds: Double
+    /// The broken rules the move repairs; left out for a balancing move.
+    var repairs: [ViolationJSON]?
   }
 
   struct Rejected: Encodable {
@@ -85,9 +89,12 @@ struct PlanJSON: Encodable {
   var predictedMakespanSeconds: Double
   var notes: [String]
   var stats: Stats
+  var violationsBefore: [ViolationJSON]?
+  var violationsAfter: [ViolationJSON]?
 
   enum CodingKeys: String, CodingKey {
     case trigger, cluster, policy, moves, rejected, refusal, before, after, predictedMakespanSeconds, notes, stats
+    case violationsBefore, violationsAfter
   }
 
   init(_ plan: MigrationPlan, planMillis: Double?) {
@@ -108,7 +115,8 @@ struct PlanJSON: Encodable {
         scoreTotal: JSONOutput.rounded(move.score.reduce(0) { $0 + $1.weight * $1.value }),
         requiresShutdown: move.requiresShutdown,
         disksToCopy: move.disksToCopy.map { DiskCopy(datastore: $0.datastore, size: $0.size.description) },
-        dependsOn: move.dependsOn, plannedStartSeconds: JSONOutput.rounded(move.plannedStartSeconds, 3))
+        dependsOn: move.dependsOn, plannedStartSeconds: JSONOutput.rounded(move.plannedStartSeconds, 3),
+        repairs: move.repairs.map { $0.map(ViolationJSON.init) })
     }
     rejected = plan.rejected.map { Rejected(vm: $0.vm, host: $0.host, filter: $0.filter, reason: $0.reason) }
     refusal = plan.refusal
@@ -117,6 +125,8 @@ struct PlanJSON: Encodable {
     predictedMakespanSeconds = JSONOutput.rounded(plan.predictedMakespanSeconds, 3)
     notes = plan.notes
     stats = Stats(planMillis: planMillis.map { JSONOutput.rounded($0, 3) })
+    violationsBefore = plan.violationsBefore.map { $0.map(ViolationJSON.init) }
+    violationsAfter = plan.violationsAfter.map { $0.map(ViolationJSON.init) }
   }
 
   static func view(_ view: ClusterView) -> View {
@@ -140,5 +150,7 @@ struct PlanJSON: Encodable {
     try container.encode(predictedMakespanSeconds, forKey: .predictedMakespanSeconds)
     try container.encode(notes, forKey: .notes)
     try container.encode(stats, forKey: .stats)
+    try container.encodeIfPresent(violationsBefore, forKey: .violationsBefore)
+    try container.encodeIfPresent(violationsAfter, forKey: .violationsAfter)
   }
 }

@@ -54,6 +54,7 @@ enum PlanRenderer {
         "Imbalance: \(fixed(plan.before.imbalance, 3)) → \(fixed(plan.after.imbalance, 3)) (threshold \(policy.threshold))"
       )
     }
+    out += violationLines(plan)
 
     if !plan.rejected.isEmpty {
       out.append("")
@@ -80,6 +81,22 @@ enum PlanRenderer {
       out.append("Planned in \(fixed(planMillis, 1)) ms; nothing was moved.")
     }
     return out.joined(separator: "\n")
+  }
+
+  /// The rules the cluster broke before the plan and breaks after it (nothing when none).
+  private static func violationLines(_ plan: MigrationPlan) -> [String] {
+    guard let before = plan.violationsBefore else { return [] }
+    let after = plan.violationsAfter ?? []
+    var out = [
+      "",
+      "Broken rules: \(before.count) before the plan (\(ViolationText.split(before))), \(after.count) after"
+        + (after.isEmpty ? "" : " (\(ViolationText.split(after)))"),
+    ]
+    if !after.isEmpty {
+      out.append("Still broken after the plan:")
+      out.append(ViolationText.table(after))
+    }
+    return out
   }
 
   private static func lines(for move: PlannedMove, position: Int) -> [String] {

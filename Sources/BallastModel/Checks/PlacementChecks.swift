@@ -73,6 +73,51 @@ public enum CapacityCheck {
     return nil
   }
 
+  /// How far a host's running VMs exceed its allocation limits (both zero when within them).
+  public struct Excess: Sendable, Hashable {
+    /// Bytes of allocated memory over `memoryLimit`.
+    public var memory: Double
+    /// vCPUs over `vcpuLimit`.
+    public var vcpus: Double
+    public var memoryLimit: Double
+    public var vcpuLimit: Double
+
+    /// Whether either limit is exceeded.
+    public var isOver: Bool { memory > 0 || vcpus > 0 }
+  }
+
+  /// How far `allocatedMemory` and `allocatedVCPUs` (of the running VMs on a host) exceed its
+  /// limits under `overcommit`; a difference within rounding (``slack``) counts as none.
+  public static func excess(
+    hostMemory: Double, hostCores: Double, allocatedMemory: Double, allocatedVCPUs: Int, overcommit: Overcommit
+  ) -> Excess {
+    let memoryLimit = hostMemory * overcommit.memory
+    let vcpuLimit = hostCores * overcommit.cpu
+    let memory = allocatedMemory - memoryLimit
+    let vcpus = Double(allocatedVCPUs) - vcpuLimit
+    return Excess(
+      memory: memory > max(1, memoryLimit * slack) ? memory : 0, vcpus: vcpus > slack ? vcpus : 0,
+      memoryLimit: memoryLimit, vcpuLimit: vcpuLimit)
+  }
+
+  /// A host over its limits in an operator's words.
+  public static func sentence(_ excess: Excess, host: Host, overcommit: Overcommit) -> String {
+    var parts: [String] = []
+    if excess.memory > 0 {
+      parts.append(
+        "its running VMs are allocated \(Wording.bytes(excess.memoryLimit + excess.memory)) of memory, "
+          + "it allows \(Wording.bytes(excess.memoryLimit)) (\(host.memory) under a "
+          + "\(Wording.factor(overcommit.memory))× memory overcommit)")
+    }
+    if excess.vcpus > 0 {
+      parts.append(
+        "its running VMs have \(Wording.number(excess.vcpuLimit + excess.vcpus)) vCPUs, it allows "
+          + "\(Wording.number(excess.vcpuLimit)) (\(host.cores) cores under a \(Wording.factor(overcommit.cpu))× "
+          + "CPU overcommit)")
+    }
+    return "\(host.name) is over capacity: " + parts.joined(separator: "; and ")
+  }
+
   /// The shortfall of `vm` on `host` in an operator's words.
   public static func sentence(_ shortfall: Shortfall, vm: VM, host: Host, overcommit: Overcommit) -> String {
     let cpuLimit = "\(host.cores) cores under a \(Wording.factor(overcommit.cpu))× CPU overcommit"
@@ -134,6 +179,17 @@ public enum CPUCheck {
   /// Features `vm` needs that `host` lacks, sorted (empty: compatible).
   public static func missingFeatures(_ vm: VM, on host: Host) -> [String] {
     missingFeatures(vmModel: vm.cpuModel, vmFeatures: vm.cpuFeatures, on: host)
+  }
+
+  /// Features running `vm` needs that `host`, where it runs, lacks: it could not start there
+  /// again (a ``RuleViolation/Kind/cpu`` violation). Empty when it can, and when the VM's or the
+  /// host's CPU is unknown: a model ``CPUModels`` does not know and no feature list of its own
+  /// (nothing can be said of it).
+  public static func unrunnableFeatures(_ vm: VM, on host: Host) -> [String] {
+    guard CPUModels.features[vm.cpuModel] != nil || !vm.cpuFeatures.isEmpty,
+      CPUModels.features[host.cpuModel] != nil || !host.cpuFeatures.isEmpty
+    else { return [] }
+    return missingFeatures(vm, on: host)
   }
 
   /// Why a VM started as `vmModel` cannot move live to `host`, lacking `missing`.

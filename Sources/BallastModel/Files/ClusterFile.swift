@@ -6,15 +6,15 @@ public enum ClusterFile {
   public static let currentVersion = 1
 
   /// Loads and validates the cluster file at `path`; throws ``FileErrors`` listing every problem.
-  /// When `policy` is given, allocation limits are checked against its overcommit.
-  public static func load(path: String, policy: Policy? = nil) throws -> Cluster {
+  /// Rules the cluster breaks are not errors (see ``ClusterValidator`` and ``RuleViolations``).
+  public static func load(path: String) throws -> Cluster {
     let text = try readText(path)
-    return try parse(text, file: path, policy: policy)
+    return try parse(text, file: path)
   }
 
   /// Parses and validates cluster YAML `text` (named `file` in errors). Every error is
   /// reported at once, in file order: a broken value does not hide the others.
-  public static func parse(_ text: String, file: String, policy: Policy? = nil) throws -> Cluster {
+  public static func parse(_ text: String, file: String) throws -> Cluster {
     let diagnostics = YAMLDiagnostics(file: file)
     guard let root = diagnostics.compose(text) else {
       if diagnostics.issues.isEmpty {
@@ -28,7 +28,7 @@ public enum ClusterFile {
     }
     let issues =
       diagnostics.issues
-      + ClusterValidator.check(read.cluster, sourceMap: diagnostics.sourceMap, policy: policy, origins: read.origins)
+      + ClusterValidator.check(read.cluster, sourceMap: diagnostics.sourceMap, origins: read.origins)
     guard issues.isEmpty else { throw FileErrors(issues.sorted(by: FileIssue.inFileOrder)) }
     return read.cluster
   }

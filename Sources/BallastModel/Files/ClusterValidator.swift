@@ -1,10 +1,18 @@
 /// Checks a parsed cluster for problems that span several entries: names, references,
-/// storage, CPU models and capacity.
+/// storage and CPU models.
+///
+/// It reports what makes a file describe a cluster that cannot exist (a VM on a host that is
+/// not there, a disk on a datastore its host does not mount, one local datastore on two hosts).
+/// A cluster that exists but breaks a rule — memory allocated over a host's capacity under the
+/// policy's overcommit, a running VM on a host whose CPU lacks features it was started with,
+/// members of an anti-affinity rule sharing a host — is valid: real, discovered clusters get
+/// into those states (a policy stricter than the hypervisor's overcommit, a microcode update
+/// that withdraws CPU features), so they are ``RuleViolation``s that `validate` warns about,
+/// `status` lists and balance rounds repair.
 public enum ClusterValidator {
-  /// Every problem in `cluster`; empty when it is valid. Allocation limits use `policy`'s
-  /// overcommit when given, physical capacity otherwise.
-  public static func check(_ cluster: Cluster, sourceMap: SourceMap, policy: Policy? = nil) -> [FileIssue] {
-    check(cluster, sourceMap: sourceMap, policy: policy, origins: Origins(cluster))
+  /// Every problem in `cluster`; empty when it is valid.
+  public static func check(_ cluster: Cluster, sourceMap: SourceMap) -> [FileIssue] {
+    check(cluster, sourceMap: sourceMap, origins: Origins(cluster))
   }
 
   /// Where the entries of a cluster that was read (perhaps only in part) sit in its file, and
@@ -40,7 +48,7 @@ public enum ClusterValidator {
     }
   }
 
-  static func check(_ cluster: Cluster, sourceMap: SourceMap, policy: Policy?, origins: Origins) -> [FileIssue] {
+  static func check(_ cluster: Cluster, sourceMap: SourceMap, origins: Origins) -> [FileIssue] {
     var issues: [FileIssue] = []
     func report(_ path: String, _ message: String) { issues.append(sourceMap.issue(path, message)) }
     let storeAt = origins.datastores.positions
@@ -102,7 +110,6 @@ public enum ClusterValidator {
     }
 
     var vmNames: Set<String> = []
-    var allocatedMemory = Array(repeating: ByteCount.zero, count: cluster.hosts.count)
     for (i, vm) in cluster.vms.enumerated() {
       let path = "vms[\(vmAt[i])]"
       if !vmNames.insert(vm.name).inserted { report("\(path).name", "duplicate VM name \(SafeName.quoted(vm.name))") }
@@ -135,35 +142,12 @@ public enum ClusterValidator {
             "disk of VM \(vm.name) is on datastore '\(disk.datastore)', which its host \(host.name) does not mount")
         }
       }
-      if vm.state.isRunning, CPUModels.features[vm.cpuModel] != nil || !vm.cpuFeatures.isEmpty,
-        CPUModels.features[host.cpuModel] != nil || !host.cpuFeatures.isEmpty
-      {
-        let missing = CPUCheck.missingFeatures(vm, on: host)
-        if !missing.isEmpty {
-          report(
-            "\(path).cpuModel",
-            "VM \(vm.name) runs as \(vm.cpuModel) but host \(host.name) (\(host.cpuModel)) lacks "
-              + missing.prefix(5).joined(separator: ", ") + (missing.count > 5 ? "…" : ""))
-        }
-      }
-      allocatedMemory[h] += vm.memoryDemand
     }
 
     issues += PolicyFile.checkRules(
       cluster.rules, positions: origins.rules.positions, against: cluster, sourceMap: sourceMap,
       unreadVMs: origins.vms, unreadHosts: origins.hosts)
 
-    let memoryOvercommit = policy?.overcommit.memory ?? 1.0
-    for (h, host) in cluster.hosts.enumerated() {
-      let limit = host.memory.double * memoryOvercommit
-      if allocatedMemory[h].double > limit {
-        report(
-          "hosts[\(hostAt[h])].memory",
-          "running VMs on \(host.name) are allocated \(allocatedMemory[h]) but it has \(host.memory)"
-            + (memoryOvercommit == 1 ? "" : " × \(memoryOvercommit) overcommit")
-            + "; move or stop VMs, or raise the host's memory")
-      }
-    }
     return issues
   }
 

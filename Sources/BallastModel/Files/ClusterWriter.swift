@@ -38,7 +38,7 @@ public enum ClusterWriter {
       fields.append("selector: {\(pairs.joined(separator: ", "))}")
     }
     if !rule.hosts.isEmpty { fields.append("hosts: \(list(rule.hosts))") }
-    if rule.kind == .vmHost { fields.append("mode: \(rule.mode.rawValue)") }
+    if rule.kind == .vmHost || rule.mode != .must { fields.append("mode: \(rule.mode.rawValue)") }
     return "  - {\(fields.joined(separator: ", "))}\n"
   }
 

@@ -75,7 +75,7 @@ final class PolicyReader {
       let top = root.object([
         "version", "name", "weights", "threshold", "holdFor", "aggressiveness", "minImprovement",
         "maxMovesPerRound", "cooldown", "overcommit", "concurrency", "bandwidthCap", "downtimeLimit",
-        "liveIneligible", "convergence", "onCancel", "monitor", "rules",
+        "liveIneligible", "convergence", "onCancel", "monitor", "repair", "rules",
       ])
     else { return policy }
     if let version = top.optional("version")?.int(atLeast: 1), version != 1 {
@@ -118,6 +118,7 @@ final class PolicyReader {
     if let convergence = top.optional("convergence") { policy.convergence = read(convergence: convergence) }
     policy.onCancel = top.optional("onCancel")?.choice(CancelAction.self) ?? policy.onCancel
     if let monitor = top.optional("monitor") { policy.monitor = read(monitor: monitor) }
+    if let repair = top.optional("repair") { policy.repair = read(repair: repair) }
     policy.rules = rules(top.optional("rules"))
     if let monitor = top.fields["monitor"] { checkRetention(of: policy, at: monitor) }
     return policy
@@ -167,6 +168,15 @@ final class PolicyReader {
     return c
   }
 
+  private func read(repair value: YAMLValue) -> RepairSettings {
+    var r = RepairSettings()
+    guard let object = value.object(["maxMoves", "softWeight"]) else { return r }
+    r.maxMoves = object.optional("maxMoves")?.int(atLeast: 1)
+    r.softWeight =
+      object.optional("softWeight")?.double(in: 0...1, what: "an imbalance one soft rule is worth") ?? r.softWeight
+    return r
+  }
+
   private func read(monitor value: YAMLValue) -> MonitorSettings {
     var m = MonitorSettings()
     guard
@@ -199,6 +209,11 @@ final class PolicyReader {
     }
     if kind != .vmHost, !hosts.isEmpty {
       object.fields["hosts"]?.fail("hosts: only applies to vmHost rules")
+    }
+    if kind != .vmHost, mode != .must, mode != .should {
+      object.fields["mode"]?.fail(
+        "\(kind.rawValue) rule \(name) takes mode must (the default: always) or should (when it costs little); "
+          + "got \(mode.rawValue)")
     }
     if kind == .antiAffinity, selector.isEmpty, vms.count < 2 {
       value.fail("antiAffinity rule \(name) needs at least two VMs")

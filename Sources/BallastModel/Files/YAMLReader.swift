@@ -202,48 +202,39 @@ struct YAMLValue {
   }
 
   func bytes(in range: ClosedRange<ByteCount>) -> ByteCount? {
-    guard let text = scalarOrFail("a size like 8GiB") else { return nil }
-    guard let value = ByteCount(parsing: text) else {
-      fail(
-        UnitParser.hasUnit(text, ByteCount.units)
-          ? "expected a size \(range.phrase), got \(SafeName.quoted(text))"
-          : "expected a size with a unit like 8GiB, 512MiB or 40GB, got \(SafeName.quoted(text))")
-      return nil
-    }
-    guard range.contains(value) else {
-      fail("expected a size \(range.phrase), got \(SafeName.quoted(text))")
-      return nil
-    }
-    return value
+    quantity(
+      "size", like: "8GiB", examples: "8GiB, 512MiB or 40GB", units: ByteCount.units, range: range,
+      phrase: range.phrase, parse: ByteCount.init(parsing:))
   }
 
   func bandwidth(in range: ClosedRange<Bandwidth>) -> Bandwidth? {
-    guard let text = scalarOrFail("a rate like 10Gbit/s") else { return nil }
-    guard let value = Bandwidth(parsing: text) else {
-      fail(
-        UnitParser.hasUnit(text, Bandwidth.units)
-          ? "expected a rate \(range.phrase), got \(SafeName.quoted(text))"
-          : "expected a rate with a unit like 10Gbit/s, 800Mbit/s or 200MB/s, got \(SafeName.quoted(text))")
-      return nil
-    }
-    guard range.contains(value) else {
-      fail("expected a rate \(range.phrase), got \(SafeName.quoted(text))")
-      return nil
-    }
-    return value
+    quantity(
+      "rate", like: "10Gbit/s", examples: "10Gbit/s, 800Mbit/s or 200MB/s", units: Bandwidth.units, range: range,
+      phrase: range.phrase, parse: Bandwidth.init(parsing:))
   }
 
   func timeSpan(in range: ClosedRange<TimeSpan>) -> TimeSpan? {
-    guard let text = scalarOrFail("a time like 5m") else { return nil }
-    guard let value = TimeSpan(parsing: text) else {
+    quantity(
+      "time", like: "5m", examples: "300ms, 60s, 5m or 1h", units: TimeSpan.units, range: range,
+      phrase: range.phrase, parse: TimeSpan.init(parsing:))
+  }
+
+  /// A quantity with a unit (`8GiB`, `10Gbit/s`, `5m`) within `range` (`phrase` in words),
+  /// reporting a missing unit, an unknown one and an out-of-range value each in its own words.
+  private func quantity<Quantity: Comparable>(
+    _ noun: String, like example: String, examples: String, units: [(suffix: String, factor: Double)],
+    range: ClosedRange<Quantity>, phrase: String, parse: (String) -> Quantity?
+  ) -> Quantity? {
+    guard let text = scalarOrFail("a \(noun) like \(example)") else { return nil }
+    guard let value = parse(text) else {
       fail(
-        UnitParser.hasUnit(text, TimeSpan.units)
-          ? "expected a time \(range.phrase), got \(SafeName.quoted(text))"
-          : "expected a time with a unit like 300ms, 60s, 5m or 1h, got \(SafeName.quoted(text))")
+        UnitParser.hasUnit(text, units)
+          ? "expected a \(noun) \(phrase), got \(SafeName.quoted(text))"
+          : "expected a \(noun) with a unit like \(examples), got \(SafeName.quoted(text))")
       return nil
     }
     guard range.contains(value) else {
-      fail("expected a time \(range.phrase), got \(SafeName.quoted(text))")
+      fail("expected a \(noun) \(phrase), got \(SafeName.quoted(text))")
       return nil
     }
     return value

@@ -74,11 +74,14 @@ public struct PlannedMove: Sendable, Hashable, Codable {
   public var dependsOn: [Int]
   /// When the planner expects it to start, in seconds after the plan starts.
   public var plannedStartSeconds: Double
+  /// The broken rules this move repairs (or, with the rest of its group, helps repair); `nil`
+  /// for a move that balances.
+  public var repairs: [RuleViolation]?
 
   public init(
     vm: String, from: String, to: String, kind: MigrationKind, reason: String, score: [ScoreTerm] = [],
     predicted: PredictedCost, requiresShutdown: Bool = false, disksToCopy: [Disk] = [],
-    dependsOn: [Int] = [], plannedStartSeconds: Double = 0
+    dependsOn: [Int] = [], plannedStartSeconds: Double = 0, repairs: [RuleViolation]? = nil
   ) {
     self.vm = vm
     self.from = from
@@ -91,6 +94,7 @@ public struct PlannedMove: Sendable, Hashable, Codable {
     self.disksToCopy = disksToCopy
     self.dependsOn = dependsOn
     self.plannedStartSeconds = plannedStartSeconds
+    self.repairs = repairs
   }
 }
 
@@ -175,11 +179,15 @@ public struct MigrationPlan: Sendable, Hashable, Codable {
   /// What the planner wants the operator to know beyond the moves, e.g. "imbalance is under
   /// the threshold: nothing to do".
   public var notes: [String]
+  /// The rules the cluster breaks before the plan (``RuleViolations``); `nil` when it breaks none.
+  public var violationsBefore: [RuleViolation]?
+  /// The rules it still breaks once every move is done; `nil` when it broke none before.
+  public var violationsAfter: [RuleViolation]?
 
   public init(
     trigger: PlanTrigger, cluster: String, policy: String, moves: [PlannedMove], rejected: [Rejection],
     refusal: String? = nil, before: ClusterView, after: ClusterView, predictedMakespanSeconds: Double = 0,
-    notes: [String] = []
+    notes: [String] = [], violationsBefore: [RuleViolation]? = nil, violationsAfter: [RuleViolation]? = nil
   ) {
     self.trigger = trigger
     self.cluster = cluster
@@ -191,5 +199,10 @@ public struct MigrationPlan: Sendable, Hashable, Codable {
     self.after = after
     self.predictedMakespanSeconds = predictedMakespanSeconds
     self.notes = notes
+    self.violationsBefore = violationsBefore
+    self.violationsAfter = violationsAfter
   }
+
+  /// Moves that repair broken rules.
+  public var repairMoves: [PlannedMove] { moves.filter { $0.repairs != nil } }
 }

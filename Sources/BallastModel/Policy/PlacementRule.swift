@@ -9,7 +9,9 @@ public struct PlacementRule: Sendable, Hashable, Codable {
   public var selector: [String: String]
   /// Hosts of a VM–host rule.
   public var hosts: [String]
-  /// Strength of a VM–host rule.
+  /// Strength (and, for VM–host rules, direction): `must` / `mustNot` are hard rules planners
+  /// never break and repair first; `should` / `shouldNot` are soft. Affinity and anti-affinity
+  /// rules take `must` (the default) or `should`.
   public var mode: RuleMode
 
   public init(
@@ -23,6 +25,10 @@ public struct PlacementRule: Sendable, Hashable, Codable {
     self.hosts = hosts
     self.mode = mode
   }
+
+  /// Whether planners must never break the rule (`must`, `mustNot`); soft rules (`should`,
+  /// `shouldNot`) are kept when that costs little (see ``RepairSettings/softWeight``).
+  public var isHard: Bool { mode.isHard }
 
   /// Whether the rule applies to `vm` (named, or selected by labels).
   public func applies(to vm: VM) -> Bool {
@@ -42,14 +48,17 @@ public enum RuleKind: String, Sendable, Hashable, Codable, CaseIterable {
   case vmHost
 }
 
-/// Strength and direction of a VM–host rule.
+/// Strength and direction of a rule (affinity and anti-affinity rules take `must` or `should`).
 public enum RuleMode: String, Sendable, Hashable, Codable, CaseIterable {
-  /// Only on the listed hosts.
+  /// Only on the listed hosts (affinity kinds: always together, always apart).
   case must
-  /// Preferably on the listed hosts (a scorer, not a filter).
+  /// Preferably on the listed hosts (affinity kinds: together, apart, when that costs little).
   case should
   /// Never on the listed hosts.
   case mustNot
   /// Preferably not on the listed hosts.
   case shouldNot
+
+  /// `must` and `mustNot`: a hard rule.
+  public var isHard: Bool { self == .must || self == .mustNot }
 }

@@ -35,6 +35,8 @@ public struct Policy: Sendable, Hashable, Codable {
   public var onCancel: CancelAction = .finish
   /// Load smoothing and staleness for the balancing loop.
   public var monitor: MonitorSettings = MonitorSettings()
+  /// How rounds repair broken rules before they balance.
+  public var repair: RepairSettings = RepairSettings()
   /// Affinity, anti-affinity and VM–host rules.
   public var rules: [PlacementRule] = []
 
@@ -76,6 +78,22 @@ public struct Policy: Sendable, Hashable, Codable {
   public func minimumGain(activeHosts: Int) -> Double {
     let reference = Double(Self.minImprovementReferenceHosts)
     return effectiveMinImprovement * min(1, reference / Double(max(activeHosts, 1)))
+  }
+}
+
+/// How a balance round repairs rules the cluster breaks (``RuleViolations``) before it balances.
+public struct RepairSettings: Sendable, Hashable, Codable {
+  /// Moves a round may spend ending hard-rule violations (and satisfying soft rules). `nil`: repair
+  /// moves come out of `maxMovesPerRound`, and balancing gets what they leave.
+  public var maxMoves: Int? = nil
+  /// The imbalance one soft rule (`should`, `shouldNot`, soft affinity or anti-affinity) is
+  /// worth: a move that satisfies soft rules is made when it adds at most this much imbalance per
+  /// rule, and balancing breaks one only for at least this much more gain.
+  public var softWeight: Double = 0.01
+
+  public init(maxMoves: Int? = nil, softWeight: Double = 0.01) {
+    self.maxMoves = maxMoves
+    self.softWeight = softWeight
   }
 }
 

@@ -12,11 +12,35 @@ public struct BalanceOptions: Sendable, Hashable {
   public var detailedRejectionHostLimit: Int = 64
   /// Partial plans kept at each depth of the beam search (1 = plain greedy).
   public var beamWidth: Int = 4
+  /// What the plan does: repair broken rules then balance, or repair hard rules only.
+  public var scope: PlanScope = .repairAndBalance
+  /// Whether the repair step runs at all: off only to measure what it is worth (balancing
+  /// alone, as plans were before it).
+  var repairs = true
 
   public init() {}
 }
 
-/// Plans moves that even out the cluster: pure, deterministic (ties broken by name).
+/// What a balance plan does.
+public enum PlanScope: Sendable, Hashable {
+  /// Repair broken hard rules, satisfy soft ones that cost little, then balance (`plan`,
+  /// `balance`, a loop round whose imbalance has lasted `holdFor`).
+  case repairAndBalance
+  /// Repair broken hard rules only: a loop round that acts on them before the imbalance hold
+  /// (or a back-off) would let it balance.
+  case hardRepairsOnly
+}
+
+/// Plans moves that repair broken rules, then even out the cluster: pure, deterministic (ties
+/// broken by name).
+///
+/// First the repair step (``RepairSearch``): the fewest moves that end every hard-rule
+/// violation it can (``RuleViolations``: VM–host `must`/`mustNot`, affinity and anti-affinity,
+/// capacity, CPU), with the same filters, kind selection and cost model, each move's reason
+/// naming the rule it repairs; then soft rules whose repair adds at most `repair.softWeight` of
+/// imbalance per rule. Repair moves count towards `maxMovesPerRound` unless `repair.maxMoves`
+/// gives them their own budget. Then balancing, with the moves left, from where the repairs
+/// leave the cluster.
 ///
 /// When the imbalance (``Imbalance``, policy weights) is above `policy.threshold`, moves are
 /// chosen round by round for the highest imbalance reduction per unit of migration cost
@@ -39,7 +63,18 @@ public enum BalancePlanner {
   public static func plan(
     cluster: Cluster, policy: Policy, history: MoveHistory = .none, options: BalanceOptions = BalanceOptions()
   ) throws -> MigrationPlan {
-    var search = BalanceSearch(cluster: cluster, policy: policy, history: history, options: options)
+    let snapshot = PlacementState(cluster: cluster, policy: policy, history: history)
+    let cooling = history.cooldowns(in: snapshot)
+    let roundMoves = max(0, policy.maxMovesPerRound)
+    var repair = RepairSearch(state: snapshot, history: history, options: options, cooling: cooling)
+    let repaired =
+      options.repairs
+      ? repair.run(budget: policy.repair.maxMoves ?? roundMoves, hardOnly: options.scope == .hardRepairsOnly)
+      : repair.outcome
+    let balanceMoves = policy.repair.maxMoves == nil ? max(0, roundMoves - repaired.moves.count) : roundMoves
+    var search = BalanceSearch(
+      snapshot: snapshot, repaired: repaired, history: history, options: options, cooling: cooling,
+      limit: options.scope == .hardRepairsOnly ? nil : balanceMoves)
     return try search.run()
   }
 }
@@ -62,60 +97,72 @@ struct Replay {
 
 struct BalanceSearch {
   var state: PlacementState
+  /// The cluster as the plan found it (its `before` view, and what the moves' dependencies are
+  /// computed from).
+  let snapshot: PlacementState
+  /// Where balancing starts: the snapshot with the repairs made.
   let initial: PlacementState
+  let repaired: RepairOutcome
   let policy: Policy
   let history: MoveHistory
   let options: BalanceOptions
   let pipeline: PlacementPipeline
-  let profile = ScoringProfile.balance
+  let profile: ScoringProfile
   /// What the scorers other than balance-per-cost and preference can add at most: the bound
   /// that lets the search skip a candidate before its (costly) checks.
-  let otherTermsBound = ScoringProfile.balance.bound(
-    excluding: [BalancePerCostScorer().name, PreferenceScorer().name])
+  let otherTermsBound: Double
   let minimumGain: Double
+  /// Balancing moves this plan may make; `nil`: it repairs only.
+  let limit: Int?
+  /// Whether the policy has soft rules (a move that breaks one must gain more).
+  let softRules: Bool
   var cache = PredictionCache()
-  /// VMs moved by the partial plan being extended.
+  /// VMs moved by the repairs or the partial plan being extended.
   var moved: [Bool]
   let cooling: [Double?]
   var chosen: [Choice] = []
   var rejected: [Rejection] = []
   var notes: [String] = []
 
-  init(cluster: Cluster, policy: Policy, history: MoveHistory, options: BalanceOptions) {
-    let state = PlacementState(cluster: cluster, policy: policy, history: history)
-    self.state = state
-    self.initial = state
+  init(
+    snapshot: PlacementState, repaired: RepairOutcome, history: MoveHistory, options: BalanceOptions,
+    cooling: [Double?], limit: Int?
+  ) {
+    let policy = snapshot.policy
+    self.state = repaired.final
+    self.snapshot = snapshot
+    self.initial = repaired.final
+    self.repaired = repaired
     self.policy = policy
     self.history = history
     self.options = options
-    self.minimumGain = policy.minimumGain(activeHosts: state.activeHosts.count)
+    self.limit = limit
+    self.minimumGain = policy.minimumGain(activeHosts: snapshot.activeHosts.count)
     self.pipeline = PlacementPipeline(policy: policy)
-    self.moved = [Bool](repeating: false, count: cluster.vms.count)
-    var cooling = [Double?](repeating: nil, count: cluster.vms.count)
-    for name in history.lastMove.keys {
-      if let v = state.vmPosition(name) {
-        cooling[v] = history.cooldownRemaining(vm: name, cooldown: policy.cooldown.seconds)
-      }
-    }
+    self.profile = ScoringProfile.balance.addingSoftAffinity(for: policy)
+    self.otherTermsBound = profile.bound(excluding: [BalancePerCostScorer().name, PreferenceScorer().name])
+    self.softRules = snapshot.hasSoftRules
+    self.moved = repaired.moved
     self.cooling = cooling
   }
 
   mutating func run() throws -> MigrationPlan {
-    let before = initial.view()
+    let before = snapshot.view()
+    guard let limit else { return finish(before: before, replay: Replay(final: initial)) }
+    let afterRepairs = repaired.moves.isEmpty ? "" : "after the repairs, "
     if initial.activeHosts.count < 2 {
       notes.append("fewer than two active hosts: nothing to balance")
       return finish(before: before, replay: Replay(final: initial))
     }
     if initial.imbalance <= policy.threshold {
       notes.append(
-        "imbalance \(Wording.imbalance(initial.imbalance)) is within the threshold "
-          + "\(Wording.imbalance(policy.threshold)): nothing to do")
+        "\(afterRepairs)imbalance \(Wording.imbalance(initial.imbalance)) is within the threshold "
+          + "\(Wording.imbalance(policy.threshold)): nothing \(afterRepairs.isEmpty ? "" : "more ")to do")
       return finish(before: before, replay: Replay(final: initial))
     }
     let firstSources = Array(hostsByLoad(state).prefix(options.sourceHosts))
     recordCooldowns(on: firstSources)
 
-    let limit = max(0, policy.maxMovesPerRound)
     chosen = beamSearch(depth: limit)
     let replay = try self.replay(chosen)
     let count = replay.moves.count
@@ -129,7 +176,10 @@ struct BalanceSearch {
         "stopped after \(count) move\(count == 1 ? "" : "s"): the imbalance is within the threshold "
           + "\(Wording.imbalance(policy.threshold))")
     } else if count >= limit {
-      notes.append("stopped at the policy's \(limit) moves per round")
+      notes.append(
+        limit < policy.maxMovesPerRound
+          ? "stopped at the \(limit) moves per round the repairs left (policy maxMovesPerRound \(policy.maxMovesPerRound))"
+          : "stopped at the policy's \(limit) moves per round")
     } else {
       notes.append(
         "stopped after \(count) move\(count == 1 ? "" : "s"): no further move removes at least \(minimum) "
@@ -233,7 +283,7 @@ struct BalanceSearch {
           }
           let move = MoveRequest(vm: v, destination: d)
           guard case .pass(let decision) = pipeline.check(move, in: state, cache: &cache),
-            gain >= minimumGain * decision.costUnits
+            gain >= requiredGain(v, to: d, costUnits: decision.costUnits, in: state)
           else { continue }
           let context = ScoringContext(
             move: move, decision: decision, imbalanceBefore: imbalance, imbalanceAfter: after,
@@ -249,6 +299,15 @@ struct BalanceSearch {
       }
     }
     return top
+  }
+
+  /// The imbalance a move must remove: the minimum gain per unit of its cost, plus
+  /// `repair.softWeight` for each soft rule it breaks (so the next round's repair does not
+  /// undo it for less).
+  private func requiredGain(_ v: Int, to d: Int, costUnits: Double, in state: PlacementState) -> Double {
+    let base = minimumGain * costUnits
+    guard softRules else { return base }
+    return base + policy.repair.softWeight * Double(max(0, state.softRulesAdded(movingVM: v, to: d)))
   }
 
   private func isBetter(_ a: Choice, than b: Choice) -> Bool {
@@ -306,7 +365,8 @@ struct BalanceSearch {
         throw PlannerError.inconsistentPlan("\(step) no longer passes the placement checks")
       }
       let after = current.imbalanceAfterMoving(v, to: d)
-      guard current.imbalance > policy.threshold, current.imbalance - after >= minimumGain * decision.costUnits
+      guard current.imbalance > policy.threshold,
+        current.imbalance - after >= requiredGain(v, to: d, costUnits: decision.costUnits, in: current)
       else {
         throw PlannerError.inconsistentPlan("\(step) no longer removes the minimum imbalance at its place")
       }
@@ -340,9 +400,20 @@ struct BalanceSearch {
     return "imbalance \(Wording.imbalance(state.imbalance)) → \(Wording.imbalance(after)): "
       + "\(source) \(Wording.percent(state.scores[s])) → \(Wording.percent(sourceAfter)), "
       + "\(destination) \(Wording.percent(state.scores[d])) → \(Wording.percent(destinationAfter)) weighted load"
+      + softTrade(v, to: d, after: after, in: state)
       + PlanTail.kindClause(
         decision, vm: state.vm(v), destination: destination,
         disks: decision.kind == .cold ? state.disksToCopy(v, to: d) : [])
+  }
+
+  /// The soft rules a balancing move goes against and what it gains for them (empty when none).
+  private func softTrade(_ v: Int, to d: Int, after: Double, in state: PlacementState) -> String {
+    let clause = PlanTail.softClause(v, to: d, in: state)
+    guard !clause.isEmpty else { return clause }
+    let added = max(0, state.softRulesAdded(movingVM: v, to: d))
+    guard added > 0 else { return clause + " (as where it is now)" }
+    return clause + " (worth \(Wording.imbalance(policy.repair.softWeight * Double(added))) of imbalance under "
+      + "repair.softWeight; the move removes \(Wording.imbalance(state.imbalance - after)))"
   }
 
   // MARK: Rejections
@@ -388,8 +459,12 @@ struct BalanceSearch {
     let active = state.activeHosts
     guard active.count <= options.detailedRejectionHostLimit else { return }
     let planned = Set(chosen.map(\.vm))
+    let reported = Set(repaired.rejected.filter { $0.host == nil }.map(\.vm))
     for s in sources {
-      for v in state.vmsOn[s] where state.vmRunning[v] && cooling[v] == nil && !planned.contains(v) {
+      for v in state.vmsOn[s]
+      where state.vmRunning[v] && cooling[v] == nil && !planned.contains(v) && !repaired.moved[v]
+        && !reported.contains(state.vm(v).name)
+      {
         var counts = RefusalCounts()
         var example: Rejection?
         var accepted = false
@@ -412,11 +487,18 @@ struct BalanceSearch {
   // MARK: Result
 
   private func finish(before: ClusterView, replay: Replay) -> MigrationPlan {
+    let moves = repaired.moves + replay.moves
+    let placements = repaired.placements + replay.placements
     let (scheduled, makespan) = PlanTail.ordered(
-      replay.moves, placements: replay.placements, initial: initial, concurrency: policy.concurrency)
+      moves, placements: placements, initial: snapshot, concurrency: policy.concurrency)
+    var after: [RuleViolation]?
+    if repaired.violations != nil {
+      after = RuleViolations.find(in: PlanTail.cluster(snapshot, after: moves, placements: placements), policy: policy)
+    }
     return MigrationPlan(
-      trigger: .balance, cluster: initial.cluster.name, policy: policy.name, moves: scheduled,
-      rejected: rejected, before: before, after: replay.final.view(), predictedMakespanSeconds: makespan,
-      notes: notes)
+      trigger: .balance, cluster: snapshot.cluster.name, policy: policy.name, moves: scheduled,
+      rejected: repaired.rejected + rejected, before: before, after: replay.final.view(),
+      predictedMakespanSeconds: makespan, notes: repaired.notes + notes, violationsBefore: repaired.violations,
+      violationsAfter: after)
   }
 }

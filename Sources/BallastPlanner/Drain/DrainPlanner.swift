@@ -55,8 +55,13 @@ private struct DrainSearch {
     /// Above the detail limit, a single VM is tried on a shortlist of hosts first.
     let shortlists: Bool
 
-    /// Keep the remaining hosts even: the drain profile, least loaded hosts first.
-    static let spread = Strategy(profile: .drain, leading: BalanceScorer(), fullestFirst: false, shortlists: true)
+    /// Keep the remaining hosts even: the drain profile (with soft affinity when the policy has
+    /// such rules), least loaded hosts first.
+    static func spread(_ policy: Policy) -> Strategy {
+      Strategy(
+        profile: ScoringProfile.drain.addingSoftAffinity(for: policy), leading: BalanceScorer(), fullestFirst: false,
+        shortlists: true)
+    }
     /// Best fit, when the spread leaves VMs without room: fullness, fullest hosts first.
     static let pack = Strategy(profile: .pack, leading: FullnessScorer(), fullestFirst: true, shortlists: false)
 
@@ -71,6 +76,8 @@ private struct DrainSearch {
     var terms: [ScoreTerm]
     var imbalanceBefore: Double
     var imbalanceAfter: Double
+    /// The soft rules it goes against, as its reason says them (empty when none).
+    var softClause: String
   }
 
   struct Attempt {
@@ -79,6 +86,9 @@ private struct DrainSearch {
     var blocked: [Int] = []
     var blockedByFail: [Int] = []
     var rejected: [Rejection] = []
+    /// For blocked VMs, the hard rules (positions in `policy.rules`) that alone refused hosts
+    /// that would otherwise take them, with those hosts.
+    var ruleBlocks: [Int: [Int: [Int]]] = [:]
   }
 
   struct Candidate {
@@ -100,6 +110,8 @@ private struct DrainSearch {
   let policy: Policy
   let options: DrainOptions
   let pipeline: PlacementPipeline
+  /// The spread strategy for this policy, whose profile's terms every placement shows.
+  let spread: Strategy
   var cache = PredictionCache()
   /// The state of the attempt in progress (a stored property, so the hot loop reads it in place).
   var working: PlacementState
@@ -111,6 +123,7 @@ private struct DrainSearch {
     self.policy = policy
     self.options = options
     self.pipeline = PlacementPipeline(policy: policy)
+    self.spread = .spread(policy)
   }
 
   mutating func run(before: ClusterView) -> MigrationPlan {
@@ -121,7 +134,7 @@ private struct DrainSearch {
       notes.append("\(name) has no VMs: nothing to move")
       return plan(before: before, attempt: Attempt(state: initial), notes: notes)
     }
-    let spread = attempt(.spread, units: units)
+    let spread = attempt(self.spread, units: units)
     if spread.blocked.isEmpty { return plan(before: before, attempt: spread, notes: notes) }
     let packed = attempt(.pack, units: units)
     if packed.blocked.isEmpty {
@@ -134,7 +147,7 @@ private struct DrainSearch {
     return refusal(before: before, attempt: failed, total: units.joined().count, notes: notes)
   }
 
-  /// VMs of the drained host, grouped by affinity rules, largest first.
+  /// VMs of the drained host, grouped by hard affinity rules, largest first.
   private func placementUnits() -> [[Int]] {
     let vms = initial.vmsOn[drained]
     var group = [Int: Int]()
@@ -146,7 +159,7 @@ private struct DrainSearch {
     }
     let onHost = Set(vms)
     for v in vms {
-      for r in initial.rulesOf[v] where policy.rules[r].kind == .affinity {
+      for r in initial.rulesOf[v] where policy.rules[r].kind == .affinity && policy.rules[r].isHard {
         for other in initial.ruleMembers[r] where other != v && onHost.contains(other) {
           let a = root(v)
           let b = root(other)
@@ -249,11 +262,22 @@ private struct DrainSearch {
       if tally.refusedByFail.contains(v) { attempt.blockedByFail.append(v) }
       attempt.rejected.append(tally.counts(of: v).rejection(vm: initial.vm(v).name, hosts: destinations.count))
       for d in destinations {
-        if let rejection = pipeline.rejection(MoveRequest(vm: v, destination: d), in: working, cache: &cache) {
+        let move = MoveRequest(vm: v, destination: d)
+        if let rejection = pipeline.rejection(move, in: working, cache: &cache) {
           attempt.rejected.append(rejection)
         }
+        for r in rulesAloneRefusing(move) { attempt.ruleBlocks[v, default: [:]][r, default: []].append(d) }
       }
     }
+  }
+
+  /// The hard rules that refuse `move` when nothing else does (every check that refuses it
+  /// enforces a rule): the rules the VM could only go there by breaking.
+  private mutating func rulesAloneRefusing(_ move: MoveRequest) -> [Int] {
+    let (rejections, _) = pipeline.allVerdicts(move, in: working, cache: &cache)
+    let ruleChecks: Set<MoveCheck> = [.vmHost, .antiAffinity, .affinity]
+    guard !rejections.isEmpty, rejections.allSatisfy({ ruleChecks.contains($0.check) }) else { return [] }
+    return pipeline.filters.compactMap { $0.brokenRule(move, in: working) }
   }
 
   /// Moves `unit` to `best`'s host, scored with the drain profile's terms.
@@ -265,15 +289,16 @@ private struct DrainSearch {
     let context = ScoringContext(
       move: MoveRequest(vm: unit[0], destination: best.host), decision: combined, imbalanceBefore: working.imbalance,
       imbalanceAfter: best.imbalanceAfter, destinationScoreAfter: best.fullness)
-    let terms = ScoringProfile.drain.terms(context, in: working)
+    let terms = spread.profile.terms(context, in: working)
     for (i, v) in unit.enumerated() {
       attempt.rejected += rejections[v] ?? []
       let before = working.imbalance
+      let soft = PlanTail.softClause(v, to: best.host, in: working)
       working.move(v, to: best.host)
       attempt.placements.append(
         Placement(
           vm: v, to: best.host, decision: i == 0 ? best.decision : best.rest[i - 1], terms: terms,
-          imbalanceBefore: before, imbalanceAfter: working.imbalance))
+          imbalanceBefore: before, imbalanceAfter: working.imbalance, softClause: soft))
     }
   }
 
@@ -481,6 +506,7 @@ private struct DrainSearch {
     let destination = initial.host(placement.to).name
     return "evacuating \(source) for maintenance; \(destination) keeps the other hosts most even "
       + "(imbalance \(Wording.imbalance(placement.imbalanceBefore)) → \(Wording.imbalance(placement.imbalanceAfter)))"
+      + placement.softClause
       + PlanTail.kindClause(placement.decision, vm: initial.vm(placement.vm), destination: destination, disks: disks)
   }
 
@@ -493,6 +519,14 @@ private struct DrainSearch {
     if !attempt.blockedByFail.isEmpty {
       let failed = attempt.blockedByFail.map { initial.vm($0).name }
       text += "; the policy (liveIneligible: fail) refuses to move \(Wording.list(failed)) other than live"
+    }
+    for v in attempt.blocked {
+      guard let blocks = attempt.ruleBlocks[v], !blocks.isEmpty else { continue }
+      let rules = blocks.keys.sorted().map { r in
+        let hosts = (blocks[r] ?? []).map { initial.host($0).name }
+        return "\(PlanTail.ruleTitle(policy.rules[r])) (\(Wording.list(hosts)))"
+      }
+      text += "; \(initial.vm(v).name) could only go by breaking hard \(Wording.list(rules))"
     }
     return MigrationPlan(
       trigger: .drain, cluster: initial.cluster.name, policy: policy.name, moves: [],

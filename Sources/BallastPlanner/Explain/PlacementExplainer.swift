@@ -67,6 +67,7 @@ public enum PlacementExplainer {
     }
     let vm = state.vm(v)
     let pipeline = PlacementPipeline(policy: policy)
+    let profile = ScoringProfile.balance.addingSoftAffinity(for: policy)
     var cache = PredictionCache()
     let imbalance = state.imbalance
     var current: [CandidateVerdict] = []
@@ -88,7 +89,7 @@ public enum PlacementExplainer {
       let context = ScoringContext(
         move: move, decision: decision, imbalanceBefore: imbalance, imbalanceAfter: after,
         destinationScoreAfter: state.scoreAfterAdding(v, to: d))
-      let terms = ScoringProfile.balance.terms(context, in: state)
+      let terms = profile.terms(context, in: state)
       candidates.append(
         CandidateVerdict(
           host: hostName, verdict: .candidate, kind: decision.kind, score: terms, total: terms.total,
@@ -108,6 +109,7 @@ public enum PlacementExplainer {
     if state.hostOf[v] >= 0, !state.isActive(state.hostOf[v]) {
       notes.append("\(vm.host) is in maintenance: a drain moves \(vm.name), balancing does not")
     }
+    notes += ruleNotes(v, state: state, candidates: candidates)
     if let best = candidates.first, let after = best.imbalanceAfter {
       let gain = imbalance - after
       let minimum = policy.minimumGain(activeHosts: state.activeHosts.count)
@@ -125,5 +127,42 @@ public enum PlacementExplainer {
     return PlacementExplanation(
       vm: vm.name, host: vm.host, state: vm.state, imbalance: imbalance, notes: notes,
       candidates: current + candidates + rejected)
+  }
+
+  /// The rules the VM breaks where it is: hard ones a round repairs first; for soft ones, the
+  /// cheapest candidate host that would satisfy more of them and whether that trade is within
+  /// `repair.softWeight`.
+  private static func ruleNotes(_ v: Int, state: PlacementState, candidates: [CandidateVerdict]) -> [String] {
+    let name = state.vm(v).name
+    let policy = state.policy
+    let broken = RuleViolations.find(in: state.cluster, policy: policy).filter { $0.vms.contains(name) }
+    var notes: [String] = []
+    for violation in broken where violation.hard {
+      notes.append("breaks \(violation.sentence): a balance round repairs that first")
+    }
+    let soft = broken.filter { !$0.hard }
+    guard !soft.isEmpty else { return notes }
+    let cheapest = candidates.compactMap { candidate -> (host: String, added: Double, rules: Int)? in
+      guard let d = state.hostPosition(candidate.host), let after = candidate.imbalanceAfter,
+        !candidate.requiresShutdown
+      else { return nil }
+      let rules = -state.softRulesAdded(movingVM: v, to: d)
+      return rules > 0 ? (candidate.host, after - state.imbalance, rules) : nil
+    }.min { $0.added != $1.added ? $0.added < $1.added : $0.host < $1.host }
+    for violation in soft {
+      var note = "soft: \(violation.sentence)"
+      if let cheapest {
+        let allowed = policy.repair.softWeight * Double(cheapest.rules)
+        let verdict = cheapest.added <= allowed + 1e-12 ? "a round would move it" : "a round leaves it"
+        note +=
+          "; moving it to \(cheapest.host) would satisfy it for \(cheapest.added > 0 ? "+" : "")"
+          + "\(Wording.imbalance(cheapest.added)) imbalance, and repair.softWeight allows "
+          + "\(Wording.imbalance(allowed)): \(verdict)"
+      } else {
+        note += "; no candidate host would satisfy it without shutting it down"
+      }
+      notes.append(note)
+    }
+    return notes
   }
 }

@@ -1,7 +1,8 @@
 import BallastModel
 
-/// Anti-affinity: a VM never joins a host that holds another member of one of its
-/// anti-affinity rules (members count whether running or off).
+/// Anti-affinity: a VM never joins a host that holds another member of one of its hard
+/// (`mode: must`) anti-affinity rules (members count whether running or off). Soft ones are
+/// preferences (``SoftAffinityScorer``).
 public struct AntiAffinityFilter: PlacementFilter {
   public let check = MoveCheck.antiAffinity
 
@@ -20,15 +21,18 @@ public struct AntiAffinityFilter: PlacementFilter {
       + "\(Wording.list(others)), already on \(host)"
   }
 
+  public func brokenRule(_ move: MoveRequest, in state: PlacementState) -> Int? { conflict(move, in: state) }
+
   private func conflict(_ move: MoveRequest, in state: PlacementState) -> Int? {
-    for r in state.rulesOf[move.vm] where state.policy.rules[r].kind == .antiAffinity {
+    for r in state.rulesOf[move.vm] where state.policy.rules[r].kind == .antiAffinity && state.policy.rules[r].isHard {
       if state.othersOfRule(r, on: move.destination, excluding: move.vm) > 0 { return r }
     }
     return nil
   }
 }
 
-/// Affinity: a VM stays with the other members of its affinity rules. When some of them are on
+/// Affinity: a VM stays with the other members of its hard (`mode: must`) affinity rules (soft
+/// ones are preferences: ``SoftAffinityScorer``). When some of them are on
 /// active hosts, the destination must hold at least one of them; members on hosts in
 /// maintenance do not count (they are leaving too), so a drained group follows its first member.
 public struct AffinityFilter: PlacementFilter {
@@ -51,8 +55,10 @@ public struct AffinityFilter: PlacementFilter {
       + "\(Wording.list(others)) on \(Wording.list(hosts))"
   }
 
+  public func brokenRule(_ move: MoveRequest, in state: PlacementState) -> Int? { broken(move, in: state) }
+
   private func broken(_ move: MoveRequest, in state: PlacementState) -> Int? {
-    for r in state.rulesOf[move.vm] where state.policy.rules[r].kind == .affinity {
+    for r in state.rulesOf[move.vm] where state.policy.rules[r].kind == .affinity && state.policy.rules[r].isHard {
       var elsewhere = 0
       var onDestination = 0
       for (h, count) in state.hostsOfRule(r, excluding: move.vm) where state.isActive(h) {

@@ -22,9 +22,15 @@ public protocol PlacementFilter: Sendable {
   func admits(_ move: MoveRequest, in state: PlacementState) -> Bool
   /// Why the move does not pass, in an operator's words (only called when `admits` is false).
   func reason(_ move: MoveRequest, in state: PlacementState) -> String
+  /// The position in `policy.rules` of the rule that refuses the move, for the filters that
+  /// enforce rules (VM–host, affinity, anti-affinity); `nil` when none does, or for other filters.
+  func brokenRule(_ move: MoveRequest, in state: PlacementState) -> Int?
 }
 
 extension PlacementFilter {
+  /// Filters that enforce no rule name none.
+  public func brokenRule(_ move: MoveRequest, in state: PlacementState) -> Int? { nil }
+
   /// The name of the filter's check, e.g. `capacity`.
   public var name: String { check.name }
 

@@ -21,6 +21,8 @@ public struct VMHostRuleFilter: PlacementFilter {
     return "rule \(rule.name) keeps \(vm) off \(hosts)"
   }
 
+  public func brokenRule(_ move: MoveRequest, in state: PlacementState) -> Int? { violated(move, in: state) }
+
   private func violated(_ move: MoveRequest, in state: PlacementState) -> Int? {
     for r in state.rulesOf[move.vm] {
       let rule = state.policy.rules[r]

@@ -15,6 +15,42 @@ enum PlanTail {
     return PredictedTimeline(concurrency: concurrency).schedule(moves)
   }
 
+  /// The cluster once `moves` (their VM and destination positions in `placements`) are done:
+  /// each VM on its destination, and a VM moved cold to a host that cannot offer its CPU model
+  /// started with the host's, as the drivers do. What plans count violations on afterwards.
+  static func cluster(
+    _ snapshot: PlacementState, after moves: [PlannedMove], placements: [(vm: Int, to: Int)]
+  ) -> Cluster {
+    var cluster = snapshot.cluster
+    for (move, placement) in zip(moves, placements) {
+      let host = snapshot.host(placement.to)
+      cluster.vms[placement.vm].host = host.name
+      if move.kind == .cold, !CPUCheck.missingFeatures(cluster.vms[placement.vm], on: host).isEmpty {
+        cluster.vms[placement.vm].cpuModel = host.cpuModel
+        cluster.vms[placement.vm].cpuFeatures = []
+      }
+    }
+    return cluster
+  }
+
+  /// A rule as reasons name it: `anti-affinity rule db-pair`, `affinity rule app`, `rule licensed`.
+  static func ruleTitle(_ rule: PlacementRule) -> String {
+    switch rule.kind {
+    case .antiAffinity: "anti-affinity rule \(rule.name)"
+    case .affinity: "affinity rule \(rule.name)"
+    case .vmHost: "rule \(rule.name)"
+    }
+  }
+
+  /// The clause of a move's reason naming the soft rules it goes against (empty when none): the
+  /// trade a plan makes against `repair.softWeight`.
+  static func softClause(_ v: Int, to d: Int, in state: PlacementState) -> String {
+    let broken = state.softRulesBroken(v, on: d)
+    guard !broken.isEmpty else { return "" }
+    let rules = broken.map { ruleTitle(state.policy.rules[$0]) }
+    return "; goes against soft \(Wording.list(rules))"
+  }
+
   /// How a move goes, as its reason's last clauses say it: live with its predicted time, pause
   /// and throttle; or cold, why, and the outage; and the disks it copies.
   static func kindClause(_ decision: MoveDecision, vm: VM, destination: String, disks: [Disk]) -> String {

@@ -77,15 +77,21 @@ public struct PreferenceScorer: PlacementScorer {
   }
 
   static func penalty(vm v: Int, destination d: Int, in state: PlacementState) -> Double {
-    var value = 0.0
-    for r in state.rulesOf[v] {
-      let rule = state.policy.rules[r]
-      guard rule.kind == .vmHost else { continue }
-      let listed = state.ruleHosts[r].contains(d)
-      if rule.mode == .should && !listed { value -= 1 }
-      if rule.mode == .shouldNot && listed { value -= 1 }
-    }
-    return value
+    Double(-state.softVMHostBroken(v, on: d))
+  }
+}
+
+/// Soft (`mode: should`) affinity and anti-affinity rules: −1 for each one the destination goes
+/// against (a member of a soft anti-affinity rule already there; members of a soft affinity rule
+/// on other hosts and none there). Profiles carry it only when the policy has such rules
+/// (``ScoringProfile/addingSoftAffinity(for:)``).
+public struct SoftAffinityScorer: PlacementScorer {
+  public let name = "soft-affinity"
+  public var weight: Double
+  public init(weight: Double = 1) { self.weight = weight }
+  public var maximumValue: Double { 0 }
+  public func value(_ context: ScoringContext, in state: PlacementState) -> Double {
+    Double(-state.softAffinityBroken(context.move.vm, on: context.move.destination))
   }
 }
 
@@ -129,6 +135,21 @@ public struct ScoringProfile: Sendable {
 
   /// Packing, when a drain's even spread does not fit: the fullest host that takes the VM.
   public static let pack = ScoringProfile([FullnessScorer(weight: 1)])
+
+  /// Repairing a broken rule: as ``drain`` (the hosts left most even, cheap moves, preferred hosts).
+  public static let repair = drain
+
+  /// This profile with ``SoftAffinityScorer`` (weight 1, as the VM–host preferences) when
+  /// `policy` has soft affinity or anti-affinity rules; unchanged otherwise, so plans of
+  /// policies without them show the terms they always did.
+  public func addingSoftAffinity(for policy: Policy) -> ScoringProfile {
+    let soft = policy.rules.contains { $0.kind != .vmHost && !$0.isHard }
+    guard soft, !scorers.contains(where: { $0 is SoftAffinityScorer }) else { return self }
+    var scorers = self.scorers
+    let at = scorers.firstIndex { $0 is PreferenceScorer }.map { $0 + 1 } ?? scorers.count
+    scorers.insert(SoftAffinityScorer(weight: 1), at: at)
+    return ScoringProfile(scorers)
+  }
 
   /// The most that the scorers other than `excluded` can add to a total (weights assumed ≥ 0).
   public func bound(excluding excluded: String) -> Double { bound(excluding: [excluded]) }

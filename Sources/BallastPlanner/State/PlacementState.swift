@@ -53,7 +53,8 @@ public struct PlacementState: Sendable {
   let rulesOf: [[Int]]
   let ruleMembers: [[Int]]
   let ruleHosts: [Set<Int>]
-  private var ruleCount: [[Int: Int]]
+  /// Members of each affinity / anti-affinity rule per host position (vmHost rules: empty).
+  private(set) var ruleCount: [[Int: Int]]
 
   /// The state of `cluster` before any move; `history.inFlight` marks busy hosts.
   ///

@@ -6,6 +6,13 @@ import Logging
 
 /// One balancing round after another: sample, smooth, check the hold time, plan, execute, record.
 ///
+/// Broken hard rules (``RuleViolations`` on the round's view) are repaired at once: a round
+/// that finds one plans its repairs even while the imbalance is within the threshold, has not
+/// lasted `holdFor` yet, or the loop is backing off (only the repairs then, no balancing);
+/// per-VM cooldowns and the cluster's lease still apply, so a VM an operator just moved stays
+/// put and the repair moves another if it can. Soft rules are satisfied in the rounds that plan
+/// anyway, and in rounds whose imbalance is within the threshold.
+///
 /// The same controller runs `balance` (one round), `balance --loop` (a ``BalanceLoopService``)
 /// and `simulate` (rounds on a virtual clock), so a replay shows what the daemon would do.
 /// Anti-flap: smoothed load, the hold time, per-VM cooldowns read from history (so a restart
@@ -153,29 +160,47 @@ public actor BalanceController {
 
     var report = RoundReport(
       at: now, imbalance: imbalance, threshold: policy.threshold, excludedHosts: excluded.sorted(), decision: .balanced)
+    report.violations = RuleViolations.find(in: view, policy: policy)
+    let broken = report.violations.contains(where: \.hard)
+    /// A round held back from balancing still repairs broken hard rules, and says why it
+    /// balances nothing.
+    func repairOnly(_ held: RoundDecision) async throws -> RoundReport {
+      guard broken else { return report }
+      report.heldBack = held
+      report.decision = try await planAndRun(view, excluded: excluded, now: now, scope: .hardRepairsOnly)
+      return report
+    }
     if !moved.isEmpty {
       backoffUntil = now + policy.holdFor.seconds
       hold.reset()
       report.decision = .backingOff(until: now + policy.holdFor.seconds, moved: moved.map(\.vm))
-      return report
+      return try await repairOnly(report.decision)
     }
     if let until = backoffUntil, now < until {
       report.decision = .backingOff(until: until, moved: [])
+      return try await repairOnly(report.decision)
+    }
+    guard imbalance > policy.threshold else {
+      guard !report.violations.isEmpty else { return report }
+      report.decision = try await planAndRun(view, excluded: excluded, now: now, scope: .repairAndBalance)
       return report
     }
-    guard imbalance > policy.threshold else { return report }
     if options.requireHold, measuredImbalance <= policy.threshold || hold.heldFor(now: now) < policy.holdFor.seconds {
       report.decision = .holding(remaining: policy.holdFor.seconds - hold.heldFor(now: now))
-      return report
+      return try await repairOnly(report.decision)
     }
-    report.decision = try await planAndRun(view, excluded: excluded, now: now)
+    report.decision = try await planAndRun(view, excluded: excluded, now: now, scope: .repairAndBalance)
     return report
   }
 
-  private func planAndRun(_ view: Cluster, excluded: Set<String>, now: Double) async throws -> RoundDecision {
+  private func planAndRun(
+    _ view: Cluster, excluded: Set<String>, now: Double, scope: PlanScope
+  ) async throws -> RoundDecision {
     let lastMoves = try await history.lastMoves(cluster: options.cluster)
+    var planning = BalanceOptions()
+    planning.scope = scope
     var plan = try BalancePlanner.plan(
-      cluster: view, policy: policy, history: MoveHistory(lastMove: lastMoves, now: now))
+      cluster: view, policy: policy, history: MoveHistory(lastMove: lastMoves, now: now), options: planning)
     plan.trigger = options.trigger
     if !excluded.isEmpty {
       plan.notes.append("left out, not seen recently: \(excluded.sorted().joined(separator: ", "))")
@@ -202,7 +227,8 @@ public actor BalanceController {
       await history.noteMove(vm: result.move.vm, from: result.move.from, at: end)
       expectedPlacement?[result.move.vm] = result.move.to
     }
-    hold.reset()
+    // Repairs alone leave the imbalance's hold running: balancing is still due when it has lasted.
+    if scope == .repairAndBalance { hold.reset() }
     return .executed(plan, summary)
   }
 

@@ -26,7 +26,7 @@ public struct ClusterFiles: Sendable, Hashable {
     }
     var clusterValue: Cluster?
     do {
-      clusterValue = try ClusterFile.load(path: clusterPath, policy: issues.isEmpty ? policyValue : nil)
+      clusterValue = try ClusterFile.load(path: clusterPath)
     } catch let error as FileErrors {
       issues += error.issues
     }
