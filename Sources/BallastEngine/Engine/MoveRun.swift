@@ -115,9 +115,9 @@ struct MoveRun: Sendable {
   func fencedOut(_ fenced: JournalFenced, at stage: MigrationStage) -> MoveResult {
     result(
       .needsAttention,
-      reason: "another process took the migration lease of cluster \(fenced.cluster) over while this move was at "
-        + "\(stage.rawValue); this process stopped without touching VM \(move.vm) again, and the lease's holder "
-        + "reconciles it (\(fenced.detail))",
+      reason: "another process took the migration lease of cluster \(fenced.cluster) over; this process stopped "
+        + "before stage \(stage.rawValue) without touching VM \(move.vm) again, and the lease's holder reconciles "
+        + "the move (\(fenced.detail))",
       failedStage: stage)
   }
 

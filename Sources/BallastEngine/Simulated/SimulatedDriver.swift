@@ -272,6 +272,15 @@ public actor SimulatedDriver: Driver {
 
   func persist() throws {
     guard let store else { return }
+    // A process that lost the cluster's lease (paused, then resumed) while a migration was in
+    // flight must not write its stale view over what the lease's new holder saved: the
+    // hypervisors are the new holder's now.
+    if !activeTransfers.isEmpty, store.changedBySomeoneElse {
+      throw DriverError(
+        "another process changed the simulated cluster while this one had a migration in flight; "
+          + "not overwriting its state (that process holds the cluster's lease now)",
+        hint: "the lease's holder reconciles the migration", kind: .refused)
+    }
     state.elapsed = clock.elapsed
     state.clockTime = clock.now()
     do {

@@ -107,6 +107,26 @@ public final class PostgresTestServer: Sendable {
       asPostgres: false)
   }
 
+  /// Runs `query` in `database` every 50 ms, on a thread of its own, until it prints something
+  /// other than nothing, `f` or `0`; returns what it printed, or `nil` after `seconds`.
+  public func poll(_ query: String, database: String, within seconds: Double) async -> String? {
+    await withCheckedContinuation { continuation in
+      Thread {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+          if let text = try? self.psql(query, database: database).trimmingCharacters(in: .whitespacesAndNewlines),
+            !["", "f", "0"].contains(text)
+          {
+            continuation.resume(returning: text)
+            return
+          }
+          usleep(50_000)
+        }
+        continuation.resume(returning: nil)
+      }.start()
+    }
+  }
+
   /// The server's process id, while it runs.
   public var processID: Int32? { server.withLock { $0.map(\.processIdentifier) } }
 
@@ -119,7 +139,7 @@ public final class PostgresTestServer: Sendable {
     }
     guard let running else { return }
     _ = Self.running.withLock { $0.remove(running.processIdentifier) }
-    Self.terminate(running.processIdentifier, signal: SIGINT)
+    kill(running.processIdentifier, SIGINT)
     running.waitUntilExit()
   }
 
@@ -258,12 +278,17 @@ public final class PostgresTestServer: Sendable {
     }
   }
 
-  /// Sends `signal` to `pid` and waits up to 10 s for it to be gone (SIGKILL after).
+  /// Sends `signal` to `pid` and waits up to 10 s for it to be gone (SIGKILL after). A child
+  /// of this process is reaped by Foundation's `Process`, which watches it.
   static func terminate(_ pid: Int32, signal: Int32) {
     guard pid > 0, kill(pid, signal) == 0 else { return }
     for _ in 0..<200 {
-      var status: Int32 = 0
-      if waitpid(pid, &status, WNOHANG) == pid || kill(pid, 0) != 0 { return }
+      if kill(pid, 0) != 0 { return }
+      if let status = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        status.split(separator: " ").dropFirst(2).first == "Z"
+      {
+        return  // exited, a zombie until its parent reaps it
+      }
       usleep(50_000)
     }
     kill(pid, SIGKILL)

@@ -7,6 +7,11 @@ import PostgresNIO
 /// checks the certificate against `sslrootcert` (default `~/.postgresql/root.crt`, else the
 /// system's authorities); `verify-full` also checks that it names the host.
 enum PostgresConnectionSettings {
+  /// How long the server lets a session sit idle inside a transaction before ending it.
+  static let idleInTransactionMilliseconds = 3000
+  /// How long a statement waits for a row lock before failing.
+  static let lockTimeoutMilliseconds = 10_000
+
   static func configuration(for url: PostgresURL, password: String?) throws -> PostgresConnection.Configuration {
     var configuration: PostgresConnection.Configuration
     if let host = url.host {
@@ -19,7 +24,15 @@ enum PostgresConnectionSettings {
         database: url.database)
     }
     configuration.options.connectTimeout = .milliseconds(Int64(url.connectTimeout * 1000))
-    configuration.options.additionalStartupParameters = [("application_name", "ballast")]
+    configuration.options.additionalStartupParameters = [
+      ("application_name", "ballast"),
+      // A Ballast process paused or cut off inside a transaction (its transactions last
+      // milliseconds) must not hold row locks — the lease's — past its lease: the server ends
+      // such a session, and the lease can be taken over.
+      ("idle_in_transaction_session_timeout", "\(idleInTransactionMilliseconds)"),
+      // A backstop: a lock wait fails (and is retried) rather than waiting for ever.
+      ("lock_timeout", "\(lockTimeoutMilliseconds)"),
+    ]
     return configuration
   }
 

@@ -23,6 +23,18 @@ final class PostgresHistoryDatabase: HistoryDatabase {
   private let connection = Mutex<PostgresConnection?>(nil)
   private let nextID = Atomic<Int>(1)
 
+  /// Closes the connection if ``close()`` was not called (the store went away with its
+  /// command); the connection lives until it is closed.
+  deinit {
+    if let open = connection.withLock({ $0 }) { Self.closeInBackground(open) }
+  }
+
+  /// Closes `connection` without waiting, keeping it alive until it is closed.
+  private static func closeInBackground(_ connection: PostgresConnection) {
+    let closing: EventLoopFuture<Void> = connection.close()
+    closing.whenComplete { _ in withExtendedLifetime(connection) {} }
+  }
+
   var location: String { url.description }
   var dialect: SQLDialect { .postgres }
 
@@ -130,8 +142,7 @@ final class PostgresHistoryDatabase: HistoryDatabase {
     connection.withLock { current in
       if current === lost { current = nil }
     }
-    let closing: EventLoopFuture<Void> = lost.close()
-    closing.whenComplete { _ in }
+    Self.closeInBackground(lost)
   }
 
   // MARK: Schema
@@ -206,7 +217,9 @@ final class PostgresHistoryDatabase: HistoryDatabase {
     case .server:
       let state = error.serverInfo?[.sqlState] ?? ""
       if state == PostgresSchema.fencingState { return .fenced(error.serverInfo?[.message] ?? "refused") }
-      if state.hasPrefix("08") || ["57P01", "57P02", "57P03", "40001", "40P01"].contains(state) { return .transient }
+      if state.hasPrefix("08") || ["57P01", "57P02", "57P03", "40001", "40P01", "55P03", "25P03"].contains(state) {
+        return .transient
+      }
       return .other
     default:
       return .other
