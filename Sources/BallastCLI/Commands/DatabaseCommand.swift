@@ -7,7 +7,7 @@ struct DatabaseCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "db",
     abstract: "Work on history databases: copy one into another (SQLite ⇄ PostgreSQL).",
-    subcommands: [DatabaseCopyCommand.self])
+    subcommands: [DatabaseCopyCommand.self, DatabaseBenchCommand.self])
 }
 
 /// `ballast db copy --from A --to B`: a whole history into a new, empty database.
