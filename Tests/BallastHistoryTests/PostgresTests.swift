@@ -126,6 +126,23 @@ struct PostgresTests {
     }
   }
 
+  @Test("the keys of writes are forgotten a day later, when host samples are pruned", arguments: Backend.allCases)
+  func writeKeysPruned(backend: Backend) async throws {
+    let clock = ManualClock()
+    try await withStore(backend, clock: clock.historyClock) { store, _ in
+      try await store.recordHostSamples([HostSample(cluster: "lab", host: "h1", at: clock.now, cpu: 0.1, memory: 0.1)])
+      let keys = "SELECT count(*) AS n FROM write_keys"
+      #expect(try await store.rowsForTest(keys).first?.decode(Int.self, forColumn: "n") == 1)
+      clock.advance(3600)
+      try await store.pruneHostSamples(before: 0)
+      #expect(try await store.rowsForTest(keys).first?.decode(Int.self, forColumn: "n") == 1)
+      clock.advance(HistoryStore.writeKeyRetention)
+      try await store.pruneHostSamples(before: 0)
+      #expect(try await store.rowsForTest(keys).first?.decode(Int.self, forColumn: "n") == 0)
+      #expect(try await store.hostSamples(host: "h1").count == 1)
+    }
+  }
+
   @Test("a server nobody answers on is reported with the URL and what to check")
   func unreachable() async throws {
     let url = try PostgresURL("postgresql://ballast@127.0.0.1:1/nothing?connect_timeout=2", environment: [:])

@@ -39,16 +39,23 @@ extension HistoryStore {
   }
 
   /// Deletes samples taken before `time` (of `cluster` only, when given); returns how many
-  /// were deleted. The balancing loop calls it every round with its retention.
+  /// were deleted. The balancing loop calls it every round with its retention. Also forgets
+  /// the keys of writes older than ``writeKeyRetention`` (a write is only ever sent again
+  /// within seconds, while the database is unreachable).
   @discardableResult
   public func pruneHostSamples(before time: Double, cluster: String? = nil) async throws -> Int {
     try await write("prune host samples") { tx in
       var filter = SQLConditions()
       filter.add("at < ?", time)
       filter.add("cluster = ?", cluster)
-      return try tx.execute("DELETE FROM host_samples \(filter.whereClause)", arguments: filter.arguments)
+      let pruned = try tx.execute("DELETE FROM host_samples \(filter.whereClause)", arguments: filter.arguments)
+      try tx.execute("DELETE FROM write_keys WHERE at < ?", try tx.now() - Self.writeKeyRetention)
+      return pruned
     }
   }
+
+  /// How long the key of a write is kept, in seconds: far longer than a write is retried.
+  static let writeKeyRetention = 86_400.0
 
   /// Records a host entering or leaving maintenance (once, however often it is sent).
   public func recordHostStateChange(_ change: HostStateChange) async throws {
