@@ -3,6 +3,7 @@ import BallastEngine
 import BallastHistory
 import BallastModel
 import BallastRuntime
+import BallastService
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -51,14 +52,20 @@ struct BalanceCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Simulated clusters: write the new placement to the cluster file when done.")
   var save = false
 
+  @OptionGroup var endpoint: ListenOptions
+
   func validate() throws {
     if loop && once { throw ValidationError("--loop and --once exclude each other") }
+    if endpoint.listen != nil && !loop { throw ValidationError("--listen serves a running loop: add --loop") }
     if let interval, TimeSpan(parsing: interval).map({ $0.seconds > 0 }) != true {
       throw ValidationError("--interval: expected a time like 60s or 5m, got '\(interval)'")
     }
   }
 
   private var intervalSeconds: Double? { interval.flatMap { TimeSpan(parsing: $0)?.seconds } }
+
+  /// Real seconds between the starts of two rounds of the loop.
+  private func realInterval(_ policy: Policy) -> Double { intervalSeconds ?? policy.monitor.interval.seconds }
 
   func run() async throws {
     let logger = Logger(label: "ballast.balance", factory: { StreamLogHandler.standardError(label: $0) })
@@ -70,13 +77,18 @@ struct BalanceCommand: AsyncParsableCommand {
           + "see `ballast history` and run `ballast balance` again once the hosts answer")
     }
     let holder = LeaseHolder.current(command: loop ? "balance --loop" : "balance")
+    let address = try endpoint.address
+    let served = address.map { _ in LoopEndpoint(cluster: session.cluster.name, interval: realInterval(session.policy))
+    }
+    let telemetry = served?.telemetry
+    let engineObserver: EngineObserver = { event in telemetry?.engineEvent(event) }
     let controller = BalanceController(
       driver: session.driver, clock: session.clock, journal: session.store,
       history: SQLiteLoopHistory(store: session.store, holder: holder), policy: session.policy,
       options: .init(
         cluster: session.cluster.name, dryRun: dryRun, requireHold: loop || once,
         trigger: loop || once ? .loop : .balance, interval: intervalSeconds),
-      hosts: session.cluster.hosts, logger: logger)
+      hosts: session.cluster.hosts, logger: logger, observer: engineObserver)
     if loop || once { try await controller.restoreHold() }
     let pacer = session.simulated.flatMap { driver in
       (loop || simulation.pace != nil) ? VirtualPacer(clock: driver.clock, rate: simulation.pace ?? 1) : nil
@@ -85,17 +97,22 @@ struct BalanceCommand: AsyncParsableCommand {
     let print = RoundPrinter(json: json)
 
     if loop {
-      let seconds = intervalSeconds ?? session.policy.monitor.interval.seconds
+      let seconds = realInterval(session.policy)
       let policyPath = files.policy
       let cluster = session.cluster
       let service = BalanceLoopService(
         controller: controller, interval: seconds,
         reloadPolicy: policyPath.map { path in { @Sendable in try ClusterFiles.policy(at: path, for: cluster) } },
         logger: logger, onRound: { print.round($0) })
-      let group = ServiceGroup(
-        configuration: .init(
-          services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
-          gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+      var observers: [any LoopObserver] = [SystemdNotifier()]
+      var server: StatusServer?
+      if let address, let served {
+        observers.append(served.telemetry)
+        server = served.server(
+          address: address, store: session.store, holder: holder, policy: { await controller.policy }, logger: logger)
+      }
+      let group = LoopEndpoint.serviceGroup(
+        loop: service.observed(by: LoopObservers(observers)), server: server, logger: logger)
       try await group.run()
     } else {
       print.round(try await controller.round())

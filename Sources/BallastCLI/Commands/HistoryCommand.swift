@@ -2,6 +2,7 @@ import ArgumentParser
 import BallastEngine
 import BallastHistory
 import BallastModel
+import BallastRuntime
 import Foundation
 
 /// `ballast history`: what moved, when, why, what it was predicted to cost and what it cost.

@@ -53,6 +53,8 @@ public actor BalanceController {
   private var backoffUntil: Double?
   private var engine: MigrationEngine?
   private var stopping = false
+  /// Real seconds the last planner call took (for the round's report).
+  private var planningSeconds: Double?
 
   /// `hosts` are the hosts the cluster should have (its file): one the driver does not
   /// report is left out of planning from the first round on.
@@ -109,7 +111,9 @@ public actor BalanceController {
 
   /// Runs one round and logs its decision.
   public func round() async throws -> RoundReport {
-    let report = try await decide()
+    planningSeconds = nil
+    var report = try await decide()
+    report.planningSeconds = planningSeconds
     logger.info(
       "\(report.line)",
       metadata: ["cluster": "\(options.cluster)", "decision": "\(report.decision.name)"])
@@ -142,6 +146,8 @@ public actor BalanceController {
 
     var report = RoundReport(
       at: now, imbalance: imbalance, threshold: policy.threshold, excludedHosts: excluded.sorted(), decision: .balanced)
+    report.measuredImbalance = measuredImbalance
+    report.hosts = ClusterView(measured, weights: policy.weights).hosts
     if !moved.isEmpty {
       backoffUntil = now + policy.holdFor.seconds
       hold.reset()
@@ -163,8 +169,10 @@ public actor BalanceController {
 
   private func planAndRun(_ view: Cluster, excluded: Set<String>, now: Double) async throws -> RoundDecision {
     let lastMoves = try await history.lastMoves(cluster: options.cluster)
+    let planningStarted = ContinuousClock.now
     var plan = BalancePlanner.plan(cluster: view, policy: policy, history: MoveHistory(lastMove: lastMoves, now: now))
     plan.trigger = options.trigger
+    planningSeconds = (ContinuousClock.now - planningStarted).milliseconds / 1000
     if !excluded.isEmpty {
       plan.notes.append("left out, not seen recently: \(excluded.sorted().joined(separator: ", "))")
     }

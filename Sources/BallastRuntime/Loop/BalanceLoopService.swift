@@ -17,6 +17,8 @@ public struct BalanceLoopService: Service {
   let reloadPolicy: (@Sendable () throws -> Policy)?
   let logger: Logger
   let onRound: @Sendable (RoundReport) -> Void
+  /// Told of each round's start and end (``observed(by:)``).
+  var observer: (any LoopObserver)?
 
   /// A loop of `controller`'s rounds every `interval` seconds; `onRound` sees each report.
   public init(
@@ -40,7 +42,8 @@ public struct BalanceLoopService: Service {
         await runRounds()
         group.cancelAll()
       }
-    } onGracefulShutdown: {
+    } onGracefulShutdown: { [observer] in
+      observer?.loopStopping()
       Task { await controller.stop() }
     }
   }
@@ -48,9 +51,13 @@ public struct BalanceLoopService: Service {
   private func runRounds() async {
     while !(await controller.isStopping) {
       let started = ContinuousClock.now
+      observer?.roundStarted()
       do {
-        onRound(try await controller.round())
+        let report = try await controller.round()
+        observer?.roundEnded(report)
+        onRound(report)
       } catch {
+        observer?.roundFailed(error)
         logger.error("round failed, trying again next interval: \(error)")
       }
       let deadline = started + .milliseconds(Int64(interval * 1000))
