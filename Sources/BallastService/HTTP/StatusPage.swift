@@ -49,7 +49,7 @@ enum StatusPage {
     .legend span::before { content: ""; display: inline-block; width: 10px; height: 10px; margin: 0 4px 0 10px;
       border-radius: 2px; background: var(--swatch); }
     svg { width: 100%; height: auto; display: block; }
-    svg text { fill: var(--muted); font-size: 11px; }
+    svg text { fill: var(--muted); font-size: 12px; }
     .table { overflow-x: auto; }
     table { border-collapse: collapse; width: 100%; font-size: 14px; }
     th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; }
@@ -212,13 +212,17 @@ enum StatusPage {
       function renderChart(history) {
         const chart = document.getElementById("chart");
         chart.replaceChildren();
-        const width = 640, height = 180, left = 44, right = 8, top = 10, bottom = 24;
+        // Drawn in the chart's own pixels, so its text stays readable on a phone.
+        const width = Math.max(280, Math.round(chart.clientWidth || 640)), height = 180;
+        const left = 44, right = 8, top = 10, bottom = 24;
+        chart.setAttribute("viewBox", "0 0 " + width + " " + height);
         const points = history.points.filter(function (p) { return finite(p.at) && finite(p.imbalance); });
         const threshold = finite(history.threshold) ? history.threshold : 0;
         let high = threshold;
         for (const p of points) high = Math.max(high, p.imbalance);
         high = high > 0 ? high * 1.15 : 1;
-        const start = points.length ? Math.min(history.since, points[0].at) : history.since;
+        // From the first sample in the window (a loop started an hour ago draws its hour).
+        const start = points.length ? Math.max(history.since, points[0].at) : history.since;
         const end = Math.max(history.now, points.length ? points[points.length - 1].at : history.now);
         const span = end > start ? end - start : 1;
         function x(at) { return left + (at - start) / span * (width - left - right); }
