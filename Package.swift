@@ -12,6 +12,7 @@ let package = Package(
     .library(name: "BallastHistory", targets: ["BallastHistory"]),
     .library(name: "BallastDriverSupport", targets: ["BallastDriverSupport"]),
     .library(name: "BallastQEMU", targets: ["BallastQEMU"]),
+    .library(name: "BallastLibvirt", targets: ["BallastLibvirt"]),
     .library(name: "BallastRuntime", targets: ["BallastRuntime"]),
     .library(name: "BallastService", targets: ["BallastService"]),
   ],
@@ -53,7 +54,7 @@ let package = Package(
     .target(
       name: "BallastDriverSupport",
       dependencies: [
-        "BallastEngine",
+        "BallastModel", "BallastEngine",
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Subprocess", package: "swift-subprocess"),
         .product(name: "SystemPackage", package: "swift-system"),
@@ -66,12 +67,22 @@ let package = Package(
         "BallastModel", "BallastEngine", "BallastDriverSupport", .product(name: "Logging", package: "swift-log"),
       ]
     ),
+    // libvirt's C API (Debian: libvirt-dev, found with pkg-config).
+    .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
+    // The libvirt driver: real clusters through libvirt daemons, and the libvirt lab.
+    .target(
+      name: "BallastLibvirt",
+      dependencies: [
+        "CLibvirt", "BallastModel", "BallastEngine", "BallastDriverSupport",
+        .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
     // Wires monitor → planner → engine → history for any front end: cluster sessions (the one
     // place a cluster file's `driver:` becomes a Driver), the balancing loop, plan runs, replays.
     .target(
       name: "BallastRuntime",
       dependencies: [
-        "BallastModel", "BallastPlanner", "BallastEngine", "BallastHistory", "BallastQEMU",
+        "BallastModel", "BallastPlanner", "BallastEngine", "BallastHistory", "BallastQEMU", "BallastLibvirt",
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -101,29 +112,49 @@ let package = Package(
       ]
     ),
     .executableTarget(name: "ballast", dependencies: ["BallastCLI"]),
-    .testTarget(name: "BallastModelTests", dependencies: ["BallastModel"]),
-    .testTarget(name: "BallastPlannerTests", dependencies: ["BallastPlanner", "BallastModel"]),
-    .testTarget(name: "BallastEngineTests", dependencies: ["BallastEngine", "BallastModel"]),
+    // Helpers every test target shares (as Hummingbird ships HummingbirdTesting): fixtures, the
+    // engine harness, event recorders, the `ballast` process helpers, the QEMU test lock.
+    .target(
+      name: "BallastTestSupport",
+      dependencies: [
+        "BallastModel", "BallastEngine", "BallastHistory", "BallastRuntime", "BallastDriverSupport", "BallastLibvirt",
+        .product(name: "GRDB", package: "GRDB.swift"),
+      ],
+      path: "Tests/BallastTestSupport"
+    ),
+    .testTarget(name: "BallastModelTests", dependencies: ["BallastModel", "BallastTestSupport"]),
+    .testTarget(name: "BallastPlannerTests", dependencies: ["BallastPlanner", "BallastModel", "BallastTestSupport"]),
+    .testTarget(name: "BallastEngineTests", dependencies: ["BallastEngine", "BallastModel", "BallastTestSupport"]),
     .testTarget(
       name: "BallastHistoryTests",
       dependencies: [
-        "BallastHistory", "BallastEngine", "BallastModel", .product(name: "GRDB", package: "GRDB.swift"),
+        "BallastHistory", "BallastEngine", "BallastModel", "BallastTestSupport",
+        .product(name: "GRDB", package: "GRDB.swift"),
       ]),
     .testTarget(name: "BallastDriverSupportTests", dependencies: ["BallastDriverSupport"]),
     .testTarget(
-      name: "BallastQEMUTests", dependencies: ["BallastQEMU", "BallastDriverSupport", "BallastEngine", "BallastModel"]),
+      name: "BallastQEMUTests",
+      dependencies: ["BallastQEMU", "BallastDriverSupport", "BallastEngine", "BallastModel", "BallastTestSupport"]),
+    .testTarget(
+      name: "BallastRuntimeTests",
+      dependencies: [
+        "BallastRuntime", "BallastHistory", "BallastEngine", "BallastModel", "BallastTestSupport",
+      ]),
+    .testTarget(
+      name: "BallastLibvirtTests",
+      dependencies: ["BallastLibvirt", "BallastDriverSupport", "BallastEngine", "BallastModel", "BallastTestSupport"]),
     .testTarget(
       name: "BallastCLITests",
       dependencies: [
         "BallastCLI", "ballast", "BallastRuntime", "BallastHistory", "BallastEngine", "BallastModel", "BallastQEMU",
-        .product(name: "GRDB", package: "GRDB.swift"),
+        "BallastLibvirt", "BallastTestSupport",
       ],
       exclude: ["Golden"]),
     .testTarget(
       name: "BallastServiceTests",
       dependencies: [
         "BallastService", "ballast", "BallastRuntime", "BallastHistory", "BallastEngine", "BallastModel",
-        .product(name: "Metrics", package: "swift-metrics"),
+        "BallastTestSupport", .product(name: "Metrics", package: "swift-metrics"),
       ]),
   ],
   swiftLanguageModes: [.v6]

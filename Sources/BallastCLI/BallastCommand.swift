@@ -12,6 +12,7 @@ public struct BallastCommand: AsyncParsableCommand {
     subcommands: [
       ValidateCommand.self,
       StatusCommand.self,
+      DiscoverCommand.self,
       GenerateCommand.self,
       PlanCommand.self,
       DrainCommand.self,

@@ -5,6 +5,7 @@
 /// A move that is *not possible* for a reason the planner or the engine knows (a CPU the host
 /// lacks, a refused drain) is not an error: it comes back in the plan or the run's summary.
 public struct RuntimeError: Error, Sendable, Hashable, CustomStringConvertible {
+  /// What kind of problem it is.
   public enum Kind: Sendable, Hashable {
     /// The request names a VM or host the cluster does not have.
     case unknownName
@@ -17,6 +18,7 @@ public struct RuntimeError: Error, Sendable, Hashable, CustomStringConvertible {
     case unsettled
   }
 
+  /// What kind of problem it is.
   public var kind: Kind
   /// What happened and what to do, as one message for a person.
   public var message: String

@@ -1,6 +1,7 @@
 import BallastEngine
 import BallastHistory
 import BallastModel
+import BallastTestSupport
 import Foundation
 import Testing
 

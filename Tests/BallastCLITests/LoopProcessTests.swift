@@ -1,5 +1,6 @@
 import BallastEngine
 import BallastHistory
+import BallastTestSupport
 import Foundation
 import Testing
 

@@ -1,4 +1,5 @@
 import BallastModel
+import BallastTestSupport
 import Foundation
 import Testing
 
@@ -35,19 +36,13 @@ struct MigrateCommandTests {
     return (folder, file)
   }
 
-  static func jsonLines(_ text: String) throws -> [[String: Any]] {
-    try text.split(separator: "\n").map { line in
-      try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not JSON: \(line)")
-    }
-  }
-
   @Test func aLiveMigrationPrintsOneEventPerLineAndASummary() throws {
     let (folder, file) = try Self.folder()
     defer { try? FileManager.default.removeItem(at: folder) }
     let before = try String(contentsOfFile: file, encoding: .utf8)
     let result = try BallastProcess.run(["migrate", "web", "--to", "h2", "--cluster", file, "--json"])
     #expect(result.status == 0, "\(result.stderr)")
-    let lines = try Self.jsonLines(result.stdout)
+    let lines = try ProcessWorkspace.jsonLines(result.stdout)
     let stages = lines.filter { $0["event"] as? String == "stage" && $0["phase"] as? String == "ended" }
     #expect(
       stages.compactMap { $0["name"] as? String } == [
@@ -80,7 +75,7 @@ struct MigrateCommandTests {
       "migrate", "build", "--to", "h2", "--cold", "--cluster", file, "--save", "--json",
     ])
     #expect(result.status == 0, "\(result.stderr)")
-    let lines = try Self.jsonLines(result.stdout)
+    let lines = try ProcessWorkspace.jsonLines(result.stdout)
     #expect(
       lines.filter { $0["event"] as? String == "stage" && $0["phase"] as? String == "ended" }
         .compactMap { $0["name"] as? String } == [
@@ -102,7 +97,7 @@ struct MigrateCommandTests {
     #expect(live.stderr.contains("cannot move live") && live.stderr.contains("h1-local"))
     let maintenance = try BallastProcess.run(["migrate", "web", "--to", "h3", "--cluster", file, "--json"])
     #expect(maintenance.status == 1)
-    let lines = try Self.jsonLines(maintenance.stdout)
+    let lines = try ProcessWorkspace.jsonLines(maintenance.stdout)
     #expect(lines.last?["skipped"] as? Int == 1)
     #expect(lines.contains { ($0["message"] as? String)?.contains("maintenance") == true })
   }
@@ -113,7 +108,7 @@ struct MigrateCommandTests {
     let before = try String(contentsOfFile: file, encoding: .utf8)
     let result = try BallastProcess.run(["migrate", "web", "--to", "h2", "--cluster", file, "--dry-run", "--save"])
     #expect(result.status == 0, "\(result.stderr)")
-    let line = try #require(try Self.jsonLines(result.stdout).first)
+    let line = try #require(try ProcessWorkspace.jsonLines(result.stdout).first)
     #expect(line["event"] as? String == "dryRun")
     #expect(line["kind"] as? String == "live")
     #expect(line["possible"] as? Bool == true)
@@ -177,7 +172,7 @@ struct MigrateInterruptTests {
     let result = try Self.interrupt(
       ["migrate", "web", "--to", "h2", "--cluster", file, "--policy", policy, "--json", "--pace", "10", "--save"],
       when: "\"name\":\"preCopy\",\"phase\":\"started\"")
-    let lines = try MigrateCommandTests.jsonLines(result.stdout)
+    let lines = try ProcessWorkspace.jsonLines(result.stdout)
     let summary = try #require(lines.last)
     #expect(summary["event"] as? String == "summary")
     #expect(summary["cancelled"] as? Bool == true)

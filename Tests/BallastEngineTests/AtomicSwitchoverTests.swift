@@ -1,5 +1,6 @@
 import BallastEngine
 import BallastModel
+import BallastTestSupport
 import Testing
 
 /// A driver whose transfer does stages 2–4 in one call (``SwitchoverStyle/atomic``, as libvirt's

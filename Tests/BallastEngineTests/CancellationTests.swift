@@ -1,5 +1,6 @@
 import BallastEngine
 import BallastModel
+import BallastTestSupport
 import Synchronization
 import Testing
 
@@ -85,11 +86,11 @@ import Testing
   @Test(arguments: [CancelAction.finish, .abort])
   func cancellingDuringAColdMoveLeavesOneCopy(action: CancelAction) async throws {
     let vms = [
-      Fixture.vm("first", on: "h0", state: .stopped, disks: [Disk(datastore: "local-h0", size: .gib(10))]),
-      Fixture.vm("second", on: "h0", disks: [Disk(datastore: "local-h0", size: .gib(100))]),
+      Fixture.vm("first", on: "h0", state: .stopped, disks: [Disk(datastore: "h0-local", size: .gib(10))]),
+      Fixture.vm("second", on: "h0", disks: [Disk(datastore: "h0-local", size: .gib(100))]),
     ]
     let cluster = Fixture.cluster(
-      hosts: [Fixture.host("h0", datastores: ["local-h0"]), Fixture.host("h1", datastores: ["local-h1"])], vms: vms)
+      hosts: [Fixture.host("h0", datastores: ["h0-local"]), Fixture.host("h1", datastores: ["h1-local"])], vms: vms)
     let plan = Fixture.plan(
       [
         Fixture.move("first", from: "h0", to: "h1", kind: .cold),
@@ -124,9 +125,9 @@ import Testing
 
   @Test(arguments: cases)
   func aCancelledMoveReportsNoFailedStage(_ test: Case) async throws {
-    let vm = Fixture.vm("vm", on: "h0", disks: [Disk(datastore: "local-h0", size: .gib(10))])
+    let vm = Fixture.vm("vm", on: "h0", disks: [Disk(datastore: "h0-local", size: .gib(10))])
     let hosts = [
-      Fixture.host("h0", datastores: ["local-h0", "san"]), Fixture.host("h1", datastores: ["local-h1", "san"]),
+      Fixture.host("h0", datastores: ["h0-local", "san"]), Fixture.host("h1", datastores: ["h1-local", "san"]),
     ]
     let cluster = Fixture.cluster(hosts: hosts, vms: [test.kind == .live ? Fixture.vm("vm", on: "h0") : vm])
     let harness = try Harness(cluster: cluster, policy: Fixture.policy(onCancel: .abort)) { event, engine in

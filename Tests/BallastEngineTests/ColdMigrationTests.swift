@@ -1,5 +1,6 @@
 import BallastEngine
 import BallastModel
+import BallastTestSupport
 import Testing
 
 @Suite struct ColdMigrationTests {
@@ -32,9 +33,9 @@ import Testing
   }
 
   @Test func aRunningVMIsShutDownMovedAndStartedTakingWhatTheModelPredicts() async throws {
-    let vm = Fixture.vm("app", on: "h0", disks: [Disk(datastore: "local-h0", size: .gib(30))])
+    let vm = Fixture.vm("app", on: "h0", disks: [Disk(datastore: "h0-local", size: .gib(30))])
     let cluster = Fixture.cluster(
-      hosts: [Fixture.host("h0", datastores: ["local-h0"]), Fixture.host("h1", datastores: ["local-h1", "san"])],
+      hosts: [Fixture.host("h0", datastores: ["h0-local"]), Fixture.host("h1", datastores: ["h1-local", "san"])],
       vms: [vm])
     let harness = try Harness(cluster: cluster, policy: Fixture.policy(), timings: .transfersOnly)
     let summary = await harness.engine.execute(
@@ -51,15 +52,15 @@ import Testing
     #expect(state.violations() == [])
     let moved = try #require(state.cluster.vm(named: "app"))
     #expect(moved.host == "h1" && moved.state == .running)
-    #expect(moved.disks.map(\.datastore) == ["local-h1"])  // copied to the destination's local datastore
+    #expect(moved.disks.map(\.datastore) == ["h1-local"])  // copied to the destination's local datastore
     let copy = try #require(harness.recorder.events(of: "app").first { $0.type == .stageEnded && $0.stage == .copy })
     #expect(copy.figures.checksum?.contains(SimulatedState.checksum(of: vm)) == true)
   }
 
   @Test func aChecksumMismatchKeepsTheSourceAndRemovesTheBadCopy() async throws {
-    let vm = Fixture.vm("app", on: "h0", disks: [Disk(datastore: "local-h0", size: .gib(30))])
+    let vm = Fixture.vm("app", on: "h0", disks: [Disk(datastore: "h0-local", size: .gib(30))])
     let cluster = Fixture.cluster(
-      hosts: [Fixture.host("h0", datastores: ["local-h0"]), Fixture.host("h1", datastores: ["local-h1"])], vms: [vm])
+      hosts: [Fixture.host("h0", datastores: ["h0-local"]), Fixture.host("h1", datastores: ["h1-local"])], vms: [vm])
     let harness = try Harness(
       cluster: cluster, policy: Fixture.policy(), faults: [.checksumMismatch(vm: "app")])
     let summary = await harness.engine.execute(

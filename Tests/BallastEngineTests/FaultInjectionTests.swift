@@ -1,5 +1,6 @@
 import BallastEngine
 import BallastModel
+import BallastTestSupport
 import Testing
 
 @Suite struct FaultInjectionTests {

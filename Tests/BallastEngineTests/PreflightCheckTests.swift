@@ -1,5 +1,6 @@
 import BallastEngine
 import BallastModel
+import BallastTestSupport
 import Testing
 
 @Suite struct PreflightCheckTests {
@@ -41,9 +42,9 @@ import Testing
   }
 
   @Test func liveNeedsSharedStorageButColdCopiesTheDisks() throws {
-    let vm = Fixture.vm("a", on: "h0", state: .stopped, disks: [Disk(datastore: "local-h0", size: .gib(20))])
+    let vm = Fixture.vm("a", on: "h0", state: .stopped, disks: [Disk(datastore: "h0-local", size: .gib(20))])
     let cluster = Fixture.cluster(
-      hosts: [Fixture.host("h0", datastores: ["local-h0"]), Fixture.host("h1", datastores: ["local-h1"])], vms: [vm])
+      hosts: [Fixture.host("h0", datastores: ["h0-local"]), Fixture.host("h1", datastores: ["h1-local"])], vms: [vm])
     var running = cluster
     running.vms[0].state = .running
     #expect(rejection(check(Fixture.move("a", from: "h0", to: "h1"), running))?.check == .storage)

@@ -1,5 +1,6 @@
 import BallastEngine
 import BallastModel
+import BallastTestSupport
 import Testing
 
 @testable import BallastHistory

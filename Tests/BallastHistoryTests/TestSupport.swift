@@ -1,17 +1,10 @@
 import BallastEngine
 import BallastModel
+import BallastTestSupport
 import Foundation
 import Synchronization
 
 @testable import BallastHistory
-
-/// A fresh temporary directory, removed when the test's `body` ends.
-func withTemporaryDirectory<T>(_ body: (URL) async throws -> T) async throws -> T {
-  let url = FileManager.default.temporaryDirectory.appendingPathComponent("ballast-history-\(UUID().uuidString)")
-  try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-  defer { try? FileManager.default.removeItem(at: url) }
-  return try await body(url)
-}
 
 /// A store on a new database in a temporary directory.
 func withStore<T>(clock: HistoryClock = .system, _ body: (HistoryStore, URL) async throws -> T) async throws -> T {

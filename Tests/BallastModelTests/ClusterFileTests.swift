@@ -1,11 +1,11 @@
+import BallastTestSupport
 import Foundation
 import Testing
 
 @testable import BallastModel
 
-/// The repository root, found from this file's path.
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-  .deletingLastPathComponent().path
+/// The repository root.
+let repositoryRoot = Repository.root.path
 
 /// A small valid cluster; tests break one line of it at a time.
 let validCluster = """

@@ -61,11 +61,15 @@ struct LoadMonitorTests {
   }
 
   @Test func realTracesLoad() throws {
-    let folder = "\(repositoryRoot)/../shared/data/planetlab/20110303"
+    // 40 VMs of one PlanetLab day, committed with their source (data/planetlab-sample/README.md).
+    let folder = "\(repositoryRoot)/data/planetlab-sample/20110303"
     let traces = try LoadTrace.loadFolder(folder)
-    #expect(traces.count == 1052)
+    #expect(traces.count == 40)
     #expect(traces.allSatisfy { $0.trace.cpu.count == 288 })
+    #expect(traces.map(\.name) == traces.map(\.name).sorted())
+    #expect(traces.first?.name == "146-179_surfsnel_dsl_internl_net_colostate_557")
+    #expect(traces.first.map { Array($0.trace.cpu.prefix(3)) } == [0.24, 0.34, 0.29])  // the file's first lines
     let mean = traces.reduce(0) { $0 + $1.trace.cpu.reduce(0, +) } / Double(traces.count * 288)
-    #expect(abs(mean - 0.123) < 0.005)  // the README's day mean, 12.3 %
+    #expect(abs(mean - 0.1029) < 0.0005)  // the sample's mean, 10.29 % (its README says how it was computed)
   }
 }

@@ -1,4 +1,5 @@
 import BallastModel
+import BallastTestSupport
 import Foundation
 import Testing
 
@@ -16,7 +17,7 @@ struct QEMUBenchmark {
   func calibrate() async throws {
     var settings = CalibrationSettings()
     var options = QEMULabOptions.fromEnvironment()
-    options.guestSource = guestSourceDirectory
+    options.guestSource = Repository.guestSource
     if let rates = ProcessInfo.processInfo.environment["BALLAST_BENCH_RATES"] {
       settings.dirtyRates = rates.split(separator: ",").compactMap { Double($0) }.map { .mbPerSecond($0) }
     }

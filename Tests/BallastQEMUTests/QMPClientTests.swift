@@ -1,4 +1,5 @@
 import BallastModel
+import BallastTestSupport
 import Foundation
 import Testing
 

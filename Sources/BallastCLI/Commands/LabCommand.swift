@@ -1,24 +1,27 @@
 import ArgumentParser
 import BallastModel
-import BallastQEMU
 import BallastRuntime
 import Logging
 
-/// `ballast lab up|down`: start or stop the QEMU lab a `driver: qemu` cluster file describes.
+/// `ballast lab up|down|load`: start or stop the lab a cluster file describes (a QEMU lab, or a
+/// libvirt lab), or change a lab VM's load.
 struct LabCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "lab",
     abstract:
-      "Start or stop the QEMU lab of a driver: qemu cluster file (hosts are folders, VMs real QEMU processes), or change a VM's load.",
+      "Start or stop the lab of a cluster file (driver: qemu, or driver: libvirt with labRoot:), or change a VM's load.",
     subcommands: [Up.self, Down.self, Load.self])
 
   struct Up: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Build the test guest, create the hosts' folders and disks, and start the VMs that should run.",
+      abstract: "Build the test guest, create the hosts (folders, or libvirt daemons) and disks, and start the VMs.",
       discussion: """
         VMs run under TCG (software emulation) so the lab works on any machine; set \
         BALLAST_QEMU_ACCEL=kvm to use KVM where /dev/kvm works. Needs qemu-system-x86_64, \
-        qemu-img and gcc with 32-bit support (Debian: qemu-system-x86 qemu-utils gcc-multilib).
+        qemu-img and gcc with 32-bit support (Debian: qemu-system-x86 qemu-utils gcc-multilib). \
+        A libvirt lab (clusters/libvirt-lab.yaml) also needs root and Debian's libvirt-daemon and \
+        libvirt-daemon-driver-qemu: it runs one session libvirtd per host, each as its own user \
+        (ballast-lab-N) in its own UTS namespace.
         """)
 
     @OptionGroup var files: ClusterOptions
@@ -26,15 +29,14 @@ struct LabCommand: AsyncParsableCommand {
     func run() async throws {
       let (cluster, _) = try files.load()
       let lab = try LabCommand.lab(cluster, file: files.cluster)
-      for report in try await lab.up() {
-        writeLine("\(report.vm) on \(report.host): \(report.action.rawValue)")
-      }
-      writeLine("Lab \(cluster.name) is up under \(lab.layout.root); try `ballast status --cluster \(files.cluster)`.")
+      for line in try await lab.up() { writeLine(line) }
+      writeLine("Lab \(cluster.name) is up under \(lab.root); try `ballast status --cluster \(files.cluster)`.")
     }
   }
 
   struct Down: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Stop every VM of the lab.")
+    static let configuration = CommandConfiguration(
+      abstract: "Stop every VM of the lab (and a libvirt lab's daemons): only what `lab up` started.")
 
     @OptionGroup var files: ClusterOptions
 
@@ -49,14 +51,9 @@ struct LabCommand: AsyncParsableCommand {
     }
   }
 
-  static func lab(_ cluster: Cluster, file: String) throws -> QEMULab {
-    guard cluster.driver == .qemu else {
-      throw CommandFailure(
-        "\(file) describes a \(cluster.driver.rawValue) cluster; `lab` needs a cluster file with driver: qemu, e.g. clusters/lab.yaml"
-      )
-    }
-    return try QEMULabSession.lab(
-      cluster: cluster, clusterFile: file,
+  static func lab(_ cluster: Cluster, file: String) throws -> Lab {
+    try Lab.of(
+      cluster, clusterFile: file,
       logger: Logger(label: "ballast.lab", factory: { StreamLogHandler.standardError(label: $0) }))
   }
 }

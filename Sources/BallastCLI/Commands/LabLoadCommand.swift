@@ -1,6 +1,5 @@
 import ArgumentParser
 import BallastModel
-import BallastQEMU
 
 extension LabCommand {
   /// `ballast lab load VM --duty N`: change what a running lab VM's test guest does.
@@ -44,13 +43,10 @@ extension LabCommand {
     func run() async throws {
       let (cluster, _) = try files.load()
       let lab = try LabCommand.lab(cluster, file: files.cluster)
-      let ack = try await lab.setLoad(
-        vm: vm, duty: duty, rate: rate.flatMap { Bandwidth(parsing: $0) },
-        workingSet: workingSet.flatMap { ByteCount(parsing: $0) })
-      let rate = ack.dirtyBytesPerSecond.map { "\(Bandwidth(bytesPerSecond: Double($0)))" } ?? "as fast as it can"
       writeLine(
-        "\(vm): duty \(ack.dutyPercent) %, dirties \(rate), working set \(ByteCount(ack.workingSetBytes)) "
-          + "(change \(ack.commands) since boot)")
+        try await lab.setLoad(
+          vm: vm, duty: duty, rate: rate.flatMap { Bandwidth(parsing: $0) },
+          workingSet: workingSet.flatMap { ByteCount(parsing: $0) }))
     }
   }
 }

@@ -59,7 +59,8 @@ struct PlanCommand: AsyncParsableCommand {
     }
     let (fileCluster, policy) = try files.load()
     // Plan on a real backend as it is now: placement and measured load.
-    let cluster = try await DriverFactory.currentCluster(fileCluster, clusterFile: files.cluster)
+    let cluster = try await DriverFactory.currentCluster(
+      fileCluster, clusterFile: files.cluster, policyFile: files.policy)
     if let vm = explain {
       let explanation = try PlacementExplainer.explain(vm: vm, cluster: cluster, policy: policy)
       print(json ? try ExplainRenderer.json(explanation) : ExplainRenderer.text(explanation))

@@ -10,9 +10,10 @@ struct StatusCommand: AsyncParsableCommand {
     abstract: "Show each host's CPU and memory utilization, its VMs, and the cluster's imbalance.",
     discussion: """
       CPU utilization is Σ(vCPUs × CPU usage) of running VMs / cores; memory utilization is \
-      Σ(allocated memory of running VMs) / memory. For a QEMU lab (driver: qemu) the figures \
-      are the live ones: where each VM runs now and its CPU measured from /proc. Imbalance is the standard deviation of the \
-      hosts' weighted utilization over active hosts (policy weights, default 0.5/0.5).
+      Σ(allocated memory of running VMs) / memory. For a QEMU lab or a libvirt cluster the figures \
+      are the live ones: where each VM runs now and its measured CPU (QEMU: /proc; libvirt: cpu.time \
+      of one bulk statistics call per host). Imbalance is the standard deviation of the hosts' \
+      weighted utilization over active hosts (policy weights, default 0.5/0.5).
       """)
 
   @OptionGroup var files: ClusterOptions
@@ -27,6 +28,9 @@ struct StatusCommand: AsyncParsableCommand {
       valueName: "file"))
   var state: String?
 
+  @Flag(name: .long, help: "Also list each VM: its host, state, vCPUs, CPU and memory in use (JSON: \"vms\").")
+  var vms = false
+
   func run() async throws {
     var (cluster, policy) = try files.load()
     if let state {
@@ -36,9 +40,9 @@ struct StatusCommand: AsyncParsableCommand {
       cluster = saved.cluster
     } else {
       // A real backend's state: where each VM runs now, its measured CPU and memory.
-      cluster = try await DriverFactory.currentCluster(cluster, clusterFile: files.cluster)
+      cluster = try await DriverFactory.currentCluster(cluster, clusterFile: files.cluster, policyFile: files.policy)
     }
-    let report = StatusReport(cluster: cluster, policy: policy)
+    let report = StatusReport(cluster: cluster, policy: policy, listVMs: vms)
     print(json ? try JSONOutput.string(report) : report.text(cluster: cluster, policy: policy))
   }
 }
@@ -54,13 +58,26 @@ struct StatusReport: Encodable {
     var vmsStopped: Int
   }
 
+  /// One VM, with `--vms`.
+  struct VMLine: Encodable {
+    var name: String
+    var host: String
+    var state: PowerState
+    var vcpus: Int
+    /// Fraction of its vCPUs busy (measured, for a real backend).
+    var cpu: Double
+    /// Fraction of its memory in use.
+    var memory: Double
+  }
+
   var cluster: String
   var policy: String
   var hosts: [HostLine]
+  var vms: [VMLine]?
   var imbalance: Double
   var threshold: Double
 
-  init(cluster: Cluster, policy: Policy) {
+  init(cluster: Cluster, policy: Policy, listVMs: Bool = false) {
     let loads = cluster.hostLoads()
     self.cluster = cluster.name
     self.policy = policy.name
@@ -70,6 +87,13 @@ struct StatusReport: Encodable {
         name: host.name, state: host.state, cpu: JSONOutput.rounded(u.cpu), memory: JSONOutput.rounded(u.memory),
         vmsRunning: load.running, vmsStopped: load.stopped)
     }
+    self.vms =
+      listVMs
+      ? cluster.vms.map { vm in
+        VMLine(
+          name: vm.name, host: vm.host, state: vm.state, vcpus: vm.vcpus, cpu: JSONOutput.rounded(vm.usage.cpu),
+          memory: JSONOutput.rounded(vm.usage.memory))
+      } : nil
     self.imbalance = JSONOutput.rounded(Imbalance.of(cluster, weights: policy.weights))
     self.threshold = policy.threshold
   }
@@ -88,6 +112,17 @@ struct StatusReport: Encodable {
       ])
     }
     out += table.render() + "\n\n"
+    if let vms {
+      var list = TextTable(["VM", "HOST", "STATE", "VCPUS", "CPU", "MEMORY"])
+      list.rightAligned = [3]
+      for vm in vms {
+        list.add([
+          vm.name, vm.host, vm.state.rawValue, "\(vm.vcpus)", TextTable.bar(vm.cpu, width: 10),
+          TextTable.bar(vm.memory, width: 10),
+        ])
+      }
+      out += list.render() + "\n\n"
+    }
     let verdict =
       imbalance > threshold
       ? "above the \(policy.name) policy's threshold \(threshold): a balance round would plan moves"

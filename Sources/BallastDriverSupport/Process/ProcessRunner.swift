@@ -161,7 +161,9 @@ private struct OutputFiles: Sendable {
 
 /// A command that could not run or did not finish in time.
 public struct ProcessRunnerError: Error, Sendable, Hashable, CustomStringConvertible {
+  /// The command line, as run.
   public var command: String
+  /// What went wrong, for a person.
   public var message: String
   public var description: String { "\(message) (command: \(command))" }
 }

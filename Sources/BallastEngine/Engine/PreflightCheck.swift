@@ -85,7 +85,7 @@ public enum PreflightCheck {
         NotPossible(check: .hostState, reason: HostStateCheck.sentence(refusal, vm: vm.name, host: move.to)))
     }
     // CPU features matter to a live move only: a cold move restarts the guest.
-    let missing = move.kind == .live ? CPUCheck.missingFeatures(vmModel: vm.cpuModel, on: destination) : []
+    let missing = move.kind == .live ? CPUCheck.missingFeatures(vm, on: destination) : []
     if !missing.isEmpty {
       return .failure(
         NotPossible(

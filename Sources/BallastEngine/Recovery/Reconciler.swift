@@ -72,6 +72,14 @@ public struct Reconciler: Sendable {
 
   /// Reconciles one unfinished move.
   public func reconcile(_ unfinished: UnfinishedMove) async -> ReconcileResult {
+    await reconcile(unfinished, lookedAgain: false)
+  }
+
+  /// `lookedAgain`: a rollback of an atomic switchover failed once and the VM was located again.
+  /// An atomic backend may finish the switchover on its own while the rollback tries to abort it
+  /// (libvirt's peer-to-peer migration outlives the process that started it); then the move is
+  /// completed instead, from where the VM is now.
+  private func reconcile(_ unfinished: UnfinishedMove, lookedAgain: Bool) async -> ReconcileResult {
     let move = unfinished.move
     func result(_ resolution: ReconcileResult.Resolution, _ detail: String) -> ReconcileResult {
       var metadata: Logger.Metadata = [
@@ -125,6 +133,12 @@ public struct Reconciler: Sendable {
         return result(.finished(.needsAttention), detail)
       }
     } catch {
+      if case .rollBack = decision, driver.switchover == .atomic, !lookedAgain {
+        logger.notice(
+          "rolling back did not finish (\(error)); looking where the VM is now",
+          metadata: ["vm": "\(move.vm)", "move": "\(unfinished.id)"])
+        return await reconcile(unfinished, lookedAgain: true)
+      }
       return result(
         .unresolved, "\(decision.summary) did not finish: \(error) — the move stays unfinished; run reconcile again")
     }

@@ -124,9 +124,16 @@ public enum StorageCheck {
 /// ``MoveCheck/cpuCompatibility``: a live move needs a destination CPU offering every feature
 /// the VM was started with (``CPUModels``). A cold move restarts the guest, so it does not.
 public enum CPUCheck {
-  /// Features a VM started as `vmModel` needs that `host` lacks, sorted (empty: compatible).
-  public static func missingFeatures(vmModel: String, on host: Host) -> [String] {
-    CPUModels.missingFeatures(vmModel: vmModel, hostModel: host.cpuModel, hostExtra: host.cpuFeatures)
+  /// Features a VM started as `vmModel` (with `vmFeatures`, see ``VM/cpuFeatures``) needs that
+  /// `host` lacks, sorted (empty: compatible).
+  public static func missingFeatures(vmModel: String, vmFeatures: [String] = [], on host: Host) -> [String] {
+    CPUModels.missingFeatures(
+      vmModel: vmModel, vmFeatures: vmFeatures, hostModel: host.cpuModel, hostExtra: host.cpuFeatures)
+  }
+
+  /// Features `vm` needs that `host` lacks, sorted (empty: compatible).
+  public static func missingFeatures(_ vm: VM, on host: Host) -> [String] {
+    missingFeatures(vmModel: vm.cpuModel, vmFeatures: vm.cpuFeatures, on: host)
   }
 
   /// Why a VM started as `vmModel` cannot move live to `host`, lacking `missing`.

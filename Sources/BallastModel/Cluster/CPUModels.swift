@@ -71,13 +71,58 @@ public enum CPUModels {
     features[model].map { $0.union(extra) }
   }
 
-  /// Features `vmModel` needs that a host of `hostModel` (+ `hostExtra`) lacks, sorted.
-  /// Empty means the host can run the VM. An unknown model lacks everything.
-  public static func missingFeatures(vmModel: String, hostModel: String, hostExtra: [String] = []) -> [String] {
-    guard let needed = features[vmModel] else { return ["unknown CPU model \(vmModel)"] }
-    guard let offered = featureSet(model: hostModel, extra: hostExtra) else {
+  /// Features a VM started as `vmModel` (with `vmFeatures` on top) needs that a host of
+  /// `hostModel` (+ `hostExtra`) lacks, sorted. Empty means the host can run the VM.
+  ///
+  /// A known model needs its table's features plus the VM's. A model the table does not know
+  /// (a libvirt name such as `EPYC-Milan-v2`) is judged by its feature list alone when the
+  /// inventory gave one (libvirt expands it), and lacks everything otherwise. The same holds for
+  /// the host. libvirt's spellings of a few flags are read as QEMU's.
+  public static func missingFeatures(
+    vmModel: String, vmFeatures: [String] = [], hostModel: String, hostExtra: [String] = []
+  ) -> [String] {
+    guard let needed = requiredFeatures(model: vmModel, features: vmFeatures) else {
+      return ["unknown CPU model \(vmModel)"]
+    }
+    guard let offered = requiredFeatures(model: hostModel, features: hostExtra) else {
       return ["unknown CPU model \(hostModel)"]
     }
     return needed.subtracting(offered).sorted()
+  }
+
+  /// The features a CPU of `model` with `features` offers (or needs); `nil` when the model is
+  /// unknown and no features describe it.
+  static func requiredFeatures(model: String, features: [String]) -> Set<String>? {
+    let listed = Set(features.map(canonicalFeature))
+    if let known = self.features[model] { return known.union(listed) }
+    return listed.isEmpty ? nil : listed
+  }
+
+  /// QEMU's name for a flag libvirt spells differently.
+  static func canonicalFeature(_ name: String) -> String {
+    switch name {
+    case "pclmuldq": "pclmulqdq"
+    case "sse4_1": "sse4.1"
+    case "sse4_2": "sse4.2"
+    case "avx512_bf16": "avx512-bf16"
+    case "avx512_fp16": "avx512-fp16"
+    case "avx512_vpopcntdq": "avx512-vpopcntdq"
+    default: name
+    }
+  }
+
+  /// The model of Ballast's table a libvirt or QEMU model name stands for: the name itself
+  /// when known, else the name without a version or mitigation suffix (`Skylake-Client-IBRS`
+  /// → `Skylake-Client`, `EPYC-Rome-v2` → `EPYC-Rome`, `Cascadelake-Server-noTSX` →
+  /// `Cascadelake-Server`); `nil` when neither is in the table.
+  public static func tableModel(for name: String) -> String? {
+    var base = Substring(name)
+    while features[String(base)] == nil, let dash = base.lastIndex(of: "-") {
+      let suffix = base[base.index(after: dash)...]
+      let version = suffix.count > 1 && suffix.first == "v" && suffix.dropFirst().allSatisfy(\.isNumber)
+      guard version || ["IBRS", "noTSX", "IBPB"].contains(suffix) else { break }
+      base = base[..<dash]
+    }
+    return features[String(base)] != nil ? String(base) : nil
   }
 }

@@ -4,6 +4,9 @@ public enum DriverKind: String, Sendable, Hashable, Codable, CaseIterable {
   case simulated
   /// The QEMU lab: hosts are directories, VMs are real `qemu-system-x86_64` processes.
   case qemu
+  /// Hosts reached through libvirt (`uri:` per host): VMs, placement and load come live from
+  /// the daemons; the file only says how to reach them and what to override.
+  case libvirt
 }
 
 /// A whole cluster: datastores, hosts and VMs. The snapshot every planner and command reads.
@@ -19,10 +22,14 @@ public struct Cluster: Sendable, Hashable, Codable {
   public var vms: [VM]
   /// Placement rules that belong to this cluster (they name its VMs); added to the policy's.
   public var rules: [PlacementRule]
+  /// A `driver: libvirt` file's connections and overrides; `nil` otherwise (and in an
+  /// inventory, which lists what the daemons report).
+  public var libvirt: LibvirtSettings?
 
   public init(
     version: Int = 1, name: String, driver: DriverKind = .simulated, labRoot: String? = nil,
-    datastores: [Datastore], hosts: [Host], vms: [VM], rules: [PlacementRule] = []
+    datastores: [Datastore], hosts: [Host], vms: [VM], rules: [PlacementRule] = [],
+    libvirt: LibvirtSettings? = nil
   ) {
     self.version = version
     self.name = name
@@ -32,7 +39,13 @@ public struct Cluster: Sendable, Hashable, Codable {
     self.hosts = hosts
     self.vms = vms
     self.rules = rules
+    self.libvirt = libvirt
   }
+
+  /// Whether the file lists the cluster's VMs. A `driver: libvirt` file does not: its hosts,
+  /// VMs and placement come from the daemons, so names in rules are checked against the
+  /// inventory instead.
+  public var listsVMs: Bool { libvirt == nil }
 
   /// The host called `name`, if any. Linear: build a ``ClusterIndex`` for repeated lookups.
   public func host(named name: String) -> Host? { hosts.first { $0.name == name } }

@@ -67,6 +67,10 @@ public struct VM: Sendable, Hashable, Codable {
   public var memory: ByteCount
   /// QEMU CPU model the VM was started with; the destination must offer all its features.
   public var cpuModel: String
+  /// Feature flags the VM's CPU needs beyond its model's. For a model Ballast's table does not
+  /// know (a libvirt name such as `EPYC-Milan-v2`), the complete list: the CPU check then goes by
+  /// features.
+  public var cpuFeatures: [String]
   public var disks: [Disk]
   /// Current demand.
   public var usage: Usage
@@ -82,8 +86,8 @@ public struct VM: Sendable, Hashable, Codable {
 
   public init(
     name: String, host: String, state: PowerState = .running, vcpus: Int, memory: ByteCount,
-    cpuModel: String, disks: [Disk] = [], usage: Usage = .idle, samples: [LoadSample] = [],
-    trace: String? = nil, dirtyRate: Bandwidth = .zero, workingSet: ByteCount = .zero,
+    cpuModel: String, cpuFeatures: [String] = [], disks: [Disk] = [], usage: Usage = .idle,
+    samples: [LoadSample] = [], trace: String? = nil, dirtyRate: Bandwidth = .zero, workingSet: ByteCount = .zero,
     labels: [String: String] = [:]
   ) {
     self.name = name
@@ -92,6 +96,7 @@ public struct VM: Sendable, Hashable, Codable {
     self.vcpus = vcpus
     self.memory = memory
     self.cpuModel = cpuModel
+    self.cpuFeatures = cpuFeatures
     self.disks = disks
     self.usage = usage
     self.samples = samples
@@ -105,4 +110,27 @@ public struct VM: Sendable, Hashable, Codable {
   public var cpuDemand: Double { state.isRunning ? Double(vcpus) * usage.cpu : 0 }
   /// Memory counted against the host: the allocation (zero unless running).
   public var memoryDemand: ByteCount { state.isRunning ? memory : .zero }
+}
+
+extension VM {
+  private enum CodingKeys: String, CodingKey {
+    case name, host, state, vcpus, memory, cpuModel, cpuFeatures, disks, usage, samples, trace, dirtyRate
+    case workingSet, labels
+  }
+
+  /// Decodes a VM; `cpuFeatures` may be absent (state files written before it existed).
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(
+      name: try c.decode(String.self, forKey: .name), host: try c.decode(String.self, forKey: .host),
+      state: try c.decode(PowerState.self, forKey: .state), vcpus: try c.decode(Int.self, forKey: .vcpus),
+      memory: try c.decode(ByteCount.self, forKey: .memory), cpuModel: try c.decode(String.self, forKey: .cpuModel),
+      cpuFeatures: try c.decodeIfPresent([String].self, forKey: .cpuFeatures) ?? [],
+      disks: try c.decode([Disk].self, forKey: .disks), usage: try c.decode(Usage.self, forKey: .usage),
+      samples: try c.decode([LoadSample].self, forKey: .samples),
+      trace: try c.decodeIfPresent(String.self, forKey: .trace),
+      dirtyRate: try c.decode(Bandwidth.self, forKey: .dirtyRate),
+      workingSet: try c.decode(ByteCount.self, forKey: .workingSet),
+      labels: try c.decode([String: String].self, forKey: .labels))
+  }
 }

@@ -4,7 +4,9 @@ struct ClusterReader {
 
   func read(_ root: YAMLValue) -> Cluster? {
     guard
-      let top = root.object(["version", "name", "driver", "labRoot", "datastores", "hosts", "vms", "rules"])
+      let top = root.object([
+        "version", "name", "driver", "labRoot", "datastores", "hosts", "vms", "rules", "libvirt",
+      ])
     else { return nil }
     let version = top.required("version", "the format version, 1")?.int(atLeast: 1)
     if let version, version != ClusterFile.currentVersion {
@@ -15,6 +17,13 @@ struct ClusterReader {
     let driver = top.optional("driver").map { $0.choice(DriverKind.self) } ?? .simulated
     let labRoot = top.optional("labRoot")?.string()
     let datastores = top.optional("datastores")?.list()?.compactMap(datastore) ?? []
+    if driver == .libvirt {
+      return readLibvirt(
+        top, version: version, name: name, labRoot: labRoot, datastores: datastores)
+    }
+    if let section = top.optional("libvirt") {
+      section.fail("a libvirt: section belongs to a driver: libvirt cluster")
+    }
     let hosts = top.required("hosts", "a list of hosts")?.list()?.compactMap(host)
     let vms = top.optional("vms")?.list()?.compactMap(vm) ?? []
     let rules = top.optional("rules")?.list()?.compactMap(PolicyReader.rule) ?? []
@@ -56,7 +65,7 @@ struct ClusterReader {
   private func vm(_ value: YAMLValue) -> VM? {
     guard
       let object = value.object([
-        "name", "host", "state", "vcpus", "memory", "cpuModel", "disks", "usage", "samples", "trace",
+        "name", "host", "state", "vcpus", "memory", "cpuModel", "cpuFeatures", "disks", "usage", "samples", "trace",
         "dirtyRate", "workingSet", "labels",
       ])
     else { return nil }
@@ -66,6 +75,7 @@ struct ClusterReader {
     let vcpus = object.required("vcpus", "virtual CPUs, e.g. 4")?.int(atLeast: 1)
     let memory = object.required("memory", "allocated memory, e.g. 8GiB")?.bytes()
     let cpuModel = object.optional("cpuModel").map { $0.nonEmptyString() } ?? "qemu64"
+    let cpuFeatures = object.optional("cpuFeatures")?.stringList() ?? []
     let disks = object.optional("disks")?.list()?.compactMap(disk) ?? []
     let usage = object.optional("usage").map(self.usage) ?? .idle
     let samples = object.optional("samples")?.list()?.compactMap(sample) ?? []
@@ -75,11 +85,12 @@ struct ClusterReader {
     let labels = object.optional("labels")?.stringMap() ?? [:]
     guard let name, let host, let state, let vcpus, let memory, let cpuModel, let usage else { return nil }
     return VM(
-      name: name, host: host, state: state, vcpus: vcpus, memory: memory, cpuModel: cpuModel, disks: disks,
+      name: name, host: host, state: state, vcpus: vcpus, memory: memory, cpuModel: cpuModel,
+      cpuFeatures: cpuFeatures, disks: disks,
       usage: usage, samples: samples, trace: trace, dirtyRate: dirtyRate, workingSet: workingSet, labels: labels)
   }
 
-  private func disk(_ value: YAMLValue) -> Disk? {
+  func disk(_ value: YAMLValue) -> Disk? {
     guard let object = value.object(["datastore", "size", "path"]) else { return nil }
     let datastore = object.required("datastore", "the datastore holding the disk")?.nonEmptyString()
     let size = object.required("size", "the disk size, e.g. 40GiB")?.bytes()
@@ -88,7 +99,7 @@ struct ClusterReader {
     return Disk(datastore: datastore, size: size, path: path)
   }
 
-  private func usage(_ value: YAMLValue) -> Usage? {
+  func usage(_ value: YAMLValue) -> Usage? {
     guard let object = value.object(["cpu", "memory"]) else { return nil }
     let cpu = object.optional("cpu")?.double(in: 0...1, what: "a fraction of the vCPUs in use") ?? 0
     let memory = object.optional("memory")?.double(in: 0...1, what: "a fraction of the memory in use") ?? 0

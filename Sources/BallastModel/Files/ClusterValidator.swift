@@ -14,6 +14,11 @@ public enum ClusterValidator {
       }
       datastores[store.name] = store
     }
+    if let libvirt = cluster.libvirt {
+      issues += LibvirtValidator.check(libvirt, cluster: cluster, sourceMap: sourceMap)
+      issues += PolicyFile.checkRules(cluster.rules, against: cluster, sourceMap: sourceMap)
+      return issues
+    }
     if cluster.driver == .qemu, cluster.labRoot == nil {
       report("driver", "a qemu cluster needs labRoot: the folder that holds the lab's hosts")
     }
@@ -23,7 +28,7 @@ public enum ClusterValidator {
     for (i, host) in cluster.hosts.enumerated() {
       if hostIndex[host.name] != nil { report("hosts[\(i)].name", "duplicate host name '\(host.name)'") }
       hostIndex[host.name] = hostIndex[host.name] ?? i
-      if CPUModels.features[host.cpuModel] == nil {
+      if CPUModels.features[host.cpuModel] == nil, host.cpuFeatures.isEmpty {
         report(
           "hosts[\(i)].cpuModel",
           "unknown CPU model '\(host.cpuModel)'" + Suggestion.hint(for: host.cpuModel, in: CPUModels.names)
@@ -54,7 +59,9 @@ public enum ClusterValidator {
     for (i, vm) in cluster.vms.enumerated() {
       let path = "vms[\(i)]"
       if !vmNames.insert(vm.name).inserted { report("\(path).name", "duplicate VM name '\(vm.name)'") }
-      if CPUModels.features[vm.cpuModel] == nil {
+      // A model the table does not know is judged by its features when the file lists them
+      // (as `ballast discover` writes libvirt's models).
+      if CPUModels.features[vm.cpuModel] == nil, vm.cpuFeatures.isEmpty {
         report(
           "\(path).cpuModel",
           "unknown CPU model '\(vm.cpuModel)'" + Suggestion.hint(for: vm.cpuModel, in: CPUModels.names))
@@ -78,9 +85,10 @@ public enum ClusterValidator {
             "disk of VM \(vm.name) is on datastore '\(disk.datastore)', which its host \(host.name) does not mount")
         }
       }
-      if vm.state.isRunning, CPUModels.features[vm.cpuModel] != nil, CPUModels.features[host.cpuModel] != nil {
-        let missing = CPUModels.missingFeatures(
-          vmModel: vm.cpuModel, hostModel: host.cpuModel, hostExtra: host.cpuFeatures)
+      if vm.state.isRunning, CPUModels.features[vm.cpuModel] != nil || !vm.cpuFeatures.isEmpty,
+        CPUModels.features[host.cpuModel] != nil || !host.cpuFeatures.isEmpty
+      {
+        let missing = CPUCheck.missingFeatures(vm, on: host)
         if !missing.isEmpty {
           report(
             "\(path).cpuModel",

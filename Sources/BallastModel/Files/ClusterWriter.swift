@@ -49,6 +49,7 @@ public enum ClusterWriter {
     out += "    vcpus: \(vm.vcpus)\n"
     out += "    memory: \(vm.memory.exactDescription)\n"
     out += "    cpuModel: \(quoted(vm.cpuModel))\n"
+    if !vm.cpuFeatures.isEmpty { out += "    cpuFeatures: \(list(vm.cpuFeatures))\n" }
     if !vm.disks.isEmpty {
       let disks = vm.disks.map { disk in
         var fields = ["datastore: \(quoted(disk.datastore))", "size: \(disk.size.exactDescription)"]

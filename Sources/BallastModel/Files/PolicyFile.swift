@@ -29,10 +29,11 @@ public enum PolicyFile {
     -> [FileIssue]
   {
     let vmNames = Set(cluster.vms.map(\.name))
-    let hostNames = Set(cluster.hosts.map(\.name))
+    let hostNames = cluster.libvirt.map { Set($0.hosts.map(\.name)) } ?? Set(cluster.hosts.map(\.name))
     var issues: [FileIssue] = []
     for (i, rule) in rules.enumerated() {
-      for (j, vm) in rule.vms.enumerated() where !vmNames.contains(vm) {
+      // A libvirt file lists no VMs: its rules' VM names are checked against the inventory.
+      for (j, vm) in rule.vms.enumerated() where cluster.listsVMs && !vmNames.contains(vm) {
         issues.append(
           sourceMap.issue(
             "rules[\(i)].vms[\(j)]",

@@ -92,7 +92,7 @@ public struct PlacementState: Sendable {
     var stores = [[Int]](repeating: [], count: vmCount)
     var vmCPU = [Int](repeating: 0, count: vmCount)
     var vmModelID: [String: Int] = [:]
-    var vmModels: [String] = []
+    var vmModels: [(model: String, features: [String])] = []
     cluster.vms.withUnsafeBufferPointer { vms in
       for v in 0..<vms.count {
         let name = vms[v].name
@@ -102,13 +102,16 @@ public struct PlacementState: Sendable {
         vcpus[v] = vms[v].vcpus
         memory[v] = vms[v].memory.double
         cpuDemand[v] = isRunning ? Double(vms[v].vcpus) * vms[v].usage.cpu : 0
-        let model = vms[v].cpuModel
+        // VMs of one model share a row of the compatibility table; a VM whose model comes with
+        // its own feature list (a model Ballast's table does not know) gets its own.
+        let features = vms[v].cpuFeatures
+        let model = features.isEmpty ? vms[v].cpuModel : vms[v].cpuModel + "+" + features.joined(separator: ",")
         if let id = vmModelID[model] {
           vmCPU[v] = id
         } else {
           vmModelID[model] = vmModels.count
           vmCPU[v] = vmModels.count
-          vmModels.append(model)
+          vmModels.append((vms[v].cpuModel, features))
         }
         if !vms[v].disks.isEmpty { stores[v] = vms[v].disks.map { storeID[$0.datastore] ?? -1 } }
         guard let h = hostPositions[vms[v].host] else { continue }
@@ -152,7 +155,9 @@ public struct PlacementState: Sendable {
       profiles.append(host)
       return profiles.count - 1
     }
-    self.missing = vmModels.map { model in profiles.map { CPUCheck.missingFeatures(vmModel: model, on: $0) } }
+    self.missing = vmModels.map { cpu in
+      profiles.map { CPUCheck.missingFeatures(vmModel: cpu.model, vmFeatures: cpu.features, on: $0) }
+    }
 
     let rules = policy.rules
     var rulesOf = [[Int]](repeating: [], count: vmCount)

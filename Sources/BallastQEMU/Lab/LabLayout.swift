@@ -1,7 +1,8 @@
 import BallastModel
 import Foundation
 
-/// Where everything of a QEMU lab lives on disk.
+/// Where everything of a QEMU lab lives on disk, under `<labRoot>`: the cluster file's
+/// `labRoot:`, taken relative to the folder holding the cluster file when it is not absolute.
 ///
 /// ```
 /// <labRoot>/
@@ -9,7 +10,9 @@ import Foundation
 ///   shared/<datastore>/               shared datastores (a real directory each)
 ///   hosts/<host>/
 ///     datastores/<datastore>          local datastores (directories) and mounts of shared
-///                                     ones (symlinks to ../../../shared/<datastore>)
+///                                     ones: symlinks holding the absolute path of
+///                                     <labRoot>/shared/<datastore> (or of the datastore's
+///                                     `path:`, which is relative to <labRoot>)
 ///     vms/<vm>/                       one VM on this host: vm.json, qmp.sock, monitor.sock,
 ///                                     control.sock, qemu.pid, console.log, qemu.log
 ///     vms/.<vm>.incoming/             a cold copy in progress (not a VM until registered)

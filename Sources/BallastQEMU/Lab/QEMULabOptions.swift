@@ -1,12 +1,5 @@
+import BallastDriverSupport
 import Foundation
-
-/// How QEMU runs the lab's VMs.
-public enum Accelerator: String, Sendable, Hashable, Codable, CaseIterable {
-  /// Software emulation: slower, runs on any machine (the default).
-  case tcg
-  /// Hardware virtualization; only used when asked for and `/dev/kvm` is usable.
-  case kvm
-}
 
 /// Binaries, accelerator, guest kernel and time limits of a QEMU lab.
 public struct QEMULabOptions: Sendable, Hashable {
@@ -38,9 +31,7 @@ public struct QEMULabOptions: Sendable, Hashable {
     -> QEMULabOptions
   {
     var options = QEMULabOptions()
-    if let accel = environment["BALLAST_QEMU_ACCEL"].flatMap({ Accelerator(rawValue: $0.lowercased()) }) {
-      options.accelerator = accel
-    }
+    options.accelerator = Accelerator.fromEnvironment(environment)
     if let qemu = environment["BALLAST_QEMU"], !qemu.isEmpty { options.qemuSystem = qemu }
     if let img = environment["BALLAST_QEMU_IMG"], !img.isEmpty { options.qemuImg = img }
     if let kernel = environment["BALLAST_GUEST_KERNEL"], !kernel.isEmpty { options.guestKernel = kernel }
@@ -48,11 +39,5 @@ public struct QEMULabOptions: Sendable, Hashable {
   }
 
   /// The accelerator QEMU will really use: KVM only when asked for and `/dev/kvm` is usable.
-  public var effectiveAccelerator: Accelerator {
-    guard accelerator == .kvm else { return .tcg }
-    let fd = open("/dev/kvm", O_RDWR)
-    guard fd >= 0 else { return .tcg }
-    close(fd)
-    return .kvm
-  }
+  public var effectiveAccelerator: Accelerator { accelerator.effective }
 }

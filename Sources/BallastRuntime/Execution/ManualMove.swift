@@ -30,8 +30,7 @@ public enum ManualMove {
 
     let shared = Dictionary(cluster.datastores.map { ($0.name, $0.shared) }, uniquingKeysWith: { a, _ in a })
     let disksToCopy = vm.disks.filter { !(shared[$0.datastore] ?? false) || !destination.mounts($0.datastore) }
-    let missing = CPUModels.missingFeatures(
-      vmModel: vm.cpuModel, hostModel: destination.cpuModel, hostExtra: destination.cpuFeatures)
+    let missing = CPUCheck.missingFeatures(vm, on: destination)
     let link = min(source.migrationBandwidth, destination.migrationBandwidth)
     let bandwidth = policy.bandwidthCap.map { min($0, link) } ?? link
 

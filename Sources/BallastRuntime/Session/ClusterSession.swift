@@ -1,5 +1,6 @@
 import BallastEngine
 import BallastHistory
+import BallastLibvirt
 import BallastModel
 import Foundation
 import Logging
@@ -56,6 +57,10 @@ public struct ClusterSession: Sendable {
         statePath: statePath)
     case .hypervisors(let driver):
       for host in maintenance.keys { try await (driver as? any MaintenanceControl)?.setMaintenance(true, host: host) }
+      if let libvirt = driver as? LibvirtDriver {
+        // The file lists no VMs (nor capacities): the daemons' inventory is the cluster.
+        cluster = try await LibvirtSession.inventory(of: libvirt, files: files)
+      }
       return ClusterSession(
         cluster: cluster, fileCluster: fileCluster, policy: policy, driver: driver, clock: SystemClock(),
         simulated: nil, store: store, statePath: nil)
@@ -129,7 +134,14 @@ public struct ClusterSession: Sendable {
 
   /// Writes `final` (the cluster as the hypervisors hold it) to `path`, atomically, when it
   /// differs from the file as loaded; returns whether it wrote.
+  /// - Throws: ``RuntimeError`` for a libvirt cluster, whose file holds no placement.
   public func save(_ final: Cluster, to path: String) throws -> Bool {
+    if fileCluster.driver == .libvirt {
+      throw RuntimeError(
+        .badSetting,
+        "--save writes the placement into the cluster file; \(fileCluster.name)'s placement is in its libvirt "
+          + "daemons (use `ballast discover` for a snapshot)")
+    }
     guard final != fileCluster else { return false }
     try ClusterFile.save(final, to: path)
     return true

@@ -1,4 +1,5 @@
 import BallastEngine
+import BallastLibvirt
 import BallastModel
 
 /// The one place where a cluster file's `driver:` kind becomes a ``Driver``: a new backend is
@@ -29,16 +30,32 @@ public enum DriverFactory {
             + "folders and processes (see `ballast lab up`)")
       }
       return .hypervisors(try QEMULabSession.driver(cluster: cluster, clusterFile: clusterFile))
+    case .libvirt:
+      if let statePath {
+        throw RuntimeError(
+          .badSetting,
+          "--state \(statePath) applies to simulated clusters; \(cluster.name) is a libvirt cluster, whose state is "
+            + "its hypervisors'")
+      }
+      return .hypervisors(try LibvirtSession.driver(cluster: cluster, clusterFile: clusterFile))
     }
   }
 
   /// The cluster as its hypervisors hold it now: for a simulated cluster the file itself (it
   /// is the simulated hypervisors' starting state); otherwise the driver's inventory (where
-  /// each VM runs now, its measured load).
-  public static func currentCluster(_ cluster: Cluster, clusterFile: String) async throws -> Cluster {
+  /// each VM runs now, its measured load). For a libvirt cluster the names the rules of the
+  /// cluster file and of `policyFile` use are checked against the inventory.
+  public static func currentCluster(
+    _ cluster: Cluster, clusterFile: String, policyFile: String? = nil
+  ) async throws
+    -> Cluster
+  {
     switch try backend(for: cluster, clusterFile: clusterFile, statePath: nil) {
-    case .simulated: cluster
-    case .hypervisors(let driver): try await driver.inventory()
+    case .simulated: return cluster
+    case .hypervisors(let driver as LibvirtDriver):
+      return try await LibvirtSession.inventory(
+        of: driver, files: ClusterFiles(cluster: clusterFile, policy: policyFile))
+    case .hypervisors(let driver): return try await driver.inventory()
     }
   }
 }

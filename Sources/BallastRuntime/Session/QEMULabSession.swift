@@ -20,5 +20,6 @@ public enum QEMULabSession {
       logger: logger)
   }
 
+  /// A logger that drops everything: a lab opened for a command says nothing on its own.
   public static let quietLogger = Logger(label: "ballast.qemu", factory: { _ in SwiftLogNoOpLogHandler() })
 }

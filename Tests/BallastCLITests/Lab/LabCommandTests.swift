@@ -2,13 +2,14 @@ import BallastEngine
 import BallastHistory
 import BallastModel
 import BallastQEMU
+import BallastTestSupport
 import Foundation
 import Testing
 
 /// The commands on a real QEMU lab: `balance --loop`, `drain`, `migrate` killed and
 /// `reconcile`, CPU refusals. One test at a time (each brings its own small lab up and down).
 @Suite(
-  "Commands on a QEMU lab", .serialized, .enabled(if: LabAvailability.installed, LabAvailability.reason),
+  "Commands on a QEMU lab", .serialized, .enabled(if: QEMUAvailability.installed, QEMUAvailability.reason),
   .timeLimit(.minutes(3)))
 struct LabCommandTests {
   /// A policy that acts on CPU only, at once.

@@ -1,19 +1,11 @@
+import BallastDriverSupport
 import BallastHistory
 import BallastModel
 import BallastQEMU
+import BallastTestSupport
 import Foundation
 import Logging
 import Testing
-
-/// Whether QEMU is installed; the lab tests are skipped (with this reason) when it is not.
-enum LabAvailability {
-  static let installed = ["qemu-system-x86_64", "qemu-img"].allSatisfy { tool in
-    (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":").contains {
-      FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)")
-    }
-  }
-  static let reason: Comment = "qemu-system-x86_64 / qemu-img not installed (Debian: qemu-system-x86, qemu-utils)"
-}
 
 /// A real QEMU lab for one test: a folder with `lab.yaml` (its `labRoot` a short folder under
 /// /tmp, so socket paths fit), `policy.yaml` and the history database `h.sqlite`, worked on
@@ -35,8 +27,8 @@ struct LabWorkspace {
   init(hosts: [String], vms: [String], policy: String) async throws {
     folder = try BallastProcess.temporaryFolder()
     labRoot = "/tmp/bl-" + UUID().uuidString.prefix(8).lowercased()
-    let guest = BallastProcess.repositoryRoot.appendingPathComponent("guest").path
-    kernel = try await GuestKernel.build(source: guest, output: folder.appendingPathComponent("guest").path)
+    kernel = try await GuestKernel.build(
+      source: Repository.guestSource, output: folder.appendingPathComponent("guest").path)
     let cluster = """
       version: 1
       name: test-lab
@@ -169,14 +161,4 @@ struct LabWorkspace {
     }
     return false
   }
-}
-
-/// Polls `condition` every 100 ms for up to `timeout` seconds; whether it became true.
-func eventually(timeout: Double, _ condition: () async throws -> Bool) async rethrows -> Bool {
-  let deadline = Date().addingTimeInterval(timeout)
-  while Date() < deadline {
-    if try await condition() { return true }
-    try? await Task.sleep(for: .milliseconds(100))
-  }
-  return try await condition()
 }

@@ -12,6 +12,10 @@ actor ReconcileFakeDriver: Driver {
   var failing: Set<String> = []
   /// Operations that report success but change nothing (a buggy driver).
   var ignoring: Set<String> = []
+  /// The backend finishes the switchover on its own when asked to abort it (libvirt's
+  /// peer-to-peer migration past its point of no return): `resumeOnSource` leaves the VM paused
+  /// on the destination only, and fails.
+  var finishesSwitchoverOnAbort = false
   private let journal: InMemoryJournal
   nonisolated let switchover: SwitchoverStyle
 
@@ -27,6 +31,7 @@ actor ReconcileFakeDriver: Driver {
 
   func setFailing(_ operations: Set<String>) { failing = operations }
   func setIgnoring(_ operations: Set<String>) { ignoring = operations }
+  func setFinishesSwitchoverOnAbort() { finishesSwitchoverOnAbort = true }
 
   private func perform(_ operation: String, _ detail: String) async throws {
     if failing.contains(operation) {
@@ -68,6 +73,10 @@ actor ReconcileFakeDriver: Driver {
 
   func resumeOnSource(_ reservation: Reservation) async throws {
     let request = reservation.request
+    if finishesSwitchoverOnAbort {
+      placements[request.vm] = [request.to: .paused]
+      throw DriverError(vm: request.vm, host: request.from, "the migration completed: the VM is on \(request.to)")
+    }
     try await perform("resumeOnSource", "\(request.vm) \(request.from)")
     placements[request.vm]?[request.from] = .running
   }

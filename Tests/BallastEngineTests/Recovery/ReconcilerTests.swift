@@ -408,6 +408,19 @@ struct ReconcilerAtomicTests {
     #expect(await driver.placements["web1"] == ["h1": .running])
   }
 
+  @Test("a backend that finishes the switchover while reconcile aborts it: the move is completed from where the VM is")
+  func switchoverFinishesDuringAbort() async throws {
+    let c = try liveCase("atomic, source paused, destination incoming: the backend's job is aborted")
+    let (journal, _) = try await journalWithUnfinishedMove(c)
+    let driver = ReconcileFakeDriver(["web1": c.found], journal: journal, switchover: .atomic)
+    await driver.setFinishesSwitchoverOnAbort()
+    let results = try await reconciler(journal, driver).run()
+    #expect(results.first?.resolution == .finished(.completed), "\(results)")
+    #expect(await driver.callNames == ["activate web1 h2"])
+    #expect(await driver.placements["web1"] == ["h2": .running])
+    #expect(await journal.unfinishedMoves().isEmpty)
+  }
+
   @Test("the same journal and placements with a staged driver ask the destination to commit again")
   func stagedAsksToCommit() async throws {
     var c = try liveCase("atomic, source and destination paused: rolled back, never asked to commit")

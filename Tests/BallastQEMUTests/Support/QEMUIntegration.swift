@@ -1,3 +1,4 @@
+import BallastTestSupport
 import Testing
 
 /// Every test that starts QEMU processes lives in an extension of this suite, so they run one

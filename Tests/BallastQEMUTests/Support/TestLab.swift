@@ -1,23 +1,12 @@
 import BallastDriverSupport
 import BallastEngine
 import BallastModel
+import BallastTestSupport
 import Foundation
 import Logging
 import Testing
 
 @testable import BallastQEMU
-
-/// Whether QEMU is installed; integration tests are skipped (with this reason) when it is not.
-enum QEMUAvailability {
-  static let installed = ProcessRunner.which("qemu-system-x86_64") != nil && ProcessRunner.which("qemu-img") != nil
-  static let reason: Comment = "qemu-system-x86_64 / qemu-img not installed (Debian: qemu-system-x86, qemu-utils)"
-}
-
-/// The repository's `guest/` directory, from this file's location.
-let guestSourceDirectory: String = {
-  URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("guest").path
-}()
 
 let testLogger: Logger = {
   var logger = Logger(label: "ballast.qemu.tests")
@@ -46,7 +35,7 @@ struct TestLab {
     let stores = [Datastore(name: "shared", shared: true)] + names.map { Datastore(name: "local-\($0)", shared: false) }
     let cluster = Cluster(name: "test-lab", driver: .qemu, labRoot: root, datastores: stores, hosts: hosts, vms: vms)
     var options = QEMULabOptions.fromEnvironment()
-    options.guestSource = guestSourceDirectory
+    options.guestSource = Repository.guestSource
     let lab = try QEMULab(cluster: cluster, baseDirectory: "/tmp", options: options, logger: testLogger)
     return TestLab(lab: lab, driver: QEMUDriver(lab: lab, options: driverOptions, logger: testLogger))
   }
@@ -87,14 +76,4 @@ func labVM(
   VM(
     name: name, host: host, state: state, vcpus: 1, memory: memory, cpuModel: cpuModel, disks: disks,
     usage: Usage(cpu: cpu, memory: 0.5), dirtyRate: dirtyRate, workingSet: workingSet)
-}
-
-/// Polls `condition` every 100 ms for up to `timeout` seconds; whether it became true.
-func eventually(timeout: Double = 10, _ condition: () async throws -> Bool) async rethrows -> Bool {
-  let deadline = Date().addingTimeInterval(timeout)
-  while Date() < deadline {
-    if try await condition() { return true }
-    try? await Task.sleep(for: .milliseconds(100))
-  }
-  return try await condition()
 }

@@ -1,3 +1,4 @@
+import BallastTestSupport
 import Foundation
 
 #if canImport(Glibc)
@@ -49,12 +50,7 @@ final class ChildProcess: @unchecked Sendable {
 
   /// Waits up to `seconds` for `condition`, checking every 100 ms; false when time ran out.
   func wait(upTo seconds: Double, for condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-      if try await condition() { return true }
-      try? await Task.sleep(nanoseconds: 100_000_000)
-    }
-    return try await condition()
+    try await eventually(timeout: seconds, condition)
   }
 
   /// Waits up to `seconds` for the program to exit by itself; its status, or nil if it did not.

@@ -1,3 +1,4 @@
+import BallastTestSupport
 import Foundation
 
 /// `ballast balance --loop --listen 127.0.0.1:0 …` running in a folder of its own, with the
@@ -7,23 +8,16 @@ final class LoopProcess: Sendable {
   let child: ChildProcess
 
   /// The `ballast` binary next to the test bundle (SwiftPM builds it before the tests).
-  static var executable: URL {
-    URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-      .appendingPathComponent("ballast")
-  }
-
-  static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent()
+  static var executable: URL { BallastProcess.executable }
 
   /// The files every run uses: the cluster, the policy, the history and the simulated state.
   static let files = ["--cluster", "demo.yaml", "--policy", "fast.yaml", "--db", "h.sqlite", "--state", "state.json"]
 
   /// A fresh folder with `clusters/demo.yaml` and a policy acting at once (`policy` adds keys).
   static func workspace(policy extra: String = "") throws -> URL {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ballast-service-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let folder = try makeTemporaryFolder(prefix: "ballast-service")
     try FileManager.default.copyItem(
-      at: repositoryRoot.appendingPathComponent("clusters/demo.yaml"), to: folder.appendingPathComponent("demo.yaml"))
+      at: Repository.root.appendingPathComponent("clusters/demo.yaml"), to: folder.appendingPathComponent("demo.yaml"))
     try "name: fast\nholdFor: 0s\nmonitor: {interval: 1s}\n\(extra)".write(
       to: folder.appendingPathComponent("fast.yaml"), atomically: true, encoding: .utf8)
     return folder
