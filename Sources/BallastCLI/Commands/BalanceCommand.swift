@@ -54,6 +54,8 @@ struct BalanceCommand: AsyncParsableCommand {
 
   @OptionGroup var endpoint: ListenOptions
 
+  @OptionGroup var logging: LoggingOptions
+
   func validate() throws {
     if loop && once { throw ValidationError("--loop and --once exclude each other") }
     if endpoint.listen != nil && !loop { throw ValidationError("--listen serves a running loop: add --loop") }
@@ -68,7 +70,7 @@ struct BalanceCommand: AsyncParsableCommand {
   private func realInterval(_ policy: Policy) -> Double { intervalSeconds ?? policy.monitor.interval.seconds }
 
   func run() async throws {
-    let logger = Logger(label: "ballast.balance", factory: { StreamLogHandler.standardError(label: $0) })
+    let logger = logging.logger("ballast.balance")
     let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)
     let unresolved = try await session.reconcile(logger: logger).filter { $0.resolution == .unresolved }
     if !unresolved.isEmpty {

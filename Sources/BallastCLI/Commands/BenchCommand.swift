@@ -29,6 +29,8 @@ struct BenchCommand: AsyncParsableCommand {
   @Option(name: .long, help: "minImprovement for the balance plans; 'policy' keeps the policy's.")
   var minImprovement: String = "policy"
 
+  @OptionGroup var logging: LoggingOptions
+
   func validate() throws {
     _ = try parsedSizes()
     if minImprovement != "policy", Double(minImprovement) == nil {

@@ -49,6 +49,8 @@ struct DrainCommand: AsyncParsableCommand {
 
   @OptionGroup var simulation: SimulationOptions
 
+  @OptionGroup var logging: LoggingOptions
+
   func run() async throws {
     let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)
     if dryRun {
@@ -58,9 +60,10 @@ struct DrainCommand: AsyncParsableCommand {
     let asJSON = json || !standardOutputIsTerminal
     let (host, clusterPath, save) = (self.host, files.cluster, self.save)
     let why = reason ?? "ballast drain \(host)"
-    let runner = PlanRunner.forCommand(policy: session.policy, pace: simulation.pace, journal: session.store)
+    let runner = PlanRunner.forCommand(
+      policy: session.policy, pace: simulation.pace, journal: session.store, logging: logging)
     let report = try await session.withLease(command: "drain \(host)") {
-      try await ReconcileOutput.reconcileFirst(session, json: asJSON)
+      try await ReconcileOutput.reconcileFirst(session, json: asJSON, logging: logging)
       let before = try await session.inventory()
       if before.host(named: host) == nil {
         let suggestion = PlannerError.closest(to: host, in: before.hosts.map(\.name))

@@ -34,6 +34,8 @@ struct GenerateCommand: AsyncParsableCommand {
         + "into this folder, and point each VM's trace: at its file.", valueName: "dir"))
   var traces: String?
 
+  @OptionGroup var logging: LoggingOptions
+
   func validate() throws {
     guard hosts >= 1 else { throw ValidationError("--hosts must be at least 1, got \(hosts)") }
     guard vms >= 0 else { throw ValidationError("--vms must be 0 or more, got \(vms)") }

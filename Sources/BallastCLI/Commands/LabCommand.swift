@@ -26,9 +26,11 @@ struct LabCommand: AsyncParsableCommand {
 
     @OptionGroup var files: ClusterOptions
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() async throws {
       let (cluster, _) = try files.load()
-      let lab = try LabCommand.lab(cluster, file: files.cluster)
+      let lab = try LabCommand.lab(cluster, file: files.cluster, logger: logging.logger("ballast.lab"))
       for line in try await lab.up() { writeLine(line) }
       writeLine("Lab \(cluster.name) is up under \(lab.root); try `ballast status --cluster \(files.cluster)`.")
     }
@@ -43,17 +45,17 @@ struct LabCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Also delete the lab's folders (disks, definitions, logs).")
     var removeFiles = false
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() async throws {
       let (cluster, _) = try files.load()
-      let lab = try LabCommand.lab(cluster, file: files.cluster)
+      let lab = try LabCommand.lab(cluster, file: files.cluster, logger: logging.logger("ballast.lab"))
       try await lab.down(removeFiles: removeFiles)
       writeLine("Lab \(cluster.name) is down" + (removeFiles ? " and its folders are removed." : "."))
     }
   }
 
-  static func lab(_ cluster: Cluster, file: String) throws -> Lab {
-    try Lab.of(
-      cluster, clusterFile: file,
-      logger: Logger(label: "ballast.lab", factory: { StreamLogHandler.standardError(label: $0) }))
+  static func lab(_ cluster: Cluster, file: String, logger: Logger) throws -> Lab {
+    try Lab.of(cluster, clusterFile: file, logger: logger)
   }
 }

@@ -45,6 +45,8 @@ struct MigrateCommand: AsyncParsableCommand {
 
   @OptionGroup var simulation: SimulationOptions
 
+  @OptionGroup var logging: LoggingOptions
+
   func validate() throws {
     if live && cold { throw ValidationError("--live and --cold exclude each other") }
   }
@@ -67,9 +69,10 @@ struct MigrateCommand: AsyncParsableCommand {
       return
     }
 
-    let runner = PlanRunner.forCommand(policy: session.policy, pace: simulation.pace, journal: session.store)
+    let runner = PlanRunner.forCommand(
+      policy: session.policy, pace: simulation.pace, journal: session.store, logging: logging)
     let (summary, planned, saved) = try await session.withLease(command: "migrate \(vm) --to \(to)") {
-      try await ReconcileOutput.reconcileFirst(session, json: asJSON)
+      try await ReconcileOutput.reconcileFirst(session, json: asJSON, logging: logging)
       let plan = try ManualMove.plan(
         vm: vm, to: to, requested: requested, cluster: try await session.inventory(), policy: session.policy)
       if !asJSON, let move = plan.moves.first { writeLine("Migrating " + ManualMove.describe(move)) }

@@ -45,6 +45,8 @@ struct PlanCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "With --execute: write the new placement to the cluster file afterwards, atomically.")
   var save = false
 
+  @OptionGroup var logging: LoggingOptions
+
   func validate() throws {
     if execute, explain != nil { throw ValidationError("--explain shows a plan; it cannot be combined with --execute") }
     if !execute, simulation.state != nil || simulation.pace != nil || save {
@@ -81,10 +83,11 @@ struct PlanCommand: AsyncParsableCommand {
     let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)
     let asJSON = json || !standardOutputIsTerminal
     let (clusterPath, save) = (files.cluster, self.save)
-    let runner = PlanRunner.forCommand(policy: session.policy, pace: simulation.pace, journal: session.store)
+    let runner = PlanRunner.forCommand(
+      policy: session.policy, pace: simulation.pace, journal: session.store, logging: logging)
     let history = SQLiteLoopHistory(store: session.store, holder: LeaseHolder.current(command: "plan --execute"))
     let summary: ExecutionSummary? = try await session.withLease(command: "plan --execute") {
-      try await ReconcileOutput.reconcileFirst(session, json: asJSON)
+      try await ReconcileOutput.reconcileFirst(session, json: asJSON, logging: logging)
       let cluster = try await session.inventory()
       let moved = MoveHistory(
         lastMove: try await history.lastMoves(cluster: cluster.name), now: session.clock.now())

@@ -51,6 +51,8 @@ struct SimulateCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Log every round's decision to standard error.")
   var verbose = false
 
+  @OptionGroup var logging: LoggingOptions
+
   func validate() throws {
     guard let duration = TimeSpan(parsing: duration), duration.seconds > 0 else {
       throw ValidationError("--duration: expected a time like 24h or 90m, got '\(self.duration)'")
@@ -86,9 +88,7 @@ struct SimulateCommand: AsyncParsableCommand {
     let simulator = Simulator(
       cluster: clusterValue, replay: replay, duration: durationSeconds,
       step: TimeSpan(parsing: step)?.seconds ?? 300,
-      logger: Logger(
-        label: "ballast.simulate",
-        factory: { verbose ? StreamLogHandler.standardError(label: $0) : SwiftLogNoOpLogHandler() as any LogHandler }))
+      logger: verbose ? logging.logger("ballast.simulate") : logging.detailLogger("ballast.simulate"))
     if !json {
       writeLine(
         "Replaying \(TimeSpan(seconds: durationSeconds)) of load on \(clusterValue.name) "

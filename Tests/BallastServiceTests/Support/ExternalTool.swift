@@ -24,7 +24,9 @@ struct ExternalTool {
 
   /// Runs it with `arguments`, `input` on standard input, and waits for it on a thread of its
   /// own (Foundation's wait blocks).
-  func run(_ arguments: [String], input: String = "", in folder: URL? = nil) async throws -> Result {
+  func run(
+    _ arguments: [String], input: String = "", in folder: URL? = nil, environment: [String: String] = [:]
+  ) async throws -> Result {
     let path = self.path
     return try await withCheckedThrowingContinuation { continuation in
       Thread {
@@ -34,6 +36,7 @@ struct ExternalTool {
             process.executableURL = URL(fileURLWithPath: path)
             process.arguments = arguments
             if let folder { process.currentDirectoryURL = folder }
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
             let stdin = Pipe()
             let stdout = Pipe()
             let stderr = Pipe()
