@@ -117,7 +117,10 @@ struct BalanceCommand: AsyncParsableCommand {
         loop: service.observed(by: LoopObservers(observers)), server: server, logger: logger)
       try await group.run()
     } else {
-      print.round(try await controller.round())
+      let report = try await controller.round()
+      print.round(report)
+      // Another process moves VMs on the cluster: busy, not failed (cron can tell them apart).
+      if case .leaseHeld = report.decision { throw ExitCode(ExitStatus.busy) }
     }
     if save, let simulated = session.simulated {
       let final = try await simulated.inventory()

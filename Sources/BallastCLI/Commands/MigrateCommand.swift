@@ -16,7 +16,10 @@ struct MigrateCommand: AsyncParsableCommand {
       simulated cluster's state: it is rewritten (atomically) only with --save. The migration \
       runs holding the cluster's lease (another Ballast process migrating on it makes this one \
       stop at once, saying who), after reconciling what a killed process left in flight, and \
-      every stage is recorded in the history database (dry runs too, marked as such).
+      every stage is recorded in the history database (dry runs too, marked as such). On a \
+      terminal it shows a live view; when standard output is not a terminal it prints JSON \
+      lines, one event per line and then a summary, as --json does. Exits 1 when the move \
+      failed, 2 when it needs attention, 75 when another Ballast process holds the lease.
       """)
 
   @Argument(help: "The VM to move.")

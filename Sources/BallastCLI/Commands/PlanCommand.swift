@@ -19,7 +19,10 @@ struct PlanCommand: AsyncParsableCommand {
       recorded or moved. With --execute the plan is made again on the cluster as it is now \
       (cooldowns from the history apply), holding the cluster's lease, after reconciling what a \
       killed process left in flight, and its moves run through the migration engine, journaled \
-      in the history database. Exits 1 when a move failed, 2 when one needs attention.
+      in the history database; on a terminal it shows a live view, and when standard output is \
+      not a terminal it prints JSON lines (one event per line, then a summary), as --json does. \
+      Exits 1 when a move failed, 2 when one needs attention, 75 when another Ballast process \
+      holds the cluster's lease.
       """)
 
   @OptionGroup var files: ClusterOptions
