@@ -84,9 +84,8 @@ public struct StatusEndpoints: Sendable {
   }
 
   func imbalance(_ query: [String: String]) async throws -> Response {
-    let status = telemetry.status(lease: nil)
     // Sample times are on the cluster's clock (virtual for a simulated cluster): count back from its now.
-    let now = status.lastRound?.clusterTime ?? Date().timeIntervalSince1970
+    let now = telemetry.lastRoundClusterTime ?? Date().timeIntervalSince1970
     let since: Double
     do throws(QueryError) {
       since = try Self.since(query, now: now) ?? now - 6 * 3600

@@ -176,6 +176,9 @@ public final class LoopTelemetry: LoopObserver, Sendable {
 
   // MARK: - Answers
 
+  /// When the last round ran, on the cluster's clock (virtual for a simulated cluster).
+  public var lastRoundClusterTime: Double? { state.withLock { $0.lastRound?.clusterTime } }
+
   /// The facts health is judged on, now.
   public var facts: LoopFacts { state.withLock { $0.facts } }
 
