@@ -25,6 +25,19 @@ struct EndpointProcessTests {
     let loop = try LoopProcess(folder: try LoopProcess.workspace())
     do {
       let port = try await loop.port()
+      // While the first plan runs: its moves in flight with their stage, and the lease held.
+      var moving: [String: Any] = [:]
+      let caught = try await loop.child.wait(upTo: 60) {
+        let metrics = ExpositionText(try await loop.get("/metrics", port: port).body)
+        guard (metrics.value(LoopMetricNames.inFlight) ?? 0) >= 1, metrics.value(LoopMetricNames.leaseHeld) == 1
+        else { return false }
+        let status = try await loop.get("/api/status", port: port).json()
+        moving = (status["movesInFlight"] as? [[String: Any]])?.first ?? [:]
+        let lease = status["lease"] as? [String: Any]
+        return moving["stage"] is String && lease?["ours"] as? Bool == true
+      }
+      #expect(caught, "no move in flight with its stage and our lease seen: \(loop.child.stderr)")
+      #expect(moving["vm"] is String && moving["from"] is String && moving["to"] is String)
       _ = try await Self.settled(loop, port: port)
 
       let scrape = try await loop.get("/metrics", port: port)
