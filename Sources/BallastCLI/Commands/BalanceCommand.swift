@@ -79,8 +79,10 @@ struct BalanceCommand: AsyncParsableCommand {
           + "see `ballast history` and run `ballast balance` again once the hosts answer")
     }
     let holder = LeaseHolder.current(command: loop ? "balance --loop" : "balance")
+    // With --listen, the endpoint's telemetry follows the rounds and the engine's events.
     let address = try endpoint.address
-    let served = address.map { _ in LoopEndpoint(cluster: session.cluster.name, interval: realInterval(session.policy))
+    let served = address.map { _ in
+      LoopEndpoint(cluster: session.cluster.name, interval: realInterval(session.policy))
     }
     let telemetry = served?.telemetry
     let engineObserver: EngineObserver = { event in telemetry?.engineEvent(event) }
