@@ -56,7 +56,8 @@ struct OperationsProcessTests {
   @Test func everyCommandTakesTheLogOptions() async throws {
     for command in [
       ["validate"], ["status"], ["generate", "--hosts", "2", "--vms", "2"], ["plan"], ["drain"], ["balance"],
-      ["simulate"], ["lab", "up"], ["lab", "down"], ["lab", "load"], ["migrate"], ["activate"], ["reconcile"],
+      ["simulate"], ["lab", "up"], ["lab", "down"], ["lab", "load"], ["lab", "bench"], ["migrate"], ["activate"],
+      ["reconcile"],
       ["history", "list"], ["history", "show"], ["history", "plans"], ["bench"], ["discover"],
     ] {
       let help = try await ballast.run(command + ["--help"])

@@ -75,7 +75,7 @@ public enum KindVerdict: Sendable, Hashable {
   }
 }
 
-/// Chooses live or cold per VM and destination, exactly as DESIGN.md's table says.
+/// Chooses live or cold per VM and destination, as docs/ARCHITECTURE.md's kind table says.
 ///
 /// Stopped or suspended → cold. Running, with every disk on a shared datastore the destination
 /// mounts (`storage`), a destination CPU offering every feature the VM was started with
