@@ -18,8 +18,11 @@ struct DrainCommand: AsyncParsableCommand {
       host stays in maintenance). Moves are ordered to finish soonest within the concurrency \
       limits and run holding the cluster's lease, after reconciling what a killed process left \
       in flight. It ends with the host empty, or with the list of what is left and why. \
+      On a terminal it shows a live view; when standard output is not a terminal (a pipe, a \
+      file, cron) it prints JSON lines, one event per line and then a summary, as --json does. \
       Exits 0 when the host is empty, 1 when the drain is refused or VMs are left, 2 when a \
-      migration needs attention. --dry-run only shows (and records) the plan.
+      migration needs attention, 75 when another Ballast process holds the cluster's lease. \
+      --dry-run only shows (and records) the plan.
       """)
 
   @Argument(help: "The host to empty.")
@@ -49,6 +52,8 @@ struct DrainCommand: AsyncParsableCommand {
 
   @OptionGroup var simulation: SimulationOptions
 
+  @OptionGroup var logging: LoggingOptions
+
   func run() async throws {
     MoveSignals.ignoreHangups()
     let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)
@@ -59,9 +64,10 @@ struct DrainCommand: AsyncParsableCommand {
     let asJSON = json || !standardOutputIsTerminal
     let (host, clusterPath, save) = (self.host, files.cluster, self.save)
     let why = reason ?? "ballast drain \(host)"
-    let runner = PlanRunner.forCommand(policy: session.policy, pace: simulation.pace, journal: session.store)
+    let runner = PlanRunner.forCommand(
+      policy: session.policy, pace: simulation.pace, journal: session.store, logging: logging)
     let report = try await session.withLease(command: "drain \(host)") {
-      try await ReconcileOutput.reconcileFirst(session, json: asJSON)
+      try await ReconcileOutput.reconcileFirst(session, json: asJSON, logging: logging)
       let before = try await session.inventory()
       if before.host(named: host) == nil {
         let suggestion = PlannerError.closest(to: host, in: before.hosts.map(\.name))

@@ -2,6 +2,7 @@ import ArgumentParser
 import BallastEngine
 import BallastHistory
 import BallastModel
+import BallastRuntime
 import Foundation
 
 /// `ballast history`: what moved, when, why, what it was predicted to cost and what it cost.
@@ -46,6 +47,8 @@ struct HistoryListCommand: AsyncParsableCommand {
 
   @OptionGroup var database: DatabaseOptions
 
+  @OptionGroup var logging: LoggingOptions
+
   func run() async throws {
     let store = try database.openExistingStore()
     let filter = MigrationFilter(
@@ -75,6 +78,8 @@ struct HistoryShowCommand: AsyncParsableCommand {
 
   @OptionGroup var database: DatabaseOptions
 
+  @OptionGroup var logging: LoggingOptions
+
   func run() async throws {
     let store = try database.openExistingStore()
     guard let detail = try await store.migration(id: id) else {
@@ -98,6 +103,8 @@ struct HistoryPlansCommand: AsyncParsableCommand {
   var json = false
 
   @OptionGroup var database: DatabaseOptions
+
+  @OptionGroup var logging: LoggingOptions
 
   func run() async throws {
     let store = try database.openExistingStore()

@@ -7,7 +7,8 @@ struct DatabaseOptions: ParsableArguments {
   @Option(
     name: .long,
     help: ArgumentHelp(
-      "History database (SQLite). Default: $\(HistoryLocation.environmentVariable), else ./\(HistoryLocation.defaultFileName).",
+      "History database (SQLite). Default: $\(HistoryLocation.environmentVariable) (the systemd unit sets "
+        + "/var/lib/ballast/ballast.sqlite), else ./\(HistoryLocation.defaultFileName) in the working directory.",
       valueName: "path"))
   var db: String?
 

@@ -26,6 +26,8 @@ public struct BalanceLoopService: Service {
   let reloadPolicy: (@Sendable () throws -> Policy)?
   let logger: Logger
   let onRound: @Sendable (RoundReport) -> Void
+  /// Told of each round's start and end (``observed(by:)``).
+  var observer: (any LoopObserver)?
 
   /// A loop of `controller`'s rounds, `spacing` apart on `clock` (the cluster's); `onRound` sees
   /// each report.
@@ -51,7 +53,8 @@ public struct BalanceLoopService: Service {
         await runRounds()
         group.cancelAll()
       }
-    } onGracefulShutdown: {
+    } onGracefulShutdown: { [observer] in
+      observer?.loopStopping()
       Task { await controller.stop() }
     }
   }
@@ -61,9 +64,13 @@ public struct BalanceLoopService: Service {
     while !(await controller.isStopping) {
       let started = clock.now()
       let realFloor = ContinuousClock.now + .milliseconds(Int64(Limits.minimumRealInterval.milliseconds))
+      observer?.roundStarted()
       do {
-        onRound(try await controller.round())
+        let report = try await controller.round()
+        observer?.roundEnded(report)
+        onRound(report)
       } catch {
+        observer?.roundFailed(error)
         logger.error("round failed, trying again next interval: \(error)")
       }
       let deadline = started + spacing.interval
