@@ -36,9 +36,9 @@ public struct LoopEndpoint: Sendable {
       logger: logger)
   }
 
-  /// The loop and, when given, its HTTP server in one group that SIGTERM and SIGINT stop
-  /// gracefully: the loop first (migrations in flight finish or abort), the server last, so
-  /// the endpoint answers until the loop is done. The loop starts once the server listens;
+  /// The loop and, when given, its HTTP server in one group whose graceful shutdown (the
+  /// caller triggers it on SIGTERM and SIGINT) stops the loop first (migrations in flight finish
+  /// or abort), the server last, so the endpoint answers until the loop is done. The loop starts once the server listens;
   /// a server that cannot listen fails the group before anything moves.
   public static func serviceGroup(loop: BalanceLoopService, server: StatusServer?, logger: Logger) -> ServiceGroup {
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
@@ -52,7 +52,8 @@ public struct LoopEndpoint: Sendable {
     } else {
       services.append(.init(service: loop, successTerminationBehavior: .gracefullyShutdownGroup))
     }
-    return ServiceGroup(
-      configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    // No signals of its own: the caller's handler stops the loop (a second SIGTERM aborts its
+    // moves), and the loop's end shuts the server down.
+    return ServiceGroup(configuration: .init(services: services, logger: logger))
   }
 }

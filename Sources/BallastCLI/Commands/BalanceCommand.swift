@@ -123,8 +123,12 @@ struct BalanceCommand: AsyncParsableCommand {
       let signals = await StopSignals.trap { force in
         if force {
           logger.notice("stopping now: migrations in flight abort where it is safe; each rollback is recorded")
+          Task { await controller.stop(force: true) }
+        } else {
+          // The group's graceful shutdown tells the observers (systemd hears STOPPING=1) and
+          // stops the controller; the server goes once the loop is done.
+          Task { await group.triggerGracefulShutdown() }
         }
-        Task { await controller.stop(force: force) }
       }
       try await group.run()
       await signals.restore()
