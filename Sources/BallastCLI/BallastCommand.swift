@@ -24,6 +24,7 @@ public struct BallastCommand: AsyncParsableCommand {
       ReconcileCommand.self,
       HistoryCommand.self,
       BenchCommand.self,
+      CalibrateCommand.self,
     ]
   )
 

@@ -66,7 +66,7 @@ struct ClusterReader {
     guard
       let object = value.object([
         "name", "host", "state", "vcpus", "memory", "cpuModel", "cpuFeatures", "disks", "usage", "samples", "trace",
-        "dirtyRate", "workingSet", "labels",
+        "dirtyRate", "workingSet", "shutdownTime", "bootTime", "labels",
       ])
     else { return nil }
     let name = object.required("name", "the VM's name")?.nonEmptyString()
@@ -82,21 +82,28 @@ struct ClusterReader {
     let trace = object.optional("trace")?.nonEmptyString()
     let dirtyRate = object.optional("dirtyRate")?.bandwidth(positive: false) ?? .zero
     let workingSet = object.optional("workingSet")?.bytes(positive: false) ?? .zero
+    let shutdownTime = object.optional("shutdownTime")?.timeSpan()
+    let bootTime = object.optional("bootTime")?.timeSpan()
     let labels = object.optional("labels")?.stringMap() ?? [:]
     guard let name, let host, let state, let vcpus, let memory, let cpuModel, let usage else { return nil }
     return VM(
       name: name, host: host, state: state, vcpus: vcpus, memory: memory, cpuModel: cpuModel,
       cpuFeatures: cpuFeatures, disks: disks,
-      usage: usage, samples: samples, trace: trace, dirtyRate: dirtyRate, workingSet: workingSet, labels: labels)
+      usage: usage, samples: samples, trace: trace, dirtyRate: dirtyRate, workingSet: workingSet,
+      shutdownTime: shutdownTime, bootTime: bootTime, labels: labels)
   }
 
   func disk(_ value: YAMLValue) -> Disk? {
-    guard let object = value.object(["datastore", "size", "path"]) else { return nil }
+    guard let object = value.object(["datastore", "size", "path", "allocated"]) else { return nil }
     let datastore = object.required("datastore", "the datastore holding the disk")?.nonEmptyString()
     let size = object.required("size", "the disk size, e.g. 40GiB")?.bytes()
     let path = object.optional("path")?.string()
+    let allocated = object.optional("allocated")?.bytes(positive: false)
     guard let datastore, let size else { return nil }
-    return Disk(datastore: datastore, size: size, path: path)
+    if let allocated, allocated > size {
+      object.fields["allocated"]?.fail("allocated \(allocated) is larger than the disk's size \(size)")
+    }
+    return Disk(datastore: datastore, size: size, path: path, allocated: allocated)
   }
 
   func usage(_ value: YAMLValue) -> Usage? {

@@ -60,7 +60,7 @@ struct PolicyReader {
       let top = root.object([
         "version", "name", "weights", "threshold", "holdFor", "aggressiveness", "minImprovement",
         "maxMovesPerRound", "cooldown", "overcommit", "concurrency", "bandwidthCap", "downtimeLimit",
-        "liveIneligible", "convergence", "onCancel", "monitor", "rules",
+        "liveIneligible", "convergence", "onCancel", "monitor", "rules", "model",
       ])
     else { return policy }
     if let version = top.optional("version")?.int(atLeast: 1), version != 1 {
@@ -102,7 +102,21 @@ struct PolicyReader {
     policy.onCancel = top.optional("onCancel")?.choice(CancelAction.self) ?? policy.onCancel
     if let monitor = top.optional("monitor") { policy.monitor = read(monitor: monitor) }
     policy.rules = top.optional("rules")?.list()?.compactMap(Self.rule) ?? []
+    if let model = top.optional("model") { policy.model = read(model: model) }
     return policy
+  }
+
+  private func read(model value: YAMLValue) -> ModelSettings {
+    var m = ModelSettings()
+    guard let object = value.object(["learn", "alpha", "outlierDeviations"]) else { return m }
+    m.learn = object.optional("learn")?.bool() ?? m.learn
+    m.learning.alpha =
+      object.optional("alpha")?.double(in: 0.01...1, what: "the weight of the newest measurement") ?? m.learning.alpha
+    m.learning.outlierDeviations =
+      object.optional("outlierDeviations")?.double(
+        in: 1...100, what: "deviations beyond which a measurement is left out")
+      ?? m.learning.outlierDeviations
+    return m
   }
 
   private func read(convergence value: YAMLValue) -> Convergence {

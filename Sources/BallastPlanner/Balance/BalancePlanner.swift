@@ -35,9 +35,10 @@ public struct BalanceOptions: Sendable, Hashable {
 public enum BalancePlanner {
   /// The balance plan for `cluster` under `policy`, given past moves and migrations in flight.
   public static func plan(
-    cluster: Cluster, policy: Policy, history: MoveHistory = .none, options: BalanceOptions = BalanceOptions()
+    cluster: Cluster, policy: Policy, history: MoveHistory = .none, options: BalanceOptions = BalanceOptions(),
+    model: CostModel = CostModel()
   ) -> MigrationPlan {
-    var search = BalanceSearch(cluster: cluster, policy: policy, history: history, options: options)
+    var search = BalanceSearch(cluster: cluster, policy: policy, history: history, options: options, model: model)
     return search.run()
   }
 }
@@ -52,6 +53,8 @@ private struct Choice {
 /// The plan's moves once replayed from the snapshot, with their reasons and scores.
 private struct Replay {
   var moves: [PlannedMove] = []
+  /// Each move's kind decision (its reason ends with the decision's clause).
+  var decisions: [MoveDecision] = []
   /// Each move's VM and destination positions.
   var placements: [(vm: Int, to: Int)] = []
   var rejected: [Rejection] = []
@@ -64,6 +67,7 @@ private struct BalanceSearch {
   let policy: Policy
   let history: MoveHistory
   let options: BalanceOptions
+  let model: CostModel
   let pipeline: PlacementPipeline
   let profile = ScoringProfile.balance
   let minimumGain: Double
@@ -75,7 +79,7 @@ private struct BalanceSearch {
   var rejected: [Rejection] = []
   var notes: [String] = []
 
-  init(cluster: Cluster, policy: Policy, history: MoveHistory, options: BalanceOptions) {
+  init(cluster: Cluster, policy: Policy, history: MoveHistory, options: BalanceOptions, model: CostModel) {
     let state = PlacementState(cluster: cluster, policy: policy, history: history)
     self.state = state
     self.initial = state
@@ -83,7 +87,8 @@ private struct BalanceSearch {
     self.history = history
     self.options = options
     self.minimumGain = policy.minimumGain(activeHosts: state.activeHosts.count)
-    self.pipeline = PlacementPipeline(policy: policy)
+    self.model = model
+    self.pipeline = PlacementPipeline(policy: policy, model: model)
     self.moved = [Bool](repeating: false, count: cluster.vms.count)
     var cooling = [Double?](repeating: nil, count: cluster.vms.count)
     for name in history.lastMove.keys {
@@ -305,6 +310,7 @@ private struct BalanceSearch {
           score: profile.terms(context, in: current), predicted: decision.predicted,
           requiresShutdown: decision.requiresShutdown,
           disksToCopy: decision.kind == .cold ? current.disksToCopy(v, to: d) : []))
+      replay.decisions.append(decision)
       replay.placements.append((vm: v, to: d))
       replay.final.move(v, to: d)
     }
@@ -395,7 +401,7 @@ private struct BalanceSearch {
 
   private func finish(before: ClusterView, replay: Replay) -> MigrationPlan {
     let (scheduled, makespan) = PlanTail.ordered(
-      replay.moves, placements: replay.placements, initial: initial, concurrency: policy.concurrency)
+      replay.moves, decisions: replay.decisions, placements: replay.placements, initial: initial, model: model)
     return MigrationPlan(
       trigger: .balance, cluster: initial.cluster.name, policy: policy.name, moves: scheduled,
       rejected: rejected, before: before, after: replay.final.view(), predictedMakespanSeconds: makespan,

@@ -163,7 +163,9 @@ public actor BalanceController {
 
   private func planAndRun(_ view: Cluster, excluded: Set<String>, now: Double) async throws -> RoundDecision {
     let lastMoves = try await history.lastMoves(cluster: options.cluster)
-    var plan = BalancePlanner.plan(cluster: view, policy: policy, history: MoveHistory(lastMove: lastMoves, now: now))
+    let model = await LearnedModel.model(for: view, policy: policy, journal: journal)
+    var plan = BalancePlanner.plan(
+      cluster: view, policy: policy, history: MoveHistory(lastMove: lastMoves, now: now), model: model)
     plan.trigger = options.trigger
     if !excluded.isEmpty {
       plan.notes.append("left out, not seen recently: \(excluded.sorted().joined(separator: ", "))")
