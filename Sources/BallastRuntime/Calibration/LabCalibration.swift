@@ -221,7 +221,7 @@ public struct LabCalibration: Sendable {
     cluster.vms[i].dirtyRate = described.dirtyRate
     cluster.vms[i].workingSet = described.workingSet
     let vm = cluster.vms[i]
-    let model = CostModel(for: cluster, learned: try await journal.learnedEstimates(cluster: cluster.name))
+    let model = CostModel(for: cluster, learned: await journal.learnedEstimates(cluster: cluster.name))
     let plan = try ManualMove.plan(
       vm: vm.name, to: other.name, requested: .live, cluster: cluster, policy: policy, model: model)
     guard let move = plan.moves.first else { throw RuntimeError(.notPossible, "no move planned") }
