@@ -7,7 +7,7 @@ import Testing
 @testable import BallastLibvirt
 
 /// The libvirt driver against real libvirt daemons (the lab of clusters/libvirt-lab.yaml).
-@Suite(.serialized, .enabled(if: LibvirtLabAvailability.ready, LibvirtLabAvailability.reason), .timeLimit(.minutes(10)))
+@Suite(.serialized, .enabled(if: LibvirtLabAvailability.ready, LibvirtLabAvailability.reason), .timeLimit(.minutes(20)))
 struct LibvirtLabTests {
   @Test func inventoryReadsHostsVMsDisksAndLoadFromTheDaemons() async throws {
     try await LibvirtTestLab.with { lab in

@@ -3,7 +3,7 @@ import Testing
 
 @testable import BallastPlanner
 
-/// Every row of DESIGN.md's table: stopped / suspended → cold; running and eligible → live;
+/// Every row of docs/ARCHITECTURE.md's kind table: stopped / suspended → cold; running and eligible → live;
 /// running and not eligible (storage, CPU, convergence) → the policy's `liveIneligible`.
 @Suite("Migration kind selection")
 struct KindSelectionTests {

@@ -1,3 +1,4 @@
+import BallastDriverSupport
 import BallastEngine
 import BallastModel
 import BallastTestSupport
@@ -42,7 +43,7 @@ extension QEMUIntegration {
 
     @Test(
       "raising the limit (up to maxDowntime) or accepting the pause completes without throttling",
-      arguments: [(NoConvergenceAction.raiseLimit, Int64(2000)), (.accept, QEMULimits.maxDowntimeMs)])
+      arguments: [(NoConvergenceAction.raiseLimit, Int64(2000)), (.accept, ConvergenceWatch.unlimitedDowntimeMs)])
     func raiseOrAccept(action: NoConvergenceAction, limitMs: Int64) async throws {
       try await TestLab.with(vms: [Self.hog]) { test in
         _ = try await test.lab.waitForGuest(vm: "hog", on: "host-a")

@@ -217,8 +217,8 @@ struct LiveTransferRunTests {
         Self.reading("active", syncs: Int64(sync), transferred: Int64(sync) * 4_000_000, remaining: 4_000_000, ms: ms))
     }
     #expect(run.rounds == 3)
-    #expect(run.notConverging)
-    #expect(run.abortReason().contains("after 3 rounds"))
+    #expect(run.watch.notConverging)
+    #expect(run.watch.abortReason().contains("after 3 rounds"))
   }
 
   @Test("shrinking rounds converge; the round cap and the xen total cap stop it")
@@ -234,9 +234,9 @@ struct LiveTransferRunTests {
       _ = capped.observe(reading)
       _ = xen.observe(reading)
     }
-    #expect(!shrinking.notConverging)
-    #expect(capped.notConverging)
-    #expect(xen.notConverging, "36 MB sent for a 10 MB guest is past 3 × memory")
+    #expect(!shrinking.watch.notConverging)
+    #expect(capped.watch.notConverging)
+    #expect(xen.watch.notConverging, "36 MB sent for a 10 MB guest is past 3 × memory")
   }
 }
 

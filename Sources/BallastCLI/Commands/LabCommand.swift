@@ -10,7 +10,7 @@ struct LabCommand: AsyncParsableCommand {
     commandName: "lab",
     abstract:
       "Start or stop the lab of a cluster file (driver: qemu, or driver: libvirt with labRoot:), or change a VM's load.",
-    subcommands: [Up.self, Down.self, Load.self])
+    subcommands: [Up.self, Down.self, Load.self, Bench.self])
 
   struct Up: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

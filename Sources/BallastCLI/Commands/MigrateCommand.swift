@@ -9,7 +9,7 @@ struct MigrateCommand: AsyncParsableCommand {
     commandName: "migrate",
     abstract: "Move one VM to a host, live or cold, through the migration engine.",
     discussion: """
-      Without --live or --cold the kind follows DESIGN.md: a stopped VM moves cold; a running one \
+      Without --live or --cold the kind follows docs/ARCHITECTURE.md: a stopped VM moves cold; a running one \
       moves live when its storage is shared, the destination CPU offers its features and pre-copy \
       is predicted to converge; otherwise the policy's liveIneligible decides. The stage-0 checks \
       run again against the current state before anything moves. The cluster file is the \

@@ -64,7 +64,12 @@ struct SimulateCommand: AsyncParsableCommand {
   }
 
   func run() async throws {
-    let clusterValue = try ClusterFile.load(path: cluster)
+    var clusterValue = try ClusterFile.load(path: cluster)
+    if clusterValue.driver == .libvirt {
+      // A libvirt file lists no VMs: the replay starts from the cluster as its daemons hold it now.
+      clusterValue = LibvirtSession.snapshot(
+        of: try await DriverFactory.currentCluster(clusterValue, clusterFile: cluster, policyFile: policy.first))
+    }
     var policies: [(name: String, policy: Policy)] = []
     var issues: [FileIssue] = []
     for path in policy {

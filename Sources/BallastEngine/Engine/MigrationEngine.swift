@@ -15,7 +15,7 @@ public struct EngineOptions: Sendable, Hashable {
   public init() {}
 }
 
-/// The one migration engine: runs plans move by move through the stages of DESIGN.md, within
+/// The one migration engine: runs plans move by move through the stages of docs/ARCHITECTURE.md, within
 /// the policy's concurrency limits, journaling each stage before its irreversible step.
 ///
 /// Guarantees: a move that fails before commitment leaves the VM running (or off, if it was

@@ -1,6 +1,6 @@
 import BallastModel
 
-/// The stages of a migration, as DESIGN.md names them. Both kinds have six, numbered 0–5.
+/// The stages of a migration (docs/ARCHITECTURE.md, "The stages"). Both kinds have six, numbered 0–5.
 public enum MigrationStage: String, Sendable, Hashable, Codable, CaseIterable {
   // Live (pre-copy).
   case preMigration

@@ -56,12 +56,23 @@ public enum Libvirt {
   private static let initialized = Mutex(false)
 
   /// Initializes libvirt once: threads, no error printing to standard error (every failure is
-  /// returned as a ``LibvirtFailure`` instead), and SIGPIPE ignored process-wide.
+  /// returned as a ``LibvirtFailure`` instead), SIGPIPE ignored process-wide, and libvirt's
+  /// event loop running (for keepalives). Process-wide because libvirt's state is.
   static func initialize() {
     initialized.withLock { done in
       guard !done else { return }
       _ = virInitialize()
       virSetErrorFunc(nil, ignoreLibvirtError)
+      // libvirt's own event loop, on a thread of its own for the life of the process: it sends
+      // the keepalive messages that notice a dead daemon or host in seconds, where a blocked
+      // call would otherwise wait for TCP to give up.
+      if virEventRegisterDefaultImpl() == 0 {
+        let loop = Thread {
+          while true { _ = virEventRunDefaultImpl() }
+        }
+        loop.name = "libvirt: event loop"
+        loop.start()
+      }
       // A daemon that dies mid-call closes its socket; libvirt's next write must fail with an
       // error, not kill Ballast with SIGPIPE (libvirt leaves this to the application).
       signal(SIGPIPE, SIG_IGN)

@@ -17,11 +17,15 @@ final class LibvirtConnection: @unchecked Sendable {
 
   deinit { virConnectClose(pointer) }
 
-  /// Opens `uri` with libvirt's own authentication (SSH keys, TLS certificates, polkit); no
-  /// interactive prompt is ever answered.
+  /// Opens `uri` with libvirt's own authentication (SSH keys, TLS certificates, polkit; no
+  /// interactive prompt is ever answered), with keepalives on.
   static func open(_ uri: String) throws -> LibvirtConnection {
     Libvirt.initialize()
     guard let pointer = virConnectOpen(uri) else { throw Libvirt.lastFailure("cannot connect to \(uri)") }
+    // A daemon that misses 3 keepalives 5 s apart is taken for dead: calls on it fail instead
+    // of hanging (local drivers have no keepalive; that is fine).
+    _ = virConnectSetKeepAlive(pointer, 5, 3)
+    virResetLastError()
     return LibvirtConnection(pointer: pointer, uri: uri)
   }
 

@@ -112,7 +112,8 @@ extension LibvirtDriver {
     }
     let memory = try await Libvirt.run("reading the VM's size") { try DomainDescription(xml: domain.xml()) }
       .memoryBytes
-    var progress = LibvirtTransferProgress(settings: liveSettings, memory: Double(memory))
+    var progress = LibvirtTransferProgress(
+      settings: liveSettings, memory: Double(memory), bandwidth: bandwidth.bytesPerSecond)
     logger.info(
       "live migration started",
       metadata: [
@@ -256,36 +257,16 @@ extension LibvirtDriver {
   func applyConvergencePolicy(
     _ progress: inout LibvirtTransferProgress, domain: LibvirtDomain, vm: String, host: String
   ) async -> DriverError? {
-    guard progress.notConverging else { return nil }
-    let convergence = progress.settings.convergence
-    switch convergence.onNoConvergence {
-    case .abort:
-      return DriverError(vm: vm, host: host, progress.abortReason(), hint: "the VM keeps running on \(host)")
-    case .accept:
-      if !progress.limitRaised {
-        progress.raiseLimit()
-        try? await Libvirt.run("raising the downtime limit") { try domain.setMaxDowntime(milliseconds: 2_000_000) }
-      }
-    case .raiseLimit:
-      if !progress.limitRaised {
-        progress.raiseLimit()
-        let limit = UInt64(max(convergence.maxDowntime.milliseconds.rounded(), 1))
-        try? await Libvirt.run("raising the downtime limit") { try domain.setMaxDowntime(milliseconds: limit) }
-      } else if progress.rounds >= progress.limitRaisedAtRound + 2 {
-        return DriverError(
-          vm: vm, host: host, progress.abortReason() + " even with the limit raised to \(convergence.maxDowntime)",
-          hint: "the VM keeps running on \(host)")
-      }
-    case .throttle:
-      // libvirt's auto-converge raises the throttle itself; fully throttled for long, stop anyway.
-      if !progress.limitRaised, progress.throttle >= convergence.throttleMax - 0.005,
-        progress.rounds >= 3 * max(convergence.maxRounds, 1)
-      {
-        progress.raiseLimit()
-        try? await Libvirt.run("raising the downtime limit") { try domain.setMaxDowntime(milliseconds: 2_000_000) }
-      }
+    switch progress.watch.action() {
+    case .none:
+      return nil
+    case .abort(let reason):
+      return DriverError(vm: vm, host: host, reason, hint: "the VM keeps running on \(host)")
+    case .raiseDowntimeLimit(let milliseconds):
+      let limit = UInt64(max(milliseconds, 1))
+      try? await Libvirt.run("raising the downtime limit") { try domain.setMaxDowntime(milliseconds: limit) }
+      return nil
     }
-    return nil
   }
 
   // MARK: Rollback, commitment, activation

@@ -1,3 +1,4 @@
+import BallastDriverSupport
 import BallastEngine
 import BallastModel
 import Foundation
@@ -255,33 +256,13 @@ extension QEMUDriver {
   )
     async throws
   {
-    guard run.notConverging else { return }
-    let convergence = run.settings.convergence
-    switch convergence.onNoConvergence {
-    case .abort:
-      throw DriverError(vm: vm, host: host, run.abortReason(), hint: "the VM keeps running on \(host)")
-    case .accept:
-      if !run.limitRaised {
-        run.limitRaised = true
-        try await setDowntimeLimit(qmp, milliseconds: QEMULimits.maxDowntimeMs)
-      }
-    case .raiseLimit:
-      if !run.limitRaised {
-        run.raiseLimit(at: run.rounds)
-        try await setDowntimeLimit(qmp, milliseconds: Int64(convergence.maxDowntime.milliseconds.rounded()))
-      } else if run.rounds >= run.limitRaisedAtRound + 2 {
-        throw DriverError(
-          vm: vm, host: host, run.abortReason() + " even with the limit raised to \(convergence.maxDowntime)",
-          hint: "the VM keeps running on \(host)")
-      }
-    case .throttle:
-      // QEMU's auto-converge raises the throttle itself; once fully throttled for long, stop anyway.
-      if !run.limitRaised, run.throttle >= convergence.throttleMax - 0.005,
-        run.rounds >= 3 * max(convergence.maxRounds, 1)
-      {
-        run.limitRaised = true
-        try await setDowntimeLimit(qmp, milliseconds: QEMULimits.maxDowntimeMs)
-      }
+    switch run.watch.action() {
+    case .none:
+      return
+    case .abort(let reason):
+      throw DriverError(vm: vm, host: host, reason, hint: "the VM keeps running on \(host)")
+    case .raiseDowntimeLimit(let milliseconds):
+      try await setDowntimeLimit(qmp, milliseconds: milliseconds)
     }
   }
 
@@ -477,10 +458,4 @@ extension QEMUDriver {
     default: .refused
     }
   }
-}
-
-/// QEMU's own bounds.
-enum QEMULimits {
-  /// Largest `downtime-limit` QEMU accepts (2000 s), in milliseconds.
-  static let maxDowntimeMs: Int64 = 2_000_000
 }

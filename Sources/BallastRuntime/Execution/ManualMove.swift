@@ -10,7 +10,7 @@ public enum ManualMove {
     case cold
   }
 
-  /// The plan moving `vmName` to `hostName`: live or cold as DESIGN.md's table (and the
+  /// The plan moving `vmName` to `hostName`: live or cold as docs/ARCHITECTURE.md's kind table (and the
   /// planner's kind selection) says, unless `requested` forces one.
   /// - Throws: ``RuntimeError`` when a name is unknown or the move cannot be done as requested.
   public static func plan(

@@ -60,11 +60,7 @@ extension LibvirtSession {
   {
     let started = ContinuousClock.now
     let driver = try driver(cluster: cluster, clusterFile: clusterFile, logger: logger)
-    var snapshot = try await driver.inventory()
-    snapshot.driver = .simulated
-    snapshot.labRoot = nil
-    snapshot.libvirt = nil
-    for i in snapshot.vms.indices { snapshot.vms[i].samples = [] }
+    let snapshot = snapshot(of: try await driver.inventory())
     let issues: [FileIssue]
     do {
       _ = try ClusterFile.parse(ClusterWriter.yaml(snapshot), file: "discovered")
@@ -76,6 +72,16 @@ extension LibvirtSession {
     return Discovery(
       snapshot: snapshot, issues: issues,
       seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+  }
+
+  /// `inventory` as a simulated cluster: the hypervisors' state now as a simulation's start.
+  public static func snapshot(of inventory: Cluster) -> Cluster {
+    var snapshot = inventory
+    snapshot.driver = .simulated
+    snapshot.labRoot = nil
+    snapshot.libvirt = nil
+    for i in snapshot.vms.indices { snapshot.vms[i].samples = [] }
+    return snapshot
   }
 
   /// A `driver: libvirt` cluster of the hosts at `uris`, named after what each daemon calls

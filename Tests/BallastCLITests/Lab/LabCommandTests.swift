@@ -10,22 +10,10 @@ import Testing
 /// `reconcile`, CPU refusals. One test at a time (each brings its own small lab up and down).
 @Suite(
   "Commands on a QEMU lab", .serialized, .enabled(if: QEMUAvailability.installed, QEMUAvailability.reason),
-  .timeLimit(.minutes(3)))
+  .timeLimit(.minutes(20)))
 struct LabCommandTests {
   /// A policy that acts on CPU only, at once.
-  static let fastPolicy = """
-    version: 1
-    name: fast
-    weights: {cpu: 1, memory: 0}
-    threshold: 0.2
-    holdFor: 0s
-    cooldown: 10m
-    maxMovesPerRound: 1
-    downtimeLimit: 500ms
-    liveIneligible: cold
-    monitor: {interval: 2s, window: 4s, method: mean, staleAfter: 30s}
-
-    """
+  static let fastPolicy = LabPolicies.fast(threshold: 0.2)
 
   @Test(
     "a VM whose CPU model the destination lacks is refused live, with the reason; liveIneligible: cold moves it cold")

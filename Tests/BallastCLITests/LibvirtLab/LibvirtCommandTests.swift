@@ -9,22 +9,10 @@ import Testing
 /// operator runs them. One test at a time; each brings its own lab up and down.
 @Suite(
   "Commands on a libvirt lab", .serialized, .enabled(if: LibvirtLabAvailability.ready, LibvirtLabAvailability.reason),
-  .timeLimit(.minutes(5)))
+  .timeLimit(.minutes(20)))
 struct LibvirtCommandTests {
   /// CPU only, acting at once.
-  static let fastPolicy = """
-    version: 1
-    name: fast
-    weights: {cpu: 1, memory: 0}
-    threshold: 0.25
-    holdFor: 0s
-    cooldown: 10m
-    maxMovesPerRound: 1
-    downtimeLimit: 500ms
-    liveIneligible: cold
-    monitor: {interval: 2s, window: 4s, method: mean, staleAfter: 30s}
-
-    """
+  static let fastPolicy = LabPolicies.fast(threshold: 0.25)
 
   /// 4 MB/s cap: web-1's 16 MiB working set takes seconds to send.
   static let slowPolicy =

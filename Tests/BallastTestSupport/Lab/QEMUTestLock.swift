@@ -7,7 +7,8 @@ import Foundation
 ///
 /// The lock is an advisory `flock` on one file in the temporary folder: it is released when the
 /// process holding it exits, also when a test crashes. Waiting for it counts towards a test's
-/// time limit.
+/// time limit, so the lab suites' limits (20 minutes) guard against hangs, not slowness: on a
+/// machine where other test runs hold the lock a lab test may wait that long.
 public enum QEMUTestLock {
   /// The lock file every test target and process shares.
   public static let path = FileManager.default.temporaryDirectory.appendingPathComponent("ballast-qemu-tests.lock")
