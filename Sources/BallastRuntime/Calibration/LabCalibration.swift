@@ -50,6 +50,8 @@ public struct CalibrationMigration: Sendable, Hashable, Codable {
   public var throttle: Double?
   /// Why it did not complete, when it did not.
   public var failure: String?
+  /// What the engine measured for the learner.
+  public var observation: MigrationObservation?
 
   /// (predicted − measured) ÷ measured, of the transfer.
   public var transferError: Double? {
@@ -245,7 +247,7 @@ public struct LabCalibration: Sendable {
       number: number, from: move.from, to: move.to, predicted: move.predicted, measured: result?.measured,
       predictedTransferSeconds: transfer.totalSeconds, measuredTransferSeconds: observation?.transferSeconds,
       learnedFigures: learned, rounds: rounds.rounds, throttle: observation?.throttle,
-      failure: result?.outcome == .completed ? nil : result?.reason ?? "not run")
+      failure: result?.outcome == .completed ? nil : result?.reason ?? "not run", observation: observation)
   }
 
   private func driver(_ cluster: Cluster, lab: Lab) throws -> any Driver {
