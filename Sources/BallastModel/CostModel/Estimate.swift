@@ -5,7 +5,7 @@ public struct LearningSettings: Sendable, Hashable, Codable {
   public var alpha: Double = 0.3
   /// The prior's weight against the first observation (the file's value counts as a fraction
   /// of one migration, so the first measurement mostly replaces it).
-  public var priorWeight: Double = 0.25
+  public var priorWeight: Double = 0.1
   /// An observation further from the estimate than this many times its usual deviation is an
   /// outlier and left out (once the estimate has ``trustedAfter`` observations).
   public var outlierDeviations: Double = 4
