@@ -80,4 +80,15 @@ struct CostModelCommandTests {
     #expect(explain.stdout.contains("learning is off"))
     #expect(!explain.stdout.contains("learned,"))
   }
+
+  @Test func calibrateNeedsALabAndSaneOptions() throws {
+    let simulated = try BallastProcess.run(["calibrate", "--cluster", "clusters/demo.yaml"])
+    #expect(simulated.status != 0)
+    #expect(simulated.stderr.contains("describes no lab"))
+    let badRates = try BallastProcess.run(["calibrate", "--cluster", "clusters/lab.yaml", "--rates", "8,fast"])
+    #expect(badRates.status != 0)
+    #expect(badRates.stderr.contains("--rates takes numbers of MB/s"))
+    let badLink = try BallastProcess.run(["calibrate", "--cluster", "clusters/lab.yaml", "--link", "quick"])
+    #expect(badLink.stderr.contains("--link takes a rate"))
+  }
 }
