@@ -38,6 +38,14 @@ struct CalibrateCommand: AsyncParsableCommand {
   @Option(name: .long, help: ArgumentHelp("The link's rate, e.g. 3Gbit/s (default: measured).", valueName: "rate"))
   var link: String?
 
+  @Option(name: .long, help: ArgumentHelp("The migrated VM's memory (16MiB to 2GiB).", valueName: "size"))
+  var memory = "64MiB"
+
+  @Option(
+    name: .customLong("working-set"),
+    help: ArgumentHelp("What its guest fills and keeps rewriting (at most its memory).", valueName: "size"))
+  var workingSet = "16MiB"
+
   @Flag(name: .long, help: "Print the whole report as JSON.")
   var json = false
 
@@ -53,6 +61,12 @@ struct CalibrateCommand: AsyncParsableCommand {
         throw ValidationError("--caps must be above 0 MB/s")
       }
     }
+    guard let memory = ByteCount(parsing: memory), memory >= .mib(16), memory <= .gib(2) else {
+      throw ValidationError("--memory takes a size from 16MiB to 2GiB, e.g. 256MiB; got \(self.memory)")
+    }
+    guard let workingSet = ByteCount(parsing: workingSet), workingSet <= memory else {
+      throw ValidationError("--working-set takes a size no larger than --memory, e.g. 64MiB; got \(self.workingSet)")
+    }
     if let link, Bandwidth(parsing: link).map({ $0.bytesPerSecond > 0 }) != true {
       throw ValidationError("--link takes a rate such as 3Gbit/s or 400MB/s; got \(link)")
     }
@@ -65,6 +79,8 @@ struct CalibrateCommand: AsyncParsableCommand {
     settings.bandwidthCaps = (Self.numbers(caps) ?? []).map { .mbPerSecond($0) }
     settings.migrations = migrations
     settings.linkRate = link.flatMap(Bandwidth.init(parsing:))
+    settings.vmMemory = ByteCount(parsing: memory) ?? settings.vmMemory
+    settings.workingSet = ByteCount(parsing: workingSet) ?? settings.workingSet
     let logger = Logger(label: "ballast.calibrate", factory: { _ in SwiftLogNoOpLogHandler() })
     let calibration = try LabCalibration(lab: lab, clusterFile: cluster, settings: settings, logger: logger)
     let json = self.json

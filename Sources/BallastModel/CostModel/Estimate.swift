@@ -3,9 +3,10 @@ public struct LearningSettings: Sendable, Hashable, Codable {
   /// The weight of the newest observation once an estimate has several (EWMA); the first ones
   /// are averaged with equal weight.
   public var alpha: Double = 0.3
-  /// The prior's weight against the first observation (the file's value counts as a fraction
-  /// of one migration, so the first measurement mostly replaces it).
-  public var priorWeight: Double = 0.1
+  /// The prior's weight against the first observation, in migrations: 0 (the default), the
+  /// file's value is the estimate until the first measurement, which replaces it (a lab's
+  /// inventory, say, can be far off: its resident memory is not the memory the guest wrote).
+  public var priorWeight: Double = 0
   /// An observation further from the estimate than this many times its usual deviation is an
   /// outlier and left out (once the estimate has ``trustedAfter`` observations).
   public var outlierDeviations: Double = 4
