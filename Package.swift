@@ -138,7 +138,7 @@ let package = Package(
     .testTarget(
       name: "BallastRuntimeTests",
       dependencies: [
-        "BallastRuntime", "BallastHistory", "BallastEngine", "BallastModel", "BallastTestSupport",
+        "BallastRuntime", "BallastHistory", "BallastEngine", "BallastModel", "BallastPlanner", "BallastTestSupport",
       ]),
     .testTarget(
       name: "BallastLibvirtTests",

@@ -30,6 +30,7 @@ public struct BallastCommand: AsyncParsableCommand {
       ReconcileCommand.self,
       HistoryCommand.self,
       BenchCommand.self,
+      CalibrateCommand.self,
     ]
   )
 

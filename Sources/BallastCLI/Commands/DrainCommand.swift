@@ -75,7 +75,9 @@ struct DrainCommand: AsyncParsableCommand {
       }
       let previous = try await session.setMaintenance(true, host: host, reason: why)
       DrainReport.printMaintenance(host: host, previous: previous, json: asJSON)
-      let plan = try Self.plan(host: host, cluster: try await session.inventory(), policy: session.policy)
+      let now = try await session.inventory()
+      let plan = try Self.plan(
+        host: host, cluster: now, policy: session.policy, model: await session.costModel(for: now))
       var report = DrainReport(host: host, plan: plan, summary: nil, left: [], saved: false)
       if plan.refusal != nil || plan.moves.isEmpty {
         let id = try await session.store.recordPlan(plan, dryRun: false, at: session.clock.now())
@@ -100,10 +102,11 @@ struct DrainCommand: AsyncParsableCommand {
   /// `--dry-run`: the plan on the cluster as it is now, recorded as a dry run.
   private func showPlan(_ session: ClusterSession) async throws {
     let cluster = try await session.inventory()
+    let model = await session.costModel(for: cluster)
     let clock = ContinuousClock()
     var result: Result<MigrationPlan, any Error>?
     let elapsed = clock.measure {
-      result = Result { try Self.plan(host: host, cluster: cluster, policy: session.policy) }
+      result = Result { try Self.plan(host: host, cluster: cluster, policy: session.policy, model: model) }
     }
     guard let result else { return }
     let plan = try result.get()
@@ -117,9 +120,9 @@ struct DrainCommand: AsyncParsableCommand {
   }
 
   /// The drain plan, or a failure naming the unknown host.
-  static func plan(host: String, cluster: Cluster, policy: Policy) throws -> MigrationPlan {
+  static func plan(host: String, cluster: Cluster, policy: Policy, model: CostModel) throws -> MigrationPlan {
     do {
-      return try DrainPlanner.plan(host: host, cluster: cluster, policy: policy)
+      return try DrainPlanner.plan(host: host, cluster: cluster, policy: policy, model: model)
     } catch {
       throw CommandFailure("\(error)")
     }

@@ -19,11 +19,21 @@ struct HistoryCommand: AsyncParsableCommand {
     defaultSubcommand: HistoryListCommand.self)
 }
 
-/// `ballast history [--vm V] [--host H] [--since T] [--kind K] [--failed] [--json]`.
+/// `ballast history [--vm V] [--host H] [--since T] [--kind K] [--failed] [--json]`, and
+/// `ballast history --accuracy`.
 struct HistoryListCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "list",
-    abstract: "List recent migrations: kind, from → to, predicted vs measured time and downtime, outcome.")
+    abstract: "List recent migrations: kind, from → to, predicted vs measured time and downtime, outcome.",
+    discussion: """
+      --accuracy shows how far the cost model's predictions were from what the completed \
+      migrations measured instead: total time, downtime and bytes (mean absolute error, median, \
+      90th percentile, bias), overall, per kind, and by each VM's migration number (the first \
+      are predicted from the cluster file, later ones with what earlier ones taught).
+      """)
+
+  @Flag(name: .long, help: "The cost model's accuracy over completed migrations instead of the list.")
+  var accuracy = false
 
   @Option(name: .long, help: "Only this VM.")
   var vm: String?
@@ -49,11 +59,22 @@ struct HistoryListCommand: AsyncParsableCommand {
 
   @OptionGroup var logging: LoggingOptions
 
+  func validate() throws {
+    if accuracy, failed || planned {
+      throw ValidationError("--accuracy reads completed migrations; it does not go with --failed or --planned")
+    }
+  }
+
   func run() async throws {
     let store = try database.openExistingStore()
     let filter = MigrationFilter(
       vm: vm, host: host, since: query.sinceTime, kind: kind?.kind, failedOnly: failed, cluster: query.cluster,
       includePlanned: planned, limit: query.limit)
+    if accuracy {
+      let report = PredictionAccuracy(try await store.accuracySamples(filter))
+      print(json ? try JSONOutput.string(AccuracyText.json(report)) : AccuracyText.text(report, path: store.path))
+      return
+    }
     let records = try await store.migrations(filter)
     if json {
       print(try JSONOutput.string(["migrations": records]))

@@ -62,8 +62,10 @@ struct MigrateCommand: AsyncParsableCommand {
     let (vm, to, clusterPath, save) = (self.vm, self.to, files.cluster, self.save)
 
     if dryRun {
+      let now = try await session.inventory()
       let plan = try ManualMove.plan(
-        vm: vm, to: to, requested: requested, cluster: try await session.inventory(), policy: session.policy)
+        vm: vm, to: to, requested: requested, cluster: now, policy: session.policy,
+        model: await session.costModel(for: now))
       guard let move = plan.moves.first else { return }
       let engine = session.engine()
       try await engine.recordDryRun(plan)
@@ -77,8 +79,10 @@ struct MigrateCommand: AsyncParsableCommand {
       policy: session.policy, pace: simulation.pace, journal: session.store, logging: logging)
     let (summary, planned, saved) = try await session.withLease(command: "migrate \(vm) --to \(to)") {
       try await ReconcileOutput.reconcileFirst(session, json: asJSON, logging: logging)
+      let now = try await session.inventory()
       let plan = try ManualMove.plan(
-        vm: vm, to: to, requested: requested, cluster: try await session.inventory(), policy: session.policy)
+        vm: vm, to: to, requested: requested, cluster: now, policy: session.policy,
+        model: await session.costModel(for: now))
       if !asJSON, let move = plan.moves.first { writeLine("Migrating " + ManualMove.describe(move)) }
       var saved = false
       let (summary, _) = try await runner.run(plan, on: session.driver, clock: session.clock, json: asJSON) {

@@ -69,14 +69,17 @@ struct PlanCommand: AsyncParsableCommand {
     // Plan on a real backend as it is now: placement and measured load.
     let cluster = try await DriverFactory.currentCluster(
       fileCluster, clusterFile: files.cluster, policyFile: files.policy)
+    // What history taught, when there is a history to read (a plan records nothing).
+    let store = database.existingStore()
+    let model = await LearnedModel.model(for: cluster, policy: policy, journal: store)
     if let vm = explain {
-      let explanation = try PlacementExplainer.explain(vm: vm, cluster: cluster, policy: policy)
+      let explanation = try PlacementExplainer.explain(vm: vm, cluster: cluster, policy: policy, model: model)
       print(json ? try ExplainRenderer.json(explanation) : ExplainRenderer.text(explanation))
       return
     }
     let clock = ContinuousClock()
     var plan: MigrationPlan?
-    let elapsed = try clock.measure { plan = try BalancePlanner.plan(cluster: cluster, policy: policy) }
+    let elapsed = try clock.measure { plan = try BalancePlanner.plan(cluster: cluster, policy: policy, model: model) }
     guard let plan else { return }
     let millis = noTiming ? nil : elapsed.milliseconds
     print(
@@ -97,7 +100,8 @@ struct PlanCommand: AsyncParsableCommand {
       let cluster = try await session.inventory()
       let moved = MoveHistory(
         lastMove: try await history.lastMoves(cluster: cluster.name), now: session.clock.now())
-      let plan = try BalancePlanner.plan(cluster: cluster, policy: session.policy, history: moved)
+      let plan = try BalancePlanner.plan(
+        cluster: cluster, policy: session.policy, history: moved, model: await session.costModel(for: cluster))
       Self.announce(plan, policy: session.policy, json: asJSON)
       guard plan.refusal == nil, !plan.moves.isEmpty else {
         let id = try await session.store.recordPlan(plan, dryRun: false, at: session.clock.now())

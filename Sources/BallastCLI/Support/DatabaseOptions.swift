@@ -26,4 +26,11 @@ struct DatabaseOptions: ParsableArguments {
     }
     return try HistoryStore(path: path, access: .readOnly)
   }
+
+  /// The history database when there is one (and it opens); `nil` otherwise. For commands that
+  /// only read what it learned and must work without one.
+  func existingStore() -> HistoryStore? {
+    guard FileManager.default.fileExists(atPath: path) else { return nil }
+    return try? HistoryStore(path: path)
+  }
 }

@@ -72,7 +72,11 @@ struct MoveRun: Sendable {
 
   /// Reports that `stage` begins (its intent is already journaled) and makes it the stage in progress.
   func announce(_ stage: MigrationStage, figures: StageFigures = StageFigures()) {
-    begun.log.withLock { $0.begun.append(stage) }
+    let now = engine.clock.uptime()
+    begun.log.withLock {
+      $0.begun.append(stage)
+      $0.beganAt[stage] = now
+    }
     emit(.stageStarted, stage: stage, figures: figures)
   }
 
@@ -81,7 +85,11 @@ struct MoveRun: Sendable {
     _ stage: MigrationStage, _ outcome: StageOutcome, figures: StageFigures = StageFigures(), error: String? = nil
   ) async {
     await journalOutcome(stage, outcome, figures: figures, error: error)
-    begun.log.withLock { _ = $0.ended.insert(stage) }
+    let now = engine.clock.uptime()
+    begun.log.withLock {
+      $0.ended.insert(stage)
+      $0.endedAt[stage] = now
+    }
     emit(.stageEnded, stage: stage, stageOutcome: outcome, figures: figures, message: error)
   }
 
@@ -101,11 +109,27 @@ struct MoveRun: Sendable {
   }
 
   func result(
-    _ outcome: MoveOutcome, reason: String? = nil, failedStage: MigrationStage? = nil, measured: MeasuredCost? = nil
+    _ outcome: MoveOutcome, reason: String? = nil, failedStage: MigrationStage? = nil, measured: MeasuredCost? = nil,
+    observation: MigrationObservation? = nil
   ) -> MoveResult {
     MoveResult(
       index: index, move: move, outcome: outcome, reason: reason, failedStage: failedStage, measured: measured,
-      startedAt: startedAt - planStart, endedAt: elapsed)
+      startedAt: startedAt - planStart, endedAt: elapsed, observation: observation)
+  }
+
+  /// A transfer of this move over the links begins now (for ``TransferSharing``).
+  func transferBegins(_ accepted: PreflightResult) {
+    guard let source = accepted.source, let destination = accepted.destination else { return }
+    let now = engine.clock.uptime()
+    engine.shared.withLock {
+      $0.sharing.begin(token, from: source, to: destination, cap: engine.policy.bandwidthCap?.bytesPerSecond, at: now)
+    }
+  }
+
+  /// The transfer of this move ended now: its average share of the links (1: alone).
+  func transferEnds() -> Double {
+    let now = engine.clock.uptime()
+    return engine.shared.withLock { $0.sharing.end(token, at: now) } ?? 1
   }
 
   /// The result of a move stopped before it changed anything: skipped when nothing was tried
@@ -171,6 +195,9 @@ final class BegunStages: Sendable {
     /// In the order they began.
     var begun: [MigrationStage] = []
     var ended: Set<MigrationStage> = []
+    /// When each began and ended (`clock.uptime()`).
+    var beganAt: [MigrationStage: Double] = [:]
+    var endedAt: [MigrationStage: Double] = [:]
   }
   let log = Mutex(Log())
 }

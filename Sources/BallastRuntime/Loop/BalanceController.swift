@@ -193,9 +193,11 @@ public actor BalanceController {
     let lastMoves = try await history.lastMoves(cluster: options.cluster)
     var planning = BalanceOptions()
     planning.scope = scope
+    let model = await LearnedModel.model(for: view, policy: policy, journal: journal)
     let planningStarted = ContinuousClock.now
     var plan = try BalancePlanner.plan(
-      cluster: view, policy: policy, history: MoveHistory(lastMove: lastMoves, now: now), options: planning)
+      cluster: view, policy: policy, history: MoveHistory(lastMove: lastMoves, now: now), options: planning,
+      model: model)
     plan.trigger = options.trigger
     planningSeconds = (ContinuousClock.now - planningStarted).milliseconds / 1000
     if !excluded.isEmpty {
