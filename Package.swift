@@ -14,6 +14,7 @@ let package = Package(
     .library(name: "BallastQEMU", targets: ["BallastQEMU"]),
     .library(name: "BallastLibvirt", targets: ["BallastLibvirt"]),
     .library(name: "BallastRuntime", targets: ["BallastRuntime"]),
+    .library(name: "BallastService", targets: ["BallastService"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -25,6 +26,9 @@ let package = Package(
     .package(url: "https://github.com/swiftlang/swift-subprocess", exact: "1.0.2"),
     .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
     .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+    .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
   ],
   targets: [
     // Values only: hosts, VMs, datastores, units, cluster and policy files, plans, cost model.
@@ -87,12 +91,25 @@ let package = Package(
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),
       ]
     ),
+    // The loop as a service: Prometheus metrics, health, the status API and page over HTTP
+    // (Hummingbird), systemd notifications.
+    .target(
+      name: "BallastService",
+      dependencies: [
+        "BallastRuntime", "BallastModel", "BallastEngine", "BallastHistory",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ]
+    ),
     // The commands: parse arguments, call the runtime, print. A library so tests can drive them.
     .target(
       name: "BallastCLI",
       dependencies: [
-        "BallastRuntime", "BallastModel", "BallastPlanner", "BallastEngine", "BallastHistory", "BallastQEMU",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "BallastRuntime", "BallastService", "BallastModel", "BallastPlanner", "BallastEngine", "BallastHistory",
+        "BallastQEMU", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       ]
@@ -124,7 +141,7 @@ let package = Package(
     .testTarget(
       name: "BallastRuntimeTests",
       dependencies: [
-        "BallastRuntime", "BallastHistory", "BallastEngine", "BallastModel", "BallastTestSupport",
+        "BallastRuntime", "BallastHistory", "BallastEngine", "BallastModel", "BallastPlanner", "BallastTestSupport",
       ]),
     .testTarget(
       name: "BallastLibvirtTests",
@@ -136,6 +153,12 @@ let package = Package(
         "BallastLibvirt", "BallastTestSupport",
       ],
       exclude: ["Golden"]),
+    .testTarget(
+      name: "BallastServiceTests",
+      dependencies: [
+        "BallastService", "ballast", "BallastRuntime", "BallastHistory", "BallastEngine", "BallastModel",
+        "BallastTestSupport", .product(name: "Metrics", package: "swift-metrics"),
+      ]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -1,9 +1,10 @@
 #!/bin/sh
-# Runs the QEMU calibration (real live migrations over a grid of dirty rates × bandwidth
-# caps) and prints the pre-copy model's predictions next to QEMU's measurements.
-# Needs qemu-system-x86 (qemu-system-x86_64), qemu-utils (qemu-img) and gcc-multilib.
-# Grid: BALLAST_BENCH_RATES=0,8,32 BALLAST_BENCH_CAPS=16,64 (MB/s), BALLAST_BENCH_WS_MIB=16,
-# BALLAST_BENCH_MEMORY_MIB=64. Takes a few minutes; `ballast bench` will run the same calibration.
+# Calibrates the cost model on the QEMU lab: real live migrations over a grid of dirty rates ×
+# bandwidth caps, each predicted before it runs and measured by QEMU, before and after the model
+# learned (`ballast calibrate`; pass its options, e.g. --rates 0,8,32 --caps 16,64 --json).
+# Needs qemu-system-x86 (qemu-system-x86_64), qemu-utils (qemu-img) and gcc-multilib. Takes a few
+# minutes; it waits for the lock the lab tests take, so no other lab shares the machine's cores.
 set -eu
 cd "$(dirname "$0")/.."
-BALLAST_QEMU_BENCH=1 exec swift test --filter QEMUBenchmark "$@"
+swift build -c release --product ballast
+exec flock "${TMPDIR:-/tmp}/ballast-qemu-tests.lock" .build/release/ballast calibrate --cluster clusters/lab.yaml "$@"

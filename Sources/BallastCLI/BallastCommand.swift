@@ -7,8 +7,14 @@ public struct BallastCommand: AsyncParsableCommand {
     abstract: "Keeps a cluster of VM hosts balanced: plans, explains and executes migrations.",
     discussion: """
       Cluster files (clusters/*.yaml) describe hosts, datastores and VMs; policy files \
-      (policies/*.yaml) say how to balance. Every command that reads them validates them first.
+      (policies/*.yaml) say how to balance. Every command that reads them validates them first. \
+      Without --cluster and --policy: $BALLAST_CLUSTER and $BALLAST_POLICY, else \
+      /etc/ballast/cluster.yaml and /etc/ballast/policy.yaml. Shell completions: \
+      ballast --generate-completion-script bash|zsh|fish.
+
+      Exit codes: \(ExitStatus.table)
       """,
+    version: BallastVersion.current,
     subcommands: [
       ValidateCommand.self,
       StatusCommand.self,
@@ -25,6 +31,7 @@ public struct BallastCommand: AsyncParsableCommand {
       DatabaseCommand.self,
       HistoryCommand.self,
       BenchCommand.self,
+      CalibrateCommand.self,
     ]
   )
 

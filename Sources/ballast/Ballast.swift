@@ -1,6 +1,6 @@
 import BallastCLI
 
-/// The `ballast` executable: ArgumentParser's `AsyncParsableCommand.main()` parses the
-/// arguments and runs the chosen subcommand, awaiting it.
+/// The `ballast` executable: `BallastCommand.main()` parses the arguments, runs the chosen
+/// subcommand (awaiting it) and exits with the code the README's table lists.
 @main
 extension BallastCommand {}

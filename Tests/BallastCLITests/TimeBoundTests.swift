@@ -1,3 +1,4 @@
+import BallastRuntime
 import Testing
 
 @testable import BallastCLI

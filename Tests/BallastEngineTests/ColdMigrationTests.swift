@@ -37,13 +37,15 @@ import Testing
     let cluster = Fixture.cluster(
       hosts: [Fixture.host("h0", datastores: ["h0-local"]), Fixture.host("h1", datastores: ["h1-local", "san"])],
       vms: [vm])
-    let harness = try Harness(cluster: cluster, policy: Fixture.policy(), timings: .transfersOnly)
+    // The simulated hypervisors' steps take what the cost model's priors say.
+    let harness = try Harness(cluster: cluster, policy: Fixture.policy())
     let summary = await harness.engine.execute(
       Fixture.plan([Fixture.move("app", from: "h0", to: "h1", kind: .cold, requiresShutdown: true)], cluster: cluster))
 
     let result = try #require(summary.results.first)
     #expect(result.outcome == .completed)
-    let prediction = ColdMigrationModel().predict(vm: vm, disksToCopy: vm.disks, bandwidth: .gbit(10))
+    let prediction = CostModel().predictCold(
+      vm: vm, disksToCopy: vm.disks, from: cluster.hosts[0], to: cluster.hosts[1], policy: Fixture.policy())
     let measured = try #require(result.measured)
     #expect(abs(measured.seconds - prediction.totalSeconds) < 1e-6)
     #expect(abs(measured.downtimeMs - prediction.downtimeSeconds * 1000) < 1e-3)

@@ -50,6 +50,15 @@ actor FencingJournal: MigrationJournal {
   func unfinishedMoves(cluster: String?) async throws -> [UnfinishedMove] {
     await inner.unfinishedMoves(cluster: cluster)
   }
+  func recordObservation(
+    _ observation: MigrationObservation, move: MoveID, learn: Bool, settings: LearningSettings
+  ) async throws {
+    try check()
+    await inner.recordObservation(observation, move: move, learn: learn, settings: settings)
+  }
+  func learnedEstimates(cluster: String) async throws -> LearnedEstimates {
+    await inner.learnedEstimates(cluster: cluster)
+  }
 }
 
 @Suite("A fenced journal stops the engine")

@@ -43,6 +43,14 @@ actor FreezableJournal: MigrationJournal {
   func planFinished(plan: PlanID, measuredImbalanceAfter: Double?, at: Double) async throws {
     if alive() { await inner.planFinished(plan: plan, measuredImbalanceAfter: measuredImbalanceAfter, at: at) }
   }
+  func recordObservation(
+    _ observation: MigrationObservation, move: MoveID, learn: Bool, settings: LearningSettings
+  ) async throws {
+    if alive() { await inner.recordObservation(observation, move: move, learn: learn, settings: settings) }
+  }
+  func learnedEstimates(cluster: String) async throws -> LearnedEstimates {
+    await inner.learnedEstimates(cluster: cluster)
+  }
   func unfinishedMoves(cluster: String?) async throws -> [UnfinishedMove] {
     await inner.unfinishedMoves(cluster: cluster)
   }

@@ -1,4 +1,5 @@
 import BallastEngine
+import BallastModel
 import BallastTestSupport
 import Foundation
 import Testing
@@ -14,7 +15,10 @@ struct CopyTests {
     try await store.withLease(cluster: "lab", holder: LeaseHolder.current(command: "test"), duration: 60) { _ in
       let planID = try await store.recordPlan(plan(moves), dryRun: false, at: clock)
       for (index, move) in moves.enumerated() {
-        try await journalMove(store, plan: planID, index: index, move, at: clock + Double(index) * 100)
+        let id = try await journalMove(store, plan: planID, index: index, move, at: clock + Double(index) * 100)
+        try await store.recordObservation(
+          ModelTests.observation(vm: move.vm, bytes: 2.3e9, first: 2.2e9), move: id, learn: true,
+          settings: LearningSettings())
       }
       try await store.planFinished(plan: planID, measuredImbalanceAfter: 0.12, at: clock + 300)
       try await store.recordHostStateChange(
@@ -49,6 +53,8 @@ struct CopyTests {
         }
         #expect(try await destination.hostSamples(cluster: "lab") == source.hostSamples(cluster: "lab"))
         #expect(try await destination.hostStateChanges() == source.hostStateChanges())
+        #expect(try await destination.learnedEstimates(cluster: "lab") == source.learnedEstimates(cluster: "lab"))
+        #expect(report.first { $0.table == "model_estimates" }?.copiedRows == 3)  // two VMs, one link
         let epochs = "SELECT lease_epoch FROM stages ORDER BY id"
         #expect(try await destination.rowsForTest(epochs) == source.rowsForTest(epochs))
         // New rows get new ids after the copied ones, and the fencing triggers are back.

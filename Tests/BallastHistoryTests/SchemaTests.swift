@@ -79,6 +79,7 @@ struct SchemaTests {
       ("003-cluster-leases", 0x9f4c_6a14_1027_ba1e),
       ("004-move-history-view", 0x4ef7_05d7_e8d2_c1aa),
       ("005-moves-by-host", 0xdab4_ccfb_003a_06cd),
+      ("006-cost-model-learning", 0x7a91_3e1a_46ae_cf09),
       ("007-fencing-leaders-write-keys", 0x6937_6515_b105_3286),
     ]
     #expect(

@@ -22,7 +22,7 @@ struct PlannerFailureTests {
     let unrepaired = RepairSearch(state: snapshot, history: .none, options: BalanceOptions(), cooling: cooling).outcome
     return BalanceSearch(
       snapshot: snapshot, repaired: unrepaired, history: .none, options: BalanceOptions(), cooling: cooling,
-      limit: policy.maxMovesPerRound)
+      limit: policy.maxMovesPerRound, model: CostModel())
   }
 
   @Test func movesThatDoNotReplayAreAFailureNotAnEmptyPlan() throws {

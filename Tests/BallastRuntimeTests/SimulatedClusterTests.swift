@@ -27,7 +27,7 @@ struct SimulatedClusterTests {
     }
   }
 
-  @Test func aResumedClusterNeverStartsBeforeTheLastProcessLeftIt() throws {
+  @Test func aResumedClusterNeverStartsBeforeTheLastProcessLeftIt() async throws {
     let folder = try BallastProcess.temporaryFolder()
     defer { try? FileManager.default.removeItem(at: folder) }
     let path = folder.appendingPathComponent("state.json").path
@@ -37,12 +37,12 @@ struct SimulatedClusterTests {
     var state = SimulatedState(cluster: cluster, elapsed: 40)
     state.clockTime = now + 3600  // an unpaced run got an hour ahead of the wall clock
     try FileStateStore(path: path).save(state)
-    let ahead = try SimulatedCluster.driver(cluster: cluster, statePath: path, environment: [:])
+    let ahead = try await SimulatedCluster.driver(cluster: cluster, statePath: path, environment: [:])
     #expect(ahead.clock.now() >= now + 3600 && ahead.clock.elapsed == 40)
 
     state.clockTime = now - 3600
     try FileStateStore(path: path).save(state)
-    let behind = try SimulatedCluster.driver(cluster: cluster, statePath: path, environment: [:])
+    let behind = try await SimulatedCluster.driver(cluster: cluster, statePath: path, environment: [:])
     #expect(behind.clock.now() >= now && behind.clock.now() < now + 60)
   }
 }

@@ -31,6 +31,8 @@ struct ActivateCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Print {\"host\",\"previous\",\"state\",\"saved\",\"recorded\"} as JSON.")
   var json = false
 
+  @OptionGroup var logging: LoggingOptions
+
   func run() async throws {
     MoveSignals.ignoreHangups()
     let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)

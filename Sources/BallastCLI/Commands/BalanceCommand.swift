@@ -3,6 +3,7 @@ import BallastEngine
 import BallastHistory
 import BallastModel
 import BallastRuntime
+import BallastService
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -63,8 +64,13 @@ struct BalanceCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Simulated clusters: write the new placement to the cluster file when done.")
   var save = false
 
+  @OptionGroup var endpoint: ListenOptions
+
+  @OptionGroup var logging: LoggingOptions
+
   func validate() throws {
     if loop && once { throw ValidationError("--loop and --once exclude each other") }
+    if endpoint.listen != nil && !loop { throw ValidationError("--listen serves a running loop: add --loop") }
     if let interval { _ = try FlagValue.timeSpan(interval, flag: "--interval", in: Limits.interval) }
     _ = try FlagValue.timeSpan(lease, flag: "--lease", in: Limits.lease)
   }
@@ -73,9 +79,12 @@ struct BalanceCommand: AsyncParsableCommand {
 
   private var intervalSeconds: Double? { interval.flatMap { TimeSpan(parsing: $0)?.seconds } }
 
+  /// Real seconds between the starts of two rounds of the loop.
+  private func realInterval(_ policy: Policy) -> Double { intervalSeconds ?? policy.monitor.interval.seconds }
+
   func run() async throws {
     MoveSignals.ignoreHangups()
-    let logger = Logger(label: "ballast.balance", factory: { StreamLogHandler.standardError(label: $0) })
+    let logger = logging.logger("ballast.balance")
     let session = try await ClusterSession.open(
       files: files, database: database, statePath: simulation.state, logger: logger)
     if !loop {
@@ -91,6 +100,14 @@ struct BalanceCommand: AsyncParsableCommand {
     // With --loop a simulated cluster's clock runs at --pace (1 unless told otherwise).
     let pace = session.simulated == nil ? nil : (simulation.pace ?? (loop ? 1 : nil))
     let spacing = RoundSpacing(interval: intervalSeconds ?? session.policy.monitor.interval.seconds, pace: pace)
+    // With --listen, the endpoint's telemetry follows the rounds and the engine's events.
+    let address = try endpoint.address
+    let served = address.map { _ in
+      LoopEndpoint(
+        cluster: session.cluster.name, interval: spacing.interval * spacing.realSecondsPerClockSecond)
+    }
+    let telemetry = served?.telemetry
+    let engineObserver: EngineObserver = { event in telemetry?.engineEvent(event) }
     let controller = BalanceController(
       driver: session.driver, clock: session.clock, journal: session.store,
       history: StoreLoopHistory(store: session.store, holder: holder, leaseDuration: loop ? leaseSeconds : 60),
@@ -98,7 +115,8 @@ struct BalanceCommand: AsyncParsableCommand {
       options: .init(
         cluster: session.cluster.name, dryRun: dryRun, requireHold: loop || once,
         trigger: loop || once ? .loop : .balance, interval: loop ? spacing.interval : intervalSeconds),
-      hosts: session.cluster.hosts, logger: logger)
+      hosts: session.cluster.hosts, logger: logger, observer: engineObserver)
+    // The loop rebuilds its hold when it takes the lead (it may stand by first).
     if once { try await controller.restoreHold() }
     let pacer = session.simulated.flatMap { driver in pace.map { VirtualPacer(clock: driver.clock, rate: $0) } }
     defer { pacer?.stop() }
@@ -120,17 +138,31 @@ struct BalanceCommand: AsyncParsableCommand {
         _ = try await session.reconcileTakingOver(logger: logger, leaseDuration: leaseSeconds, wait: leaseSeconds + 5)
         try await controller.takeOver()
       }
-      let group = ServiceGroup(
-        configuration: .init(
-          services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
-          logger: logger))
+      let notifier = SystemdNotifier()
+      var observers: [any LoopObserver] = [notifier]
+      // Standing by or leading: systemd's status line, and the endpoint's /readyz and metrics.
+      var roles: [any LoopRoleObserver] = [notifier]
+      var server: StatusServer?
+      if let address, let served {
+        observers.append(served.telemetry)
+        roles.append(served.telemetry)
+        server = served.server(
+          address: address, store: session.store, holder: holder, policy: { await controller.policy }, logger: logger)
+      }
+      let group = LoopEndpoint.serviceGroup(
+        loop: service.observed(by: LoopObservers(observers)).reportingRole(to: LoopRoleObservers(roles)),
+        server: server, logger: logger)
       // SIGTERM / SIGINT stop the loop (migrations in flight finish, or abort per onCancel); a
-      // second one aborts them where it is safe.
+      // second one aborts them where it is safe. The endpoint stops once the loop has.
       let signals = await StopSignals.trap { force in
         if force {
           logger.notice("stopping now: migrations in flight abort where it is safe; each rollback is recorded")
+          Task { await controller.stop(force: true) }
+        } else {
+          // The group's graceful shutdown tells the observers (systemd hears STOPPING=1) and
+          // stops the controller; the server goes once the loop is done.
+          Task { await group.triggerGracefulShutdown() }
         }
-        Task { await controller.stop(force: force) }
       }
       try await group.run()
       await signals.restore()
@@ -139,6 +171,8 @@ struct BalanceCommand: AsyncParsableCommand {
       let report = try await controller.round()
       await signals.restore()
       print.round(report)
+      // Another process moves VMs on the cluster: busy, not failed (cron can tell them apart).
+      if case .leaseHeld = report.decision { throw ExitCode(ExitStatus.busy) }
     }
     if save, let simulated = session.simulated {
       let final = try await simulated.inventory()

@@ -29,6 +29,11 @@ struct BenchCommand: AsyncParsableCommand {
   @Option(name: .long, help: "minImprovement for the balance plans; 'policy' keeps the policy's.")
   var minImprovement: String = "policy"
 
+  @Flag(name: .long, help: "Print the policy and one object per size as JSON (times in milliseconds).")
+  var json = false
+
+  @OptionGroup var logging: LoggingOptions
+
   func validate() throws {
     _ = try parsedSizes()
     if minImprovement != "policy" {
@@ -57,6 +62,20 @@ struct BenchCommand: AsyncParsableCommand {
     #if DEBUG
       printError("note: this is a debug build; figures are only meaningful with `swift build -c release`")
     #endif
+    var rows: [BenchRow] = []
+    for size in try parsedSizes() {
+      if !json { printError("generating \(size.hosts) hosts / \(size.vms) VMs…") }
+      rows.append(try Self.measure(hosts: size.hosts, vms: size.vms, seed: seed, policy: policyValue))
+    }
+    if json {
+      print(
+        try JSONOutput.string(
+          BenchJSON(
+            policy: policyValue.name, minImprovement: policyValue.minImprovement,
+            aggressiveness: policyValue.aggressiveness, maxMovesPerRound: policyValue.maxMovesPerRound, seed: seed,
+            sizes: rows)))
+      return
+    }
     print(
       "policy \(policyValue.name): minImprovement \(policyValue.minImprovement) at aggressiveness "
         + "\(policyValue.aggressiveness), maxMovesPerRound \(policyValue.maxMovesPerRound), seed \(seed)\n")
@@ -66,33 +85,39 @@ struct BenchCommand: AsyncParsableCommand {
         "DRAIN PLAN",
         "DRAIN MOVES", "MAKESPAN",
       ], rightAligned: [0, 1, 2, 3, 4, 5, 8, 9, 10])
-    let clock = ContinuousClock()
-    for size in try parsedSizes() {
-      printError("generating \(size.hosts) hosts / \(size.vms) VMs…")
-      var cluster: Cluster?
-      let generateTime = clock.measure {
-        cluster = ClusterGenerator(hosts: size.hosts, vms: size.vms, seed: seed).generate()
-      }
-      guard let cluster else { continue }
-      let indexTime = clock.measure { _ = PlacementState(cluster: cluster, policy: policyValue) }
-      var balance: MigrationPlan?
-      let balanceTime = try clock.measure { balance = try BalancePlanner.plan(cluster: cluster, policy: policyValue) }
-      let target = Self.largestHost(cluster)
-      var drain: MigrationPlan?
-      let drainTime = clock.measure {
-        drain = try? DrainPlanner.plan(host: target, cluster: cluster, policy: policyValue)
-      }
-      let drainMoves = drain.map { $0.refusal == nil ? "\($0.moves.count)" : "refused" } ?? "error"
+    for row in rows {
       table.add([
-        "\(size.hosts)", "\(cluster.vms.count)", Self.millis(generateTime), Self.millis(indexTime),
-        Self.millis(balanceTime),
-        "\(balance?.moves.count ?? 0)",
-        "\(PlanRenderer.fixed(balance?.before.imbalance ?? 0, 4)) → \(PlanRenderer.fixed(balance?.after.imbalance ?? 0, 4))",
-        "\(target) (\(cluster.vms.filter { $0.host == target }.count) VMs)", Self.millis(drainTime), drainMoves,
-        PlanRenderer.duration(drain?.predictedMakespanSeconds ?? 0),
+        "\(row.hosts)", "\(row.vms)", Self.millis(row.generateMs), Self.millis(row.indexMs),
+        Self.millis(row.balancePlanMs), "\(row.balanceMoves)",
+        "\(PlanRenderer.fixed(row.imbalanceBefore, 4)) → \(PlanRenderer.fixed(row.imbalanceAfter, 4))",
+        "\(row.drainedHost) (\(row.drainedHostVMs) VMs)", Self.millis(row.drainPlanMs),
+        row.drainMoves.map { "\($0)" } ?? (row.drainRefused ? "refused" : "error"),
+        PlanRenderer.duration(row.drainMakespanSeconds),
       ])
     }
     print(table.render())
+  }
+
+  /// Generates a cluster of `hosts` and `vms` and times indexing it, a balance plan and the
+  /// drain plan of its fullest host.
+  static func measure(hosts: Int, vms: Int, seed: UInt64, policy: Policy) throws -> BenchRow {
+    let clock = ContinuousClock()
+    var generated: Cluster?
+    let generateTime = clock.measure { generated = ClusterGenerator(hosts: hosts, vms: vms, seed: seed).generate() }
+    let cluster = generated ?? Cluster(name: "empty", datastores: [], hosts: [], vms: [])
+    let indexTime = clock.measure { _ = PlacementState(cluster: cluster, policy: policy) }
+    var balance: MigrationPlan?
+    let balanceTime = try clock.measure { balance = try BalancePlanner.plan(cluster: cluster, policy: policy) }
+    let target = largestHost(cluster)
+    var drain: MigrationPlan?
+    let drainTime = clock.measure { drain = try? DrainPlanner.plan(host: target, cluster: cluster, policy: policy) }
+    return BenchRow(
+      hosts: hosts, vms: cluster.vms.count, generateMs: generateTime.milliseconds, indexMs: indexTime.milliseconds,
+      balancePlanMs: balanceTime.milliseconds, balanceMoves: balance?.moves.count ?? 0,
+      imbalanceBefore: balance?.before.imbalance ?? 0, imbalanceAfter: balance?.after.imbalance ?? 0,
+      drainedHost: target, drainedHostVMs: cluster.vms.filter { $0.host == target }.count,
+      drainPlanMs: drainTime.milliseconds, drainMoves: drain.flatMap { $0.refusal == nil ? $0.moves.count : nil },
+      drainRefused: drain?.refusal != nil, drainMakespanSeconds: drain?.predictedMakespanSeconds ?? 0)
   }
 
   /// The host with the most VMs (ties: the first by name).
@@ -105,5 +130,34 @@ struct BenchCommand: AsyncParsableCommand {
     } ?? ""
   }
 
-  static func millis(_ duration: Duration) -> String { PlanRenderer.fixed(duration.milliseconds, 1) + " ms" }
+  static func millis(_ milliseconds: Double) -> String { PlanRenderer.fixed(milliseconds, 1) + " ms" }
+}
+
+/// One size of `ballast bench`: the cluster, the times (milliseconds) and the plans' results.
+struct BenchRow: Encodable {
+  var hosts: Int
+  var vms: Int
+  var generateMs: Double
+  var indexMs: Double
+  var balancePlanMs: Double
+  var balanceMoves: Int
+  var imbalanceBefore: Double
+  var imbalanceAfter: Double
+  var drainedHost: String
+  var drainedHostVMs: Int
+  var drainPlanMs: Double
+  /// `nil` when the drain was refused (or could not be planned).
+  var drainMoves: Int?
+  var drainRefused: Bool
+  var drainMakespanSeconds: Double
+}
+
+/// What `bench --json` prints.
+struct BenchJSON: Encodable {
+  var policy: String
+  var minImprovement: Double
+  var aggressiveness: Int
+  var maxMovesPerRound: Int
+  var seed: UInt64
+  var sizes: [BenchRow]
 }

@@ -27,6 +27,8 @@ struct DiscoverCommand: AsyncParsableCommand {
   @Option(name: .shortAndLong, help: ArgumentHelp("Write the snapshot here instead of printing it.", valueName: "file"))
   var output: String?
 
+  @OptionGroup var logging: LoggingOptions
+
   func validate() throws {
     if (cluster == nil) == uri.isEmpty {
       throw ValidationError("give either --cluster FILE or --uri URI (once per host)")

@@ -18,8 +18,11 @@ struct DrainCommand: AsyncParsableCommand {
       host stays in maintenance). Moves are ordered to finish soonest within the concurrency \
       limits and run holding the cluster's lease, after reconciling what a killed process left \
       in flight. It ends with the host empty, or with the list of what is left and why. \
+      On a terminal it shows a live view; when standard output is not a terminal (a pipe, a \
+      file, cron) it prints JSON lines, one event per line and then a summary, as --json does. \
       Exits 0 when the host is empty, 1 when the drain is refused or VMs are left, 2 when a \
-      migration needs attention. --dry-run only shows (and records) the plan.
+      migration needs attention, 75 when another Ballast process holds the cluster's lease. \
+      --dry-run only shows (and records) the plan.
       """)
 
   @Argument(help: "The host to empty.")
@@ -49,6 +52,8 @@ struct DrainCommand: AsyncParsableCommand {
 
   @OptionGroup var simulation: SimulationOptions
 
+  @OptionGroup var logging: LoggingOptions
+
   func run() async throws {
     MoveSignals.ignoreHangups()
     let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)
@@ -59,9 +64,10 @@ struct DrainCommand: AsyncParsableCommand {
     let asJSON = json || !standardOutputIsTerminal
     let (host, clusterPath, save) = (self.host, files.cluster, self.save)
     let why = reason ?? "ballast drain \(host)"
-    let runner = PlanRunner.forCommand(policy: session.policy, pace: simulation.pace, journal: session.store)
+    let runner = PlanRunner.forCommand(
+      policy: session.policy, pace: simulation.pace, journal: session.store, logging: logging)
     let report = try await session.withLease(command: "drain \(host)") {
-      try await ReconcileOutput.reconcileFirst(session, json: asJSON)
+      try await ReconcileOutput.reconcileFirst(session, json: asJSON, logging: logging)
       let before = try await session.inventory()
       if before.host(named: host) == nil {
         let suggestion = PlannerError.closest(to: host, in: before.hosts.map(\.name))
@@ -69,7 +75,9 @@ struct DrainCommand: AsyncParsableCommand {
       }
       let previous = try await session.setMaintenance(true, host: host, reason: why)
       DrainReport.printMaintenance(host: host, previous: previous, json: asJSON)
-      let plan = try Self.plan(host: host, cluster: try await session.inventory(), policy: session.policy)
+      let now = try await session.inventory()
+      let plan = try Self.plan(
+        host: host, cluster: now, policy: session.policy, model: await session.costModel(for: now))
       var report = DrainReport(host: host, plan: plan, summary: nil, left: [], saved: false)
       if plan.refusal != nil || plan.moves.isEmpty {
         let id = try await session.store.recordPlan(plan, dryRun: false, at: session.clock.now())
@@ -94,10 +102,11 @@ struct DrainCommand: AsyncParsableCommand {
   /// `--dry-run`: the plan on the cluster as it is now, recorded as a dry run.
   private func showPlan(_ session: ClusterSession) async throws {
     let cluster = try await session.inventory()
+    let model = await session.costModel(for: cluster)
     let clock = ContinuousClock()
     var result: Result<MigrationPlan, any Error>?
     let elapsed = clock.measure {
-      result = Result { try Self.plan(host: host, cluster: cluster, policy: session.policy) }
+      result = Result { try Self.plan(host: host, cluster: cluster, policy: session.policy, model: model) }
     }
     guard let result else { return }
     let plan = try result.get()
@@ -111,9 +120,9 @@ struct DrainCommand: AsyncParsableCommand {
   }
 
   /// The drain plan, or a failure naming the unknown host.
-  static func plan(host: String, cluster: Cluster, policy: Policy) throws -> MigrationPlan {
+  static func plan(host: String, cluster: Cluster, policy: Policy, model: CostModel) throws -> MigrationPlan {
     do {
-      return try DrainPlanner.plan(host: host, cluster: cluster, policy: policy)
+      return try DrainPlanner.plan(host: host, cluster: cluster, policy: policy, model: model)
     } catch {
       throw CommandFailure("\(error)")
     }

@@ -38,7 +38,17 @@ struct GenerateCommand: AsyncParsableCommand {
   static let hostRange = 1...100_000
   static let vmRange = 0...2_000_000
 
+  @Flag(
+    name: .long,
+    help: "Print what was written as one JSON object (output, hosts, VMs, traces) instead of notes; needs --output.")
+  var json = false
+
+  @OptionGroup var logging: LoggingOptions
+
   func validate() throws {
+    if json && output == nil {
+      throw ValidationError("--json describes the file written: add --output FILE (without it the YAML is the output)")
+    }
     try FlagValue.check(hosts, flag: "--hosts", in: Self.hostRange)
     try FlagValue.check(vms, flag: "--vms", in: Self.vmRange)
     try FlagValue.check(sharedRatio, flag: "--shared-ratio", in: 0...1, what: "a fraction")
@@ -56,14 +66,21 @@ struct GenerateCommand: AsyncParsableCommand {
     let generator = ClusterGenerator(
       hosts: hosts, vms: vms, seed: seed, sharedRatio: sharedRatio, cpuModels: models)
     var cluster = generator.generate()
-    if let traces { try writeTraces(for: &cluster, into: traces) }
-    if cluster.vms.count < vms {
+    let traceCount = try traces.map { try writeTraces(for: &cluster, into: $0) }
+    if cluster.vms.count < vms, !json {
       printError("note: only \(cluster.vms.count) of \(vms) VMs fit on \(hosts) hosts")
     }
     let text = ClusterWriter.yaml(cluster)
     if let output {
       try AtomicFile.write(text, to: output)
-      printError("wrote \(output): \(cluster.hosts.count) hosts, \(cluster.vms.count) VMs")
+      if json {
+        let written = GeneratedJSON(
+          output: output, cluster: cluster.name, seed: seed, hosts: cluster.hosts.count, vms: cluster.vms.count,
+          vmsAsked: vms, traces: traces, traceFiles: traceCount)
+        print(try JSONOutput.string(written))
+      } else {
+        printError("wrote \(output): \(cluster.hosts.count) hosts, \(cluster.vms.count) VMs")
+      }
     } else {
       print(text, terminator: "")
     }
@@ -71,7 +88,7 @@ struct GenerateCommand: AsyncParsableCommand {
 
   /// Writes one trace file per running VM into `folder` and sets each VM's `trace:` to it,
   /// relative to the cluster file's folder (or as given when printing to standard output).
-  private func writeTraces(for cluster: inout Cluster, into folder: String) throws {
+  private func writeTraces(for cluster: inout Cluster, into folder: String) throws -> Int {
     let folderURL = URL(fileURLWithPath: folder)
     do {
       try FileManager.default.createDirectory(at: folderURL, withIntermediateDirectories: true)
@@ -86,7 +103,8 @@ struct GenerateCommand: AsyncParsableCommand {
       try AtomicFile.write(TraceGenerator.text(trace), to: file.path)
       cluster.vms[i].trace = Self.relative(file.standardizedFileURL.path, to: base) ?? file.path
     }
-    printError("wrote \(generated.count) traces to \(folder)")
+    if !json { printError("wrote \(generated.count) traces to \(folder)") }
+    return generated.count
   }
 
   /// `path` relative to folder `base` when it lies inside it.
@@ -94,4 +112,18 @@ struct GenerateCommand: AsyncParsableCommand {
     guard let base, path.hasPrefix(base + "/") else { return nil }
     return String(path.dropFirst(base.count + 1))
   }
+}
+
+/// What `generate --json` prints: the file written and what is in it.
+struct GeneratedJSON: Encodable {
+  var output: String
+  var cluster: String
+  var seed: UInt64
+  var hosts: Int
+  var vms: Int
+  /// VMs asked for (more than `vms` when they did not all fit).
+  var vmsAsked: Int
+  /// The traces' folder and how many trace files it got, with --traces.
+  var traces: String?
+  var traceFiles: Int?
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import BallastEngine
 import BallastHistory
 import BallastModel
+import BallastRuntime
 import Foundation
 
 /// `ballast history`: what moved, when, why, what it was predicted to cost and what it cost.
@@ -19,11 +20,21 @@ struct HistoryCommand: AsyncParsableCommand {
     defaultSubcommand: HistoryListCommand.self)
 }
 
-/// `ballast history [--vm V] [--host H] [--since T] [--kind K] [--failed] [--json]`.
+/// `ballast history [--vm V] [--host H] [--since T] [--kind K] [--failed] [--json]`, and
+/// `ballast history --accuracy`.
 struct HistoryListCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "list",
-    abstract: "List recent migrations: kind, from → to, predicted vs measured time and downtime, outcome.")
+    abstract: "List recent migrations: kind, from → to, predicted vs measured time and downtime, outcome.",
+    discussion: """
+      --accuracy shows how far the cost model's predictions were from what the completed \
+      migrations measured instead: total time, downtime and bytes (mean absolute error, median, \
+      90th percentile, bias), overall, per kind, and by each VM's migration number (the first \
+      are predicted from the cluster file, later ones with what earlier ones taught).
+      """)
+
+  @Flag(name: .long, help: "The cost model's accuracy over completed migrations instead of the list.")
+  var accuracy = false
 
   @Option(name: .long, help: "Only this VM.")
   var vm: String?
@@ -47,11 +58,24 @@ struct HistoryListCommand: AsyncParsableCommand {
 
   @OptionGroup var database: DatabaseOptions
 
+  @OptionGroup var logging: LoggingOptions
+
+  func validate() throws {
+    if accuracy, failed || planned {
+      throw ValidationError("--accuracy reads completed migrations; it does not go with --failed or --planned")
+    }
+  }
+
   func run() async throws {
     let store = try await database.openExistingStore()
     let filter = MigrationFilter(
       vm: vm, host: host, since: query.sinceTime, kind: kind?.kind, failedOnly: failed, cluster: query.cluster,
       includePlanned: planned, limit: query.limit)
+    if accuracy {
+      let report = PredictionAccuracy(try await store.accuracySamples(filter))
+      print(json ? try JSONOutput.string(AccuracyText.json(report)) : AccuracyText.text(report, path: store.path))
+      return
+    }
     let records = try await store.migrations(filter)
     if json {
       print(try JSONOutput.string(["migrations": records]))
@@ -76,6 +100,8 @@ struct HistoryShowCommand: AsyncParsableCommand {
 
   @OptionGroup var database: DatabaseOptions
 
+  @OptionGroup var logging: LoggingOptions
+
   func run() async throws {
     let store = try await database.openExistingStore()
     guard let detail = try await store.migration(id: id) else {
@@ -99,6 +125,8 @@ struct HistoryPlansCommand: AsyncParsableCommand {
   var json = false
 
   @OptionGroup var database: DatabaseOptions
+
+  @OptionGroup var logging: LoggingOptions
 
   func run() async throws {
     let store = try await database.openExistingStore()

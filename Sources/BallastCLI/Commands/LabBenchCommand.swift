@@ -29,6 +29,8 @@ extension LabCommand {
     @Flag(name: .long, help: "Print the figures as JSON.")
     var json = false
 
+    @OptionGroup var logging: LoggingOptions
+
     func validate() throws {
       guard (0...50).contains(migrations) else { throw ValidationError("--migrations: expected 0 to 50") }
       guard (0...20_000).contains(domains) else { throw ValidationError("--domains: expected 0 to 20000") }
@@ -36,7 +38,7 @@ extension LabCommand {
 
     func run() async throws {
       let (cluster, policy) = try files.load()
-      let logger = Logger(label: "ballast.bench", factory: { _ in SwiftLogNoOpLogHandler() })
+      let logger = logging.detailLogger("ballast.bench")
       guard case .libvirt(let lab) = try Lab.of(cluster, clusterFile: files.cluster, logger: logger) else {
         throw CommandFailure("lab bench measures a libvirt lab (driver: libvirt with labRoot:)")
       }

@@ -26,10 +26,20 @@ struct LabCommand: AsyncParsableCommand {
 
     @OptionGroup var files: ClusterOptions
 
+    @Flag(name: .long, help: "Print {\"cluster\",\"root\",\"state\":\"up\",\"steps\":[…]} as JSON when it is up.")
+    var json = false
+
+    @OptionGroup var logging: LoggingOptions
+
     func run() async throws {
       let (cluster, _) = try files.load()
-      let lab = try LabCommand.lab(cluster, file: files.cluster)
-      for line in try await lab.up() { writeLine(line) }
+      let lab = try LabCommand.lab(cluster, file: files.cluster, logger: logging.logger("ballast.lab"))
+      let steps = try await lab.up()
+      if json {
+        print(try JSONOutput.string(LabJSON(cluster: cluster.name, root: lab.root, state: "up", steps: steps)))
+        return
+      }
+      for line in steps { writeLine(line) }
       writeLine("Lab \(cluster.name) is up under \(lab.root); try `ballast status --cluster \(files.cluster)`.")
     }
   }
@@ -43,17 +53,39 @@ struct LabCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Also delete the lab's folders (disks, definitions, logs).")
     var removeFiles = false
 
+    @Flag(
+      name: .long, help: "Print {\"cluster\",\"root\",\"state\":\"down\",\"removedFiles\"} as JSON when it is down.")
+    var json = false
+
+    @OptionGroup var logging: LoggingOptions
+
     func run() async throws {
       let (cluster, _) = try files.load()
-      let lab = try LabCommand.lab(cluster, file: files.cluster)
+      let lab = try LabCommand.lab(cluster, file: files.cluster, logger: logging.logger("ballast.lab"))
       try await lab.down(removeFiles: removeFiles)
+      if json {
+        print(
+          try JSONOutput.string(
+            LabJSON(cluster: cluster.name, root: lab.root, state: "down", removedFiles: removeFiles)))
+        return
+      }
       writeLine("Lab \(cluster.name) is down" + (removeFiles ? " and its folders are removed." : "."))
     }
   }
 
-  static func lab(_ cluster: Cluster, file: String) throws -> Lab {
-    try Lab.of(
-      cluster, clusterFile: file,
-      logger: Logger(label: "ballast.lab", factory: { StreamLogHandler.standardError(label: $0) }))
+  static func lab(_ cluster: Cluster, file: String, logger: Logger) throws -> Lab {
+    try Lab.of(cluster, clusterFile: file, logger: logger)
   }
+}
+
+/// What `lab up --json` and `lab down --json` print.
+struct LabJSON: Encodable {
+  var cluster: String
+  /// The lab's folder.
+  var root: String
+  /// `up` or `down`.
+  var state: String
+  /// What `lab up` did, one line per VM or host.
+  var steps: [String]?
+  var removedFiles: Bool?
 }

@@ -27,6 +27,8 @@ extension LabCommand {
 
     @OptionGroup var files: ClusterOptions
 
+    @OptionGroup var logging: LoggingOptions
+
     func validate() throws {
       if duty == nil && rate == nil && workingSet == nil {
         throw ValidationError("give --duty, --rate or --working-set")
@@ -38,7 +40,7 @@ extension LabCommand {
 
     func run() async throws {
       let (cluster, _) = try files.load()
-      let lab = try LabCommand.lab(cluster, file: files.cluster)
+      let lab = try LabCommand.lab(cluster, file: files.cluster, logger: logging.logger("ballast.lab"))
       writeLine(
         try await lab.setLoad(
           vm: vm, duty: duty, rate: rate.flatMap { Bandwidth(parsing: $0) },

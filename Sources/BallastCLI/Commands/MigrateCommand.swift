@@ -16,7 +16,10 @@ struct MigrateCommand: AsyncParsableCommand {
       simulated cluster's state: it is rewritten (atomically) only with --save. The migration \
       runs holding the cluster's lease (another Ballast process migrating on it makes this one \
       stop at once, saying who), after reconciling what a killed process left in flight, and \
-      every stage is recorded in the history database (dry runs too, marked as such).
+      every stage is recorded in the history database (dry runs too, marked as such). On a \
+      terminal it shows a live view; when standard output is not a terminal it prints JSON \
+      lines, one event per line and then a summary, as --json does. Exits 1 when the move \
+      failed, 2 when it needs attention, 75 when another Ballast process holds the lease.
       """)
 
   @Argument(help: "The VM to move.")
@@ -45,6 +48,8 @@ struct MigrateCommand: AsyncParsableCommand {
 
   @OptionGroup var simulation: SimulationOptions
 
+  @OptionGroup var logging: LoggingOptions
+
   func validate() throws {
     if live && cold { throw ValidationError("--live and --cold exclude each other") }
   }
@@ -57,8 +62,10 @@ struct MigrateCommand: AsyncParsableCommand {
     let (vm, to, clusterPath, save) = (self.vm, self.to, files.cluster, self.save)
 
     if dryRun {
+      let now = try await session.inventory()
       let plan = try ManualMove.plan(
-        vm: vm, to: to, requested: requested, cluster: try await session.inventory(), policy: session.policy)
+        vm: vm, to: to, requested: requested, cluster: now, policy: session.policy,
+        model: await session.costModel(for: now))
       guard let move = plan.moves.first else { return }
       let engine = session.engine()
       try await engine.recordDryRun(plan)
@@ -68,11 +75,14 @@ struct MigrateCommand: AsyncParsableCommand {
       return
     }
 
-    let runner = PlanRunner.forCommand(policy: session.policy, pace: simulation.pace, journal: session.store)
+    let runner = PlanRunner.forCommand(
+      policy: session.policy, pace: simulation.pace, journal: session.store, logging: logging)
     let (summary, planned, saved) = try await session.withLease(command: "migrate \(vm) --to \(to)") {
-      try await ReconcileOutput.reconcileFirst(session, json: asJSON)
+      try await ReconcileOutput.reconcileFirst(session, json: asJSON, logging: logging)
+      let now = try await session.inventory()
       let plan = try ManualMove.plan(
-        vm: vm, to: to, requested: requested, cluster: try await session.inventory(), policy: session.policy)
+        vm: vm, to: to, requested: requested, cluster: now, policy: session.policy,
+        model: await session.costModel(for: now))
       if !asJSON, let move = plan.moves.first { writeLine("Migrating " + ManualMove.describe(move)) }
       var saved = false
       let (summary, _) = try await runner.run(plan, on: session.driver, clock: session.clock, json: asJSON) {

@@ -21,7 +21,10 @@ struct PlanCommand: AsyncParsableCommand {
       recorded or moved. With --execute the plan is made again on the cluster as it is now \
       (cooldowns from the history apply), holding the cluster's lease, after reconciling what a \
       killed process left in flight, and its moves run through the migration engine, journaled \
-      in the history database. Exits 1 when a move failed, 2 when one needs attention.
+      in the history database; on a terminal it shows a live view, and when standard output is \
+      not a terminal it prints JSON lines (one event per line, then a summary), as --json does. \
+      Exits 1 when a move failed, 2 when one needs attention, 75 when another Ballast process \
+      holds the cluster's lease.
       """)
 
   @OptionGroup var files: ClusterOptions
@@ -47,6 +50,8 @@ struct PlanCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "With --execute: write the new placement to the cluster file afterwards, atomically.")
   var save = false
 
+  @OptionGroup var logging: LoggingOptions
+
   func validate() throws {
     if execute, explain != nil { throw ValidationError("--explain shows a plan; it cannot be combined with --execute") }
     if !execute, simulation.state != nil || simulation.pace != nil || save {
@@ -64,14 +69,17 @@ struct PlanCommand: AsyncParsableCommand {
     // Plan on a real backend as it is now: placement and measured load.
     let cluster = try await DriverFactory.currentCluster(
       fileCluster, clusterFile: files.cluster, policyFile: files.policy)
+    // What history taught, when there is a history to read (a plan records nothing).
+    let store = await database.existingStore()
+    let model = await LearnedModel.model(for: cluster, policy: policy, journal: store)
     if let vm = explain {
-      let explanation = try PlacementExplainer.explain(vm: vm, cluster: cluster, policy: policy)
+      let explanation = try PlacementExplainer.explain(vm: vm, cluster: cluster, policy: policy, model: model)
       print(json ? try ExplainRenderer.json(explanation) : ExplainRenderer.text(explanation))
       return
     }
     let clock = ContinuousClock()
     var plan: MigrationPlan?
-    let elapsed = try clock.measure { plan = try BalancePlanner.plan(cluster: cluster, policy: policy) }
+    let elapsed = try clock.measure { plan = try BalancePlanner.plan(cluster: cluster, policy: policy, model: model) }
     guard let plan else { return }
     let millis = noTiming ? nil : elapsed.milliseconds
     print(
@@ -84,14 +92,16 @@ struct PlanCommand: AsyncParsableCommand {
     let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)
     let asJSON = json || !standardOutputIsTerminal
     let (clusterPath, save) = (files.cluster, self.save)
-    let runner = PlanRunner.forCommand(policy: session.policy, pace: simulation.pace, journal: session.store)
+    let runner = PlanRunner.forCommand(
+      policy: session.policy, pace: simulation.pace, journal: session.store, logging: logging)
     let history = StoreLoopHistory(store: session.store, holder: LeaseHolder.current(command: "plan --execute"))
     let summary: ExecutionSummary? = try await session.withLease(command: "plan --execute") {
-      try await ReconcileOutput.reconcileFirst(session, json: asJSON)
+      try await ReconcileOutput.reconcileFirst(session, json: asJSON, logging: logging)
       let cluster = try await session.inventory()
       let moved = MoveHistory(
         lastMove: try await history.lastMoves(cluster: cluster.name), now: session.clock.now())
-      let plan = try BalancePlanner.plan(cluster: cluster, policy: session.policy, history: moved)
+      let plan = try BalancePlanner.plan(
+        cluster: cluster, policy: session.policy, history: moved, model: await session.costModel(for: cluster))
       Self.announce(plan, policy: session.policy, json: asJSON)
       guard plan.refusal == nil, !plan.moves.isEmpty else {
         let id = try await session.store.recordPlan(plan, dryRun: false, at: session.clock.now())

@@ -26,10 +26,12 @@ struct ReconcileCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "One JSON object per move, then {\"event\":\"summary\",…}.")
   var json = false
 
+  @OptionGroup var logging: LoggingOptions
+
   func run() async throws {
     MoveSignals.ignoreHangups()
     let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)
-    let quiet = Logger(label: "ballast.reconcile", factory: { _ in SwiftLogNoOpLogHandler() })
+    let quiet = logging.detailLogger("ballast.reconcile")
     let results = try await session.withLease(command: "reconcile") {
       try await session.reconcileHoldingLease(logger: quiet)
     }

@@ -54,6 +54,8 @@ struct SimulateCommand: AsyncParsableCommand {
   /// Simulated time one replay may cover.
   static let durationRange = TimeSpan.seconds(1)...TimeSpan.days(366)
 
+  @OptionGroup var logging: LoggingOptions
+
   func validate() throws {
     let duration = try FlagValue.timeSpan(duration, flag: "--duration", in: Self.durationRange)
     let step = try FlagValue.timeSpan(step, flag: "--step", in: Limits.interval)
@@ -90,9 +92,7 @@ struct SimulateCommand: AsyncParsableCommand {
     let simulator = Simulator(
       cluster: clusterValue, replay: replay, duration: durationSeconds,
       step: TimeSpan(parsing: step)?.seconds ?? 300,
-      logger: Logger(
-        label: "ballast.simulate",
-        factory: { verbose ? StreamLogHandler.standardError(label: $0) : SwiftLogNoOpLogHandler() as any LogHandler }))
+      logger: verbose ? logging.logger("ballast.simulate") : logging.detailLogger("ballast.simulate"))
     if !json {
       writeLine(
         "Replaying \(TimeSpan(seconds: durationSeconds)) of load on \(clusterValue.name) "

@@ -32,6 +32,8 @@ struct StatusCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Also list each VM: its host, state, vCPUs, CPU and memory in use (JSON: \"vms\").")
   var vms = false
 
+  @OptionGroup var logging: LoggingOptions
+
   func run() async throws {
     var (cluster, policy) = try files.load()
     if let state {

@@ -26,6 +26,8 @@ struct ValidateCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Do not contact a libvirt cluster's hosts to check the names its rules use.")
   var offline = false
 
+  @OptionGroup var logging: LoggingOptions
+
   func run() async throws {
     do {
       let (cluster, policy) = try files.load()

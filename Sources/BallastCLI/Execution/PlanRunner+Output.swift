@@ -4,9 +4,11 @@ import BallastRuntime
 
 extension PlanRunner {
   /// A runner for a command: each SIGINT or SIGTERM says on standard error what happens next.
-  static func forCommand(policy: Policy, pace: Double?, journal: any MigrationJournal) -> PlanRunner {
+  static func forCommand(
+    policy: Policy, pace: Double?, journal: any MigrationJournal, logging: LoggingOptions
+  ) -> PlanRunner {
     PlanRunner(
-      policy: policy, pace: pace, journal: journal,
+      policy: policy, pace: pace, journal: journal, logger: logging.detailLogger("ballast.engine"),
       onStopRequested: { force in
         printError(
           force

@@ -52,9 +52,8 @@ enum ReconcileOutput {
 
   /// Reconciles what a killed process left in flight on the session's cluster (call it holding
   /// the lease), prints it, and refuses to go on while any move stays unresolved.
-  static func reconcileFirst(_ session: ClusterSession, json: Bool) async throws {
-    let quiet = Logger(label: "ballast.reconcile", factory: { _ in SwiftLogNoOpLogHandler() })
-    let results = try await session.reconcileHoldingLease(logger: quiet)
+  static func reconcileFirst(_ session: ClusterSession, json: Bool, logging: LoggingOptions) async throws {
+    let results = try await session.reconcileHoldingLease(logger: logging.detailLogger("ballast.reconcile"))
     print(results, json: json)
     try ClusterSession.requireSettled(results)
   }

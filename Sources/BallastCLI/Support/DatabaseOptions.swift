@@ -8,7 +8,8 @@ struct DatabaseOptions: ParsableArguments {
     name: .long,
     help: ArgumentHelp(
       "History database: an SQLite file, or postgresql://USER@HOST:PORT/DATABASE (password from PGPASSWORD "
-        + "or ~/.pgpass). Default: $\(HistoryLocation.environmentVariable), else ./\(HistoryLocation.defaultFileName).",
+        + "or ~/.pgpass). Default: $\(HistoryLocation.environmentVariable) (the systemd unit sets "
+        + "/var/lib/ballast/ballast.sqlite), else ./\(HistoryLocation.defaultFileName) in the working directory.",
       valueName: "path|url"))
   var db: String?
 
@@ -29,5 +30,13 @@ struct DatabaseOptions: ParsableArguments {
           + "or set \(HistoryLocation.environmentVariable)")
     }
     return try await HistoryStore.open(target, access: .readOnly)
+  }
+
+  /// The history database when there is one (and it opens); `nil` otherwise. For commands that
+  /// only read what it learned and must work without one.
+  func existingStore() async -> HistoryStore? {
+    guard let target = try? target() else { return nil }
+    if case .sqlite(let file) = target, !FileManager.default.fileExists(atPath: file) { return nil }
+    return try? await HistoryStore.open(target)
   }
 }

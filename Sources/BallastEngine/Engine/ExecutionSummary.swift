@@ -15,10 +15,13 @@ public struct MoveResult: Sendable, Hashable, Codable {
   /// Seconds since the plan started.
   public var startedAt: Double?
   public var endedAt: Double?
+  /// What a completed move showed about the cost model's inputs (the learner's input).
+  public var observation: MigrationObservation?
 
   public init(
     index: Int, move: PlannedMove, outcome: MoveOutcome, reason: String? = nil, failedStage: MigrationStage? = nil,
-    measured: MeasuredCost? = nil, startedAt: Double? = nil, endedAt: Double? = nil
+    measured: MeasuredCost? = nil, startedAt: Double? = nil, endedAt: Double? = nil,
+    observation: MigrationObservation? = nil
   ) {
     self.index = index
     self.move = move
@@ -28,6 +31,7 @@ public struct MoveResult: Sendable, Hashable, Codable {
     self.measured = measured
     self.startedAt = startedAt
     self.endedAt = endedAt
+    self.observation = observation
   }
 }
 

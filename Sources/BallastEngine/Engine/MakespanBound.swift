@@ -67,19 +67,18 @@ public struct MakespanBound: Sendable, Hashable, Codable {
   /// Bytes and seconds of one move at `rate`, by the cost model.
   private static func cost(_ move: PlannedMove, vm: VM?, rate: Double, policy: Policy) -> (Double, Double) {
     guard let vm, rate > 0 else { return (move.predicted.bytes, move.predicted.seconds) }
-    let bandwidth = Bandwidth(bytesPerSecond: rate)
     switch move.kind {
     case .live:
       // At the least, round 0 sends the memory the guest has touched once. (Later rounds depend
       // on the bandwidth each round gets, and with auto-converge a slower start can even end
       // sooner, so they are left out to keep this a lower bound.)
       let parameters = PreCopyParameters(vm: vm, downtimeLimit: policy.downtimeLimit, convergence: policy.convergence)
-      return (parameters.memory.double, parameters.memory.double / rate)
+      return (parameters.touchedMemory.double, parameters.touchedMemory.double / rate)
     case .cold:
       // Only the copy counts: shutting the guest down and booting it are latencies a backend
       // may beat (the lab's tiny guests do), and counting them would not give a lower bound.
-      let prediction = ColdMigrationModel().predict(vm: vm, disksToCopy: move.disksToCopy, bandwidth: bandwidth)
-      return (prediction.bytes, prediction.bytes / rate)
+      let bytes = CostModel().copyBytes(move.disksToCopy)
+      return (bytes, bytes / rate)
     }
   }
 }

@@ -8,6 +8,9 @@ extension MigrationEngine {
     /// Whether the VM was shut down (or a shutdown was tried) for the move.
     var shutDown = false
     var downtimeStart: Double?
+    var shutdownSeconds: Double?
+    var copyTimes: (began: Double, ended: Double, share: Double)?
+    var bootSeconds: Double?
     func unwind(_ stop: Interruption) async -> MoveResult {
       guard reservation != nil || shutDown else { return run.nothingChanged(stop) }
       return await rollbackCold(
@@ -22,7 +25,9 @@ extension MigrationEngine {
           shutDown = true
           downtimeStart = clock.uptime()
           do {
+            let began = clock.uptime()
             try await driver.shutdown(vm: move.vm, on: move.from, timeout: options.shutdownTimeout)
+            shutdownSeconds = clock.uptime() - began
           } catch {
             throw StepFailure("shutdown failed: \(error)")
           }
@@ -47,7 +52,16 @@ extension MigrationEngine {
       let copied = try await run.perform(
         .copy, intent: StageFigures(note: "\(accepted.disksToCopy.count) disk(s) to copy"), onStop: unwind
       ) {
-        try await driver.copyFiles(request, reservation: reserved)
+        run.transferBegins(accepted)
+        let began = clock.uptime()
+        do {
+          let copied = try await driver.copyFiles(request, reservation: reserved)
+          copyTimes = (began, clock.uptime(), run.transferEnds())
+          return copied
+        } catch {
+          _ = run.transferEnds()
+          throw error
+        }
       } outcome: { copied in
         StageFigures(
           bytesSent: copied.bytes, bandwidthBytesPerSecond: copied.seconds > 0 ? copied.bytes / copied.seconds : nil,
@@ -79,16 +93,37 @@ extension MigrationEngine {
           failedStage: .start)
       }
       try await run.perform(.start, onStop: stranded) {
-        if accepted.running { try await driver.start(vm: move.vm, on: move.to) }
+        if accepted.running {
+          let began = clock.uptime()
+          try await driver.start(vm: move.vm, on: move.to)
+          bootSeconds = clock.uptime() - began
+        }
         run.releaseHold()
       } outcome: { _ in
         StageFigures(note: accepted.running ? "running on \(move.to)" : "left off (it was off)")
       }
       let downtime = downtimeStart.map { (clock.uptime() - $0) * 1000 } ?? 0
+      let total = clock.uptime() - run.startedAt
+      var observation: MigrationObservation?
+      if let copyTimes, let source = accepted.source, let destination = accepted.destination {
+        let copySeconds = copied.seconds > 0 ? copied.seconds : copyTimes.ended - copyTimes.began
+        let setup = max(copyTimes.began - run.startedAt - (shutdownSeconds ?? 0), 0)
+        var vm = accepted.vm
+        vm.samples = []
+        observation = MigrationObservation(
+          vm: move.vm, from: move.from, to: move.to, kind: .cold, vmAtStart: vm,
+          downtimeLimitSeconds: policy.downtimeLimit.seconds, convergence: policy.convergence,
+          nominalRate: min(source.migrationBandwidth.bytesPerSecond, destination.migrationBandwidth.bytesPerSecond),
+          cap: policy.bandwidthCap?.bytesPerSecond, fairShare: copyTimes.share, totalSeconds: total,
+          setupSeconds: setup, transferSeconds: copySeconds,
+          finishSeconds: max(total - setup - (shutdownSeconds ?? 0) - copySeconds - (bootSeconds ?? 0), 0),
+          bytes: copied.bytes, rounds: 0, downtimeSeconds: downtime / 1000, shutdownSeconds: shutdownSeconds,
+          bootSeconds: bootSeconds)
+      }
       return run.result(
         .completed,
-        measured: MeasuredCost(
-          seconds: clock.uptime() - run.startedAt, downtimeMs: downtime, bytes: copied.bytes, rounds: 0))
+        measured: MeasuredCost(seconds: total, downtimeMs: downtime, bytes: copied.bytes, rounds: 0),
+        observation: observation)
     } catch {
       return error.result
     }

@@ -1,11 +1,25 @@
 import BallastModel
 import Synchronization
 
+/// What a live transfer did, for the move's result and the cost model's observation.
+struct LiveTransfer: Sendable {
+  var result: TransferResult
+  /// When the driver call began and ended (`clock.uptime()`).
+  var began: Double
+  var ended: Double
+  var firstRoundBytes: Double?
+  var finalCopyBytes: Double?
+  /// The transfer's average share of the links (1: alone).
+  var fairShare: Double
+}
+
 /// What a live transfer's callback saw, shared with the engine task that waits for it.
 private final class TransferProgress: Sendable {
   struct State {
     var rounds: [PreCopyRound] = []
     var journalFailure: JournalFailure?
+    /// What was left when the guest stopped, as the driver said.
+    var finalCopyBytes: Double?
   }
   let state = Mutex(State())
 }
@@ -34,15 +48,15 @@ extension MigrationEngine {
       reservation = reserved
 
       // 2–4. Pre-copy rounds, then stop-and-copy (the driver decides when, by the policy), then commitment.
-      let transferred: TransferResult
+      let transfer: LiveTransfer
       switch driver.switchover {
       case .staged:
-        transferred = try await run.perform(
+        transfer = try await run.perform(
           .preCopy, intent: StageFigures(remaining: accepted.vm.memory.double), interruptible: true, onStop: unwind
         ) {
-          try await transfer(run, reserved)
+          try await self.transfer(run, reserved, accepted: accepted)
         } outcome: {
-          Self.stopAndCopyFigures($0)
+          Self.stopAndCopyFigures($0.result)
         }
         // 4. Commitment: the destination confirms; the source copy is given up.
         try await run.perform(.commitment, failure: "commitment failed", onStop: unwind) {
@@ -53,13 +67,13 @@ extension MigrationEngine {
         }
       case .atomic:
         // 2–4 in one driver call: the intents of all three are journaled before it.
-        transferred = try await run.perform(
+        transfer = try await run.perform(
           .preCopy, intent: StageFigures(remaining: accepted.vm.memory.double), interruptible: true,
           journaledAhead: [.stopAndCopy, .commitment], onStop: unwind
         ) {
-          try await transfer(run, reserved)
+          try await self.transfer(run, reserved, accepted: accepted)
         } outcome: {
-          Self.stopAndCopyFigures($0)
+          Self.stopAndCopyFigures($0.result)
         }
         run.releaseHold()  // committed by the driver: the inventory shows the VM on its destination
         run.announce(.commitment)
@@ -81,14 +95,37 @@ extension MigrationEngine {
       } outcome: { _ in
         StageFigures(note: "running on \(move.to), announced")
       }
+      let transferred = transfer.result
+      let total = clock.uptime() - run.startedAt
       return run.result(
         .completed,
         measured: MeasuredCost(
-          seconds: clock.uptime() - run.startedAt, downtimeMs: transferred.downtimeMs, bytes: transferred.bytesSent,
-          rounds: transferred.rounds))
+          seconds: total, downtimeMs: transferred.downtimeMs, bytes: transferred.bytesSent, rounds: transferred.rounds),
+        observation: observation(run, accepted: accepted, transfer: transfer, total: total))
     } catch {
       return error.result
     }
+  }
+
+  /// What the completed live move showed: its steps' times, its transfer's figures and share.
+  private func observation(
+    _ run: MoveRun, accepted: PreflightResult, transfer: LiveTransfer, total: Double
+  ) -> MigrationObservation? {
+    guard let source = accepted.source, let destination = accepted.destination else { return nil }
+    let result = transfer.result
+    // The driver's own figure of the transfer where it has one (QEMU's total time).
+    let transferSeconds = result.totalSeconds > 0 ? result.totalSeconds : transfer.ended - transfer.began
+    let setup = max(transfer.began - run.startedAt, 0)
+    var vm = accepted.vm
+    vm.samples = []
+    return MigrationObservation(
+      vm: run.move.vm, from: run.move.from, to: run.move.to, kind: .live, vmAtStart: vm,
+      downtimeLimitSeconds: policy.downtimeLimit.seconds, convergence: policy.convergence,
+      nominalRate: min(source.migrationBandwidth.bytesPerSecond, destination.migrationBandwidth.bytesPerSecond),
+      cap: policy.bandwidthCap?.bytesPerSecond, fairShare: transfer.fairShare, totalSeconds: total,
+      setupSeconds: setup, transferSeconds: transferSeconds, finishSeconds: max(total - setup - transferSeconds, 0),
+      bytes: result.bytesSent, rounds: result.rounds, firstRoundBytes: transfer.firstRoundBytes,
+      finalCopyBytes: transfer.finalCopyBytes, downtimeSeconds: result.downtimeMs / 1000, throttle: result.throttle)
   }
 
   /// Figures of a completed stop-and-copy: every round, every byte sent, the downtime.
@@ -101,9 +138,15 @@ extension MigrationEngine {
   /// The step of stages 2–3 (2–4 for an atomic driver): the driver's transfer, registered for
   /// cancellation, its rounds reported and stop-and-copy begun as the driver says. Returns with
   /// stop-and-copy in progress (for an atomic driver: done, and the VM committed).
-  private func transfer(_ run: MoveRun, _ reservation: Reservation) async throws -> TransferResult {
+  private func transfer(
+    _ run: MoveRun, _ reservation: Reservation, accepted: PreflightResult
+  ) async throws -> LiveTransfer {
     shared.withLock { $0.transfers[run.token] = reservation }
     defer { shared.withLock { _ = $0.transfers.removeValue(forKey: run.token) } }
+    run.transferBegins(accepted)
+    let began = clock.uptime()
+    var fairShare: Double?
+    defer { if fairShare == nil { _ = run.transferEnds() } }
     if mustAbort { abortTransfer(reservation) }  // cancelled just before the transfer was registered
     let progress = TransferProgress()
     let settings = LiveSettings(
@@ -121,9 +164,16 @@ extension MigrationEngine {
     if !run.hasBegun(.stopAndCopy) {
       // A driver that never said the pause began: record both stages as they must be.
       await onTransferEvent(.stopAndCopyStarting(remaining: 0), run: run, reservation: reservation, progress: progress)
+      progress.state.withLock { $0.finalCopyBytes = nil }  // not known
     }
+    let ended = clock.uptime()
+    let share = run.transferEnds()
+    fairShare = share
     if let failure = progress.state.withLock({ $0.journalFailure }) { throw failure }
-    return transferred
+    let (first, final) = progress.state.withLock { ($0.rounds.first?.bytesSent, $0.finalCopyBytes) }
+    return LiveTransfer(
+      result: transferred, began: began, ended: ended, firstRoundBytes: first, finalCopyBytes: final,
+      fairShare: share)
   }
 
   private func onTransferEvent(
@@ -140,6 +190,7 @@ extension MigrationEngine {
       if mustAbort { abortTransfer(reservation) }
     case .stopAndCopyStarting(let remaining):
       guard !run.hasBegun(.stopAndCopy) else { return }
+      progress.state.withLock { $0.finalCopyBytes = remaining }
       let rounds = progress.state.withLock { $0.rounds }
       await run.end(
         .preCopy, .succeeded,

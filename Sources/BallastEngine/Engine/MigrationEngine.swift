@@ -42,6 +42,8 @@ public final class MigrationEngine: Sendable {
     var transfers: [Int: Reservation] = [:]
     /// VMs with a move in flight, in any run on this engine.
     var moving: Set<String> = []
+    /// Transfers in flight on the links.
+    var sharing = TransferSharing()
     var nextToken = 0
     /// Set once the journal refused a write because the lease it was made under was lost:
     /// from then on this engine starts nothing and touches no VM.
@@ -315,6 +317,16 @@ public final class MigrationEngine: Sendable {
     } catch {
       if let fenced = error as? JournalFenced { fence(fenced) }
       logger.error("journal: cannot record the end of a move", metadata: ["vm": "\(move.vm)", "error": "\(error)"])
+    }
+    if result.outcome == .completed, let observation = result.observation {
+      do {
+        try await journal.recordObservation(
+          observation, move: moveID, learn: policy.model.learn, settings: policy.model.learning)
+      } catch {
+        logger.warning(
+          "journal: cannot record what the move measured for the cost model",
+          metadata: ["vm": "\(move.vm)", "error": "\(error)"])
+      }
     }
     var figures = StageFigures()
     if let measured = result.measured {

@@ -73,7 +73,11 @@ struct MoveRun: Sendable {
 
   /// Reports that `stage` begins (its intent is already journaled) and makes it the stage in progress.
   func announce(_ stage: MigrationStage, figures: StageFigures = StageFigures()) {
-    begun.log.withLock { $0.begun.append(stage) }
+    let now = engine.clock.uptime()
+    begun.log.withLock {
+      $0.begun.append(stage)
+      $0.beganAt[stage] = now
+    }
     emit(.stageStarted, stage: stage, figures: figures)
   }
 
@@ -82,7 +86,11 @@ struct MoveRun: Sendable {
     _ stage: MigrationStage, _ outcome: StageOutcome, figures: StageFigures = StageFigures(), error: String? = nil
   ) async {
     await journalOutcome(stage, outcome, figures: figures, error: error)
-    begun.log.withLock { _ = $0.ended.insert(stage) }
+    let now = engine.clock.uptime()
+    begun.log.withLock {
+      $0.ended.insert(stage)
+      $0.endedAt[stage] = now
+    }
     emit(.stageEnded, stage: stage, stageOutcome: outcome, figures: figures, message: error)
   }
 
@@ -103,11 +111,27 @@ struct MoveRun: Sendable {
   }
 
   func result(
-    _ outcome: MoveOutcome, reason: String? = nil, failedStage: MigrationStage? = nil, measured: MeasuredCost? = nil
+    _ outcome: MoveOutcome, reason: String? = nil, failedStage: MigrationStage? = nil, measured: MeasuredCost? = nil,
+    observation: MigrationObservation? = nil
   ) -> MoveResult {
     MoveResult(
       index: index, move: move, outcome: outcome, reason: reason, failedStage: failedStage, measured: measured,
-      startedAt: startedAt - planStart, endedAt: elapsed)
+      startedAt: startedAt - planStart, endedAt: elapsed, observation: observation)
+  }
+
+  /// A transfer of this move over the links begins now (for ``TransferSharing``).
+  func transferBegins(_ accepted: PreflightResult) {
+    guard let source = accepted.source, let destination = accepted.destination else { return }
+    let now = engine.clock.uptime()
+    engine.shared.withLock {
+      $0.sharing.begin(token, from: source, to: destination, cap: engine.policy.bandwidthCap?.bytesPerSecond, at: now)
+    }
+  }
+
+  /// The transfer of this move ended now: its average share of the links (1: alone).
+  func transferEnds() -> Double {
+    let now = engine.clock.uptime()
+    return engine.shared.withLock { $0.sharing.end(token, at: now) } ?? 1
   }
 
   /// The result of a move this process stopped running because its lease was taken over: the
@@ -184,6 +208,9 @@ final class BegunStages: Sendable {
     /// In the order they began.
     var begun: [MigrationStage] = []
     var ended: Set<MigrationStage> = []
+    /// When each began and ended (`clock.uptime()`).
+    var beganAt: [MigrationStage: Double] = [:]
+    var endedAt: [MigrationStage: Double] = [:]
   }
   let log = Mutex(Log())
 }

@@ -39,6 +39,9 @@ public struct PreflightResult: Sendable, Hashable {
   public var running: Bool
   /// Capacity the move takes on its destination while in flight (nothing for a VM that stays off).
   public var hold: CapacityHold
+  /// The source and destination hosts as the inventory shows them.
+  public var source: Host?
+  public var destination: Host?
 }
 
 /// Stage 0: the checks a move must pass against the cluster as it is now, not as planned.
@@ -117,7 +120,9 @@ public enum PreflightCheck {
     }
     let hold = CapacityHold(host: move.to, memory: running ? vm.memory.bytes : 0, vcpus: running ? vm.vcpus : 0)
     return .success(
-      PreflightResult(vm: vm, disksToCopy: move.kind == .cold ? unreachable : [], running: running, hold: hold))
+      PreflightResult(
+        vm: vm, disksToCopy: move.kind == .cold ? unreachable : [], running: running, hold: hold,
+        source: cluster.host(named: move.from), destination: cluster.host(named: move.to)))
   }
 
   /// The VM's power state on its source does not allow the move's kind.

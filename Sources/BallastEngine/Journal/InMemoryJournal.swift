@@ -18,8 +18,28 @@ public actor InMemoryJournal: MigrationJournal {
   private var finished: Set<MoveID> = []
   private var lastStage: [MoveID: (MigrationStage, Bool)] = [:]
   private var nextID: Int64 = 1
+  private var estimates: [String: LearnedEstimates] = [:]
+  /// Observations recorded, in order.
+  public private(set) var observations: [MigrationObservation] = []
 
   public init() {}
+
+  public func recordObservation(
+    _ observation: MigrationObservation, move: MoveID, learn: Bool, settings: LearningSettings
+  ) {
+    observations.append(observation)
+    guard learn, let plan = moves[move]?.plan, let cluster = planClusters[plan] else { return }
+    var learned = estimates[cluster] ?? .empty
+    var vm = learned.vms[observation.vm] ?? VMEstimates()
+    let pair = HostPair(from: observation.from, to: observation.to)
+    var link = learned.links[pair] ?? LinkEstimates()
+    CostLearner.learn(from: observation, vm: &vm, link: &link, settings: settings)
+    learned.vms[observation.vm] = vm
+    learned.links[pair] = link
+    estimates[cluster] = learned
+  }
+
+  public func learnedEstimates(cluster: String) -> LearnedEstimates { estimates[cluster] ?? .empty }
 
   public func recordPlan(_ plan: MigrationPlan, dryRun: Bool, at: Double) -> PlanID {
     let id = takeID()

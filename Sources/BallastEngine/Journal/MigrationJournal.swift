@@ -31,6 +31,12 @@ public protocol MigrationJournal: Sendable {
   /// Moves that started and never finished, with the last stage each reached, oldest first:
   /// those of plans for `cluster` only, or of every cluster when it is `nil`.
   func unfinishedMoves(cluster: String?) async throws -> [UnfinishedMove]
+  /// Records what completed `move` showed about the cost model's inputs and, when `learn`,
+  /// updates the learned estimates of its VM and host pair (``CostLearner``) with `settings`.
+  func recordObservation(
+    _ observation: MigrationObservation, move: MoveID, learn: Bool, settings: LearningSettings) async throws
+  /// What completed migrations taught about `cluster`'s VMs and links.
+  func learnedEstimates(cluster: String) async throws -> LearnedEstimates
 }
 
 /// A move the journal shows as started but not finished (its process died).

@@ -15,7 +15,7 @@ extension SimulatedDriver {
       throw DriverError(
         vm: vm, host: host, "the VM is \(current.state.rawValue), not running: it cannot shut down", kind: .refused)
     }
-    await wait(min(timings.shutdownSeconds, max(timeout.seconds, 0)))
+    await wait(min(shutdownSeconds(of: vm), max(timeout.seconds, 0)))
     try requireReachable(host, vm: vm)
     updateInstance(vm, on: host) { $0.state = .stopped }
     updateVM(vm) { $0.state = .stopped }
@@ -37,7 +37,7 @@ extension SimulatedDriver {
     updateInstance(vm, on: host) { $0.state = .running }
     updateVM(vm) { $0.state = .running }
     try persist()
-    await wait(timings.bootSeconds)
+    await wait(bootSeconds(of: vm))
     if state.downHosts.contains(host) {
       throw DriverError(vm: vm, host: host, "the host lost power while the VM booted", kind: .unreachable)
     }
@@ -65,7 +65,7 @@ extension SimulatedDriver {
     let target = try destinationDatastore(for: request)
     state.reservations[reservation.token]?.phase = .transferring
     try persist()
-    let bytes = request.disksToCopy.reduce(timings.configurationBytes) { $0 + $1.size.double }
+    let bytes = request.disksToCopy.reduce(timings.configurationBytes) { $0 + $1.bytesToCopy.double }
     let flow = openFlow(from: request.from, to: request.to, cap: request.bandwidthCap)
     let seconds: Double
     do {
@@ -90,7 +90,7 @@ extension SimulatedDriver {
           + "the bad copy was removed", hint: "retry the migration")
     }
     state.reservations[reservation.token]?.copiedDisks = request.disksToCopy.map {
-      Disk(datastore: target ?? $0.datastore, size: $0.size, path: $0.path)
+      Disk(datastore: target ?? $0.datastore, size: $0.size, path: $0.path, allocated: $0.allocated)
     }
     state.reservations[reservation.token]?.phase = .transferred
     try persist()

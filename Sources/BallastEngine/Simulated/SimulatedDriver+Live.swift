@@ -164,27 +164,24 @@ extension SimulatedDriver {
     onEvent: @Sendable (TransferEvent) async -> Void
   ) async throws -> TransferResult {
     let request = reservation.request
-    var run = PreCopyRun(
-      PreCopyParameters(vm: vm, downtimeLimit: settings.downtimeLimit, convergence: settings.convergence))
-    var elapsed = 0.0
+    var run = PreCopyRun(preCopyParameters(vm, settings: settings))
     while true {
       try checkAborted(reservation)
       let share = Bandwidth(bytesPerSecond: links[flow]?.rate ?? 0)
       switch run.next(bandwidth: share) {
       case .round(let index, let bytes, _, let throttle):
         let seconds = try await send(flow, bytes: bytes, vm: vm.name, token: reservation.token)
-        elapsed += seconds
         run.completeRound(seconds: seconds)
         if let kind = takeStageFault(vm.name, .preCopy) {
           throw injected(vm.name, host: request.to, "the migration stream broke during pre-copy", kind: kind)
         }
-        let dirtied = vm.dirtyRate.bytesPerSecond * (1 - throttle) * seconds
+        let dirtied = run.lastDirtied
         await onEvent(
           .round(
             PreCopyRound(
               index: index, bytesSent: bytes, bytesDirtied: dirtied, remaining: run.remaining, seconds: seconds,
               bandwidthBytesPerSecond: seconds > 0 ? bytes / seconds : share.bytesPerSecond, throttle: throttle)))
-      case .stopAndCopy(let bytes, _, let throttle):
+      case .stopAndCopy(let bytes, let throttle):
         await onEvent(.stopAndCopyStarting(remaining: bytes))
         try checkAborted(reservation)
         try requireReachable(request.from, vm: vm.name)
@@ -193,7 +190,11 @@ extension SimulatedDriver {
         if let kind = takeStageFault(vm.name, .stopAndCopy) {
           throw injected(vm.name, host: request.to, "the migration stream broke during stop-and-copy", kind: kind)
         }
-        let downtime = try await send(flow, bytes: bytes, vm: vm.name, token: reservation.token)
+        // The guest is stopped: the last pages go without the bandwidth cap.
+        liftCap(flow)
+        let copy = try await send(flow, bytes: bytes, vm: vm.name, token: reservation.token)
+        await wait(run.parameters.pauseOverhead.seconds)
+        let downtime = copy + run.parameters.pauseOverhead.seconds
         try checkAborted(reservation)
         let corrupt = takeChecksumFault(vm.name)
         updateInstance(vm.name, on: request.to) {
@@ -202,7 +203,8 @@ extension SimulatedDriver {
         }
         state.reservations[reservation.token]?.phase = .transferred
         return TransferResult(
-          rounds: run.rounds, bytesSent: run.bytesSent, totalSeconds: elapsed + downtime, downtimeMs: downtime * 1000,
+          rounds: run.rounds, bytesSent: run.bytesSent, totalSeconds: run.elapsed + downtime,
+          downtimeMs: downtime * 1000,
           throttle: throttle)
       case .abort(let reason):
         throw DriverError(

@@ -66,7 +66,7 @@ extension SimulatedDriver {
       if !kept.contains(where: { $0.host == host }) { residents[host]?.remove(vm) }
     }
     for id in links.flows(through: host) {
-      links[id]?.failure = DriverError(host: host, "host lost power during the transfer", kind: .unreachable)
+      brokenFlows[id] = DriverError(host: host, "host lost power during the transfer", kind: .unreachable)
       clock.interrupt(key: id)
     }
   }
@@ -79,7 +79,7 @@ extension SimulatedDriver {
     var stalledSince: Double?
     while true {
       guard let flow = links[id] else { throw DriverError(vm: vm, "transfer closed unexpectedly") }
-      if let failure = flow.failure {
+      if let failure = brokenFlows[id] {
         throw DriverError(vm: vm, host: failure.host, failure.message, kind: failure.kind)
       }
       if let token, abortedTransfers.contains(token) {
@@ -116,8 +116,16 @@ extension SimulatedDriver {
     return id
   }
 
+  /// Takes the bandwidth cap off flow `id` (the final copy of a live migration).
+  func liftCap(_ id: Int) {
+    guard links[id]?.cap != nil else { return }
+    links[id]?.cap = nil
+    rebalance()
+  }
+
   func closeFlow(_ id: Int) {
     links.close(id)
+    brokenFlows[id] = nil
     clock.forget(key: id)
     rebalance()
   }

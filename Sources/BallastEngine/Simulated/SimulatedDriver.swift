@@ -33,6 +33,8 @@ public actor SimulatedDriver: Driver {
   /// Where the state is written through; `nil` keeps it only in this actor (fastest).
   let store: (any SimulatedStateStore)?
   var links = LinkFlows()
+  /// Flows whose host died during the transfer, with why.
+  var brokenFlows: [Int: DriverError] = [:]
   var vmPosition: [String: Int]
   var hostPosition: [String: Int]
   /// Host → the VMs that have an instance on it (kept in step with `state.instances`).
@@ -178,6 +180,41 @@ public actor SimulatedDriver: Driver {
   /// The driver's own checks: those a ``SimulatedFault/refuseMove(vm:host:check:reason:)`` fault sets.
   public func additionalChecks(_ move: PlannedMove, vm: VM, destination: Host) async throws -> NotPossible? {
     faults.refusal(vm: vm.name, to: destination.name).map { NotPossible(check: $0.check, reason: $0.reason) }
+  }
+
+  // MARK: True behaviour
+
+  /// Gives the VMs a true behaviour drawn from `seed` (``SimulatedTruth``), kept with the state.
+  public func hideTruth(seed: UInt64) throws {
+    state.truth = SimulatedTruth.drawn(for: state.cluster, seed: seed, timings: timings)
+    try persist()
+  }
+
+  /// How the VMs really behave (`nil`: as the cluster file says).
+  public var truth: SimulatedTruth? { state.truth }
+
+  /// The pre-copy inputs `vm` really migrates with: its true figures where it has a truth.
+  func preCopyParameters(_ vm: VM, settings: LiveSettings) -> PreCopyParameters {
+    var parameters = PreCopyParameters(
+      vm: vm, downtimeLimit: settings.downtimeLimit, convergence: settings.convergence,
+      pauseOverhead: TimeSpan(seconds: timings.pauseSeconds))
+    if let truth = state.truth?.vms[vm.name] {
+      parameters.dirtyRate = Bandwidth(bytesPerSecond: truth.dirtyRate)
+      parameters.touchedMemory = ByteCount(Int64(min(truth.touchedMemory, vm.memory.double).rounded()))
+    }
+    return parameters
+  }
+
+  /// How long `vm` really takes to shut down.
+  func shutdownSeconds(of vm: String) -> Double {
+    if let truth = state.truth?.vms[vm] { return truth.shutdownSeconds }
+    return vmPosition[vm].flatMap { state.cluster.vms[$0].shutdownTime?.seconds } ?? timings.shutdownSeconds
+  }
+
+  /// How long `vm` really takes to boot.
+  func bootSeconds(of vm: String) -> Double {
+    if let truth = state.truth?.vms[vm] { return truth.bootSeconds }
+    return vmPosition[vm].flatMap { state.cluster.vms[$0].bootTime?.seconds } ?? timings.bootSeconds
   }
 
   // MARK: Shared helpers

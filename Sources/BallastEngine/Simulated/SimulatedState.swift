@@ -23,6 +23,8 @@ public struct SimulatedState: Sendable, Hashable, Codable {
   public var clockTime: Double?
   /// The next reservation number.
   public var nextReservation: Int
+  /// How the VMs really behave where the cluster file does not say (`nil`: as it says).
+  public var truth: SimulatedTruth?
 
   /// The state of hypervisors that run `cluster` as described: one instance per VM.
   public init(cluster: Cluster, elapsed: Double = 0) {

@@ -16,12 +16,14 @@ public struct SimulationTimings: Sendable, Hashable, Codable {
   public var registerSeconds: Double = 0.5
   /// Removing a definition and its files.
   public var removeSeconds: Double = 0.1
-  /// A clean guest shutdown.
-  public var shutdownSeconds: Double = ColdMigrationModel().shutdownSeconds
-  /// A guest boot.
-  public var bootSeconds: Double = ColdMigrationModel().bootSeconds
+  /// The fixed part of a live migration's pause (after the last pages are copied).
+  public var pauseSeconds: Double = CostPriors().pauseSeconds
+  /// A clean guest shutdown, for a VM whose description gives none.
+  public var shutdownSeconds: Double = CostPriors().shutdownSeconds
+  /// A guest boot, for a VM whose description gives none.
+  public var bootSeconds: Double = CostPriors().bootSeconds
   /// Size of a VM's configuration and logs, copied by a cold move.
-  public var configurationBytes: Double = ColdMigrationModel().configurationBytes.double
+  public var configurationBytes: Double = CostPriors().configurationBytes.double
   /// A transfer that makes no progress for this long (no bandwidth) fails.
   public var stallTimeoutSeconds: Double = 60
   /// A hypervisor answering where a VM is (``SimulatedDriver/locate(vm:)``, part of stage 0).
@@ -40,6 +42,7 @@ public struct SimulationTimings: Sendable, Hashable, Codable {
     timings.resumeSeconds = 0
     timings.registerSeconds = 0
     timings.removeSeconds = 0
+    timings.pauseSeconds = 0
     return timings
   }
 }

@@ -12,10 +12,18 @@ extension HistoryStore {
   /// but `write_keys` (which only matter to the process that made them).
   public static let copiedTables = [
     "plans", "moves", "stages", "host_samples", "host_state_changes", "cluster_leases", "loop_leaders",
+    "model_observations", "model_estimates",
   ]
 
   /// The tables with an `id` the copy keeps (and pages through).
-  static let tablesWithIDs: Set<String> = ["plans", "moves", "stages", "host_samples", "host_state_changes"]
+  static let tablesWithIDs: Set<String> = [
+    "plans", "moves", "stages", "host_samples", "host_state_changes", "model_observations",
+  ]
+
+  /// The primary key of each table without an `id`, which pages through it in a stable order.
+  static let keysOfTablesWithoutIDs = [
+    "cluster_leases": "cluster", "loop_leaders": "cluster", "model_estimates": "cluster, scope, subject, target",
+  ]
 
   /// Copies this whole history into `destination` (an empty history, SQLite or PostgreSQL),
   /// keeping every id, then checks that each table holds as many rows as here.
@@ -42,8 +50,9 @@ extension HistoryStore {
           }
         } else {
           let skip = offset
+          let order = Self.keysOfTablesWithoutIDs[table] ?? "1"
           rows = try await source.read("read \(table)") { tx in
-            try tx.rows("SELECT * FROM \(table) ORDER BY cluster LIMIT ? OFFSET ?", batch, skip)
+            try tx.rows("SELECT * FROM \(table) ORDER BY \(order) LIMIT ? OFFSET ?", batch, skip)
           }
         }
         guard let first = rows.first else { break }

@@ -28,12 +28,17 @@ struct StoredDisk: Codable {
   var datastore: String
   var bytes: Int64
   var path: String?
+  /// The space the image takes, when known.
+  var allocated: Int64?
 
   init(_ disk: Disk) {
     datastore = disk.datastore
     bytes = disk.size.bytes
     path = disk.path
+    allocated = disk.allocated?.bytes
   }
 
-  var disk: Disk { Disk(datastore: datastore, size: ByteCount(bytes), path: path) }
+  var disk: Disk {
+    Disk(datastore: datastore, size: ByteCount(bytes), path: path, allocated: allocated.map(ByteCount.init))
+  }
 }

@@ -47,6 +47,7 @@ public enum HistorySchema {
     Migration(name: "003-cluster-leases", sql: clusterLeases),
     Migration(name: "004-move-history-view", sql: moveHistoryView),
     Migration(name: "005-moves-by-host", sql: movesByHost),
+    Migration(name: "006-cost-model-learning", sql: costModelLearning),
     Migration(
       name: "007-fencing-leaders-write-keys", sql: fencingLeadersWriteKeys,
       postgres: PostgresSchema.translate(fencingTables) + PostgresSchema.fencing),
@@ -283,5 +284,38 @@ public enum HistorySchema {
       SELECT 1 FROM cluster_leases l
       WHERE l.cluster = NEW.cluster AND l.epoch = NEW.lease_epoch AND l.released_at IS NULL)
     BEGIN SELECT RAISE(ABORT, 'ballast-fenced: another process holds the lease of this cluster now'); END;
+    """
+
+  static let costModelLearning = """
+    -- What each completed migration showed about the cost model's inputs (the learner's input):
+    -- its steps' times, its transfer's figures, the share of the links it was entitled to.
+    CREATE TABLE model_observations (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      move_id INTEGER NOT NULL REFERENCES moves (id) ON DELETE CASCADE,
+      cluster TEXT NOT NULL,
+      vm TEXT NOT NULL,
+      from_host TEXT NOT NULL,
+      to_host TEXT NOT NULL,
+      kind TEXT NOT NULL CHECK (kind IN ('live', 'cold')),
+      learned INTEGER NOT NULL CHECK (learned IN (0, 1)),
+      observation TEXT NOT NULL CHECK (json_valid(observation)),
+      at REAL NOT NULL
+    );
+    CREATE INDEX model_observations_by_vm ON model_observations (cluster, vm, at);
+    CREATE INDEX model_observations_by_move ON model_observations (move_id);
+
+    -- The learned figures, one row per VM (scope 'vm', subject the VM) or per link (scope 'link',
+    -- subject the source host, target the destination), as JSON: each figure's estimate, its
+    -- usual deviation and the number of migrations it learned from.
+    CREATE TABLE model_estimates (
+      cluster TEXT NOT NULL,
+      scope TEXT NOT NULL CHECK (scope IN ('vm', 'link')),
+      subject TEXT NOT NULL,
+      target TEXT NOT NULL DEFAULT '',
+      estimates TEXT NOT NULL CHECK (json_valid(estimates)),
+      migrations INTEGER NOT NULL,
+      updated_at REAL NOT NULL,
+      PRIMARY KEY (cluster, scope, subject, target)
+    );
     """
 }

@@ -16,12 +16,19 @@ public struct Disk: Sendable, Hashable, Codable {
   public var size: ByteCount
   /// Image path inside the datastore (the QEMU lab); `nil` for simulated clusters.
   public var path: String?
+  /// Space the image really takes (a thin image: the blocks written), when known: what a
+  /// cold move copies.
+  public var allocated: ByteCount?
 
-  public init(datastore: String, size: ByteCount, path: String? = nil) {
+  public init(datastore: String, size: ByteCount, path: String? = nil, allocated: ByteCount? = nil) {
     self.datastore = datastore
     self.size = size
     self.path = path
+    self.allocated = allocated
   }
+
+  /// What copying the disk sends: its allocated size when known (at most its size), else its size.
+  public var bytesToCopy: ByteCount { allocated.map { min($0, size) } ?? size }
 }
 
 /// Current demand of a VM as fractions: of its vCPUs busy, of its memory in use.
@@ -82,13 +89,17 @@ public struct VM: Sendable, Hashable, Codable {
   public var dirtyRate: Bandwidth
   /// Writable working set: the memory the guest keeps re-dirtying (pre-copy model).
   public var workingSet: ByteCount
+  /// How long a clean shutdown of the guest takes, when the file says (else learned, else assumed).
+  public var shutdownTime: TimeSpan?
+  /// How long the guest takes to boot, when the file says (else learned, else assumed).
+  public var bootTime: TimeSpan?
   public var labels: [String: String]
 
   public init(
     name: String, host: String, state: PowerState = .running, vcpus: Int, memory: ByteCount,
     cpuModel: String, cpuFeatures: [String] = [], disks: [Disk] = [], usage: Usage = .idle,
     samples: [LoadSample] = [], trace: String? = nil, dirtyRate: Bandwidth = .zero, workingSet: ByteCount = .zero,
-    labels: [String: String] = [:]
+    shutdownTime: TimeSpan? = nil, bootTime: TimeSpan? = nil, labels: [String: String] = [:]
   ) {
     self.name = name
     self.host = host
@@ -103,6 +114,8 @@ public struct VM: Sendable, Hashable, Codable {
     self.trace = trace
     self.dirtyRate = dirtyRate
     self.workingSet = workingSet
+    self.shutdownTime = shutdownTime
+    self.bootTime = bootTime
     self.labels = labels
   }
 
@@ -115,10 +128,11 @@ public struct VM: Sendable, Hashable, Codable {
 extension VM {
   private enum CodingKeys: String, CodingKey {
     case name, host, state, vcpus, memory, cpuModel, cpuFeatures, disks, usage, samples, trace, dirtyRate
-    case workingSet, labels
+    case workingSet, shutdownTime, bootTime, labels
   }
 
-  /// Decodes a VM; `cpuFeatures` may be absent (state files written before it existed).
+  /// Decodes a VM; `cpuFeatures`, `shutdownTime` and `bootTime` may be absent (state files
+  /// written before they existed).
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     self.init(
@@ -131,6 +145,8 @@ extension VM {
       trace: try c.decodeIfPresent(String.self, forKey: .trace),
       dirtyRate: try c.decode(Bandwidth.self, forKey: .dirtyRate),
       workingSet: try c.decode(ByteCount.self, forKey: .workingSet),
+      shutdownTime: try c.decodeIfPresent(TimeSpan.self, forKey: .shutdownTime),
+      bootTime: try c.decodeIfPresent(TimeSpan.self, forKey: .bootTime),
       labels: try c.decode([String: String].self, forKey: .labels))
   }
 }

@@ -110,7 +110,7 @@ struct ClusterReader {
     guard
       let object = value.object([
         "name", "host", "state", "vcpus", "memory", "cpuModel", "cpuFeatures", "disks", "usage", "samples", "trace",
-        "dirtyRate", "workingSet", "labels",
+        "dirtyRate", "workingSet", "shutdownTime", "bootTime", "labels",
       ])
     else { return nil }
     let name = object.required("name", "the VM's name")?.name()
@@ -127,15 +127,21 @@ struct ClusterReader {
     let trace = traceField?.filePath()
     let dirtyRate = object.optional("dirtyRate").map { $0.bandwidth(in: Limits.dirtyRate) } ?? .zero
     let workingSet = object.optional("workingSet").map { $0.bytes(in: Limits.workingSet) } ?? .zero
+    let shutdownField = object.optional("shutdownTime")
+    let shutdownTime = shutdownField?.timeSpan(in: Limits.guestStep)
+    let bootField = object.optional("bootTime")
+    let bootTime = bootField?.timeSpan(in: Limits.guestStep)
     let labels = object.optional("labels").map { $0.stringMap() } ?? [:]
     guard let name, let host, let state, let vcpus, let memory, let cpuModel, let cpuFeatures, let disks, let usage,
       let samples,
-      traceField == nil || trace != nil, let dirtyRate, let workingSet, let labels
+      traceField == nil || trace != nil, let dirtyRate, let workingSet, let labels,
+      shutdownField == nil || shutdownTime != nil, bootField == nil || bootTime != nil
     else { return nil }
     return VM(
       name: name, host: host, state: state, vcpus: vcpus, memory: memory, cpuModel: cpuModel,
       cpuFeatures: cpuFeatures, disks: disks,
-      usage: usage, samples: samples, trace: trace, dirtyRate: dirtyRate, workingSet: workingSet, labels: labels)
+      usage: usage, samples: samples, trace: trace, dirtyRate: dirtyRate, workingSet: workingSet,
+      shutdownTime: shutdownTime, bootTime: bootTime, labels: labels)
   }
 
   /// Every entry of an optional list, or `nil` when any of them is broken (reported).
@@ -147,13 +153,19 @@ struct ClusterReader {
   }
 
   func disk(_ value: YAMLValue) -> Disk? {
-    guard let object = value.object(["datastore", "size", "path"]) else { return nil }
+    guard let object = value.object(["datastore", "size", "path", "allocated"]) else { return nil }
     let datastore = object.required("datastore", "the datastore holding the disk")?.name()
     let size = object.required("size", "the disk size, e.g. 40GiB")?.bytes(in: Limits.diskSize)
     let pathField = object.optional("path")
     let path = pathField?.filePath()
-    guard let datastore, let size, pathField == nil || path != nil else { return nil }
-    return Disk(datastore: datastore, size: size, path: path)
+    let allocatedField = object.optional("allocated")
+    let allocated = allocatedField?.bytes(in: ByteCount.zero...Limits.diskSize.upperBound)
+    guard let datastore, let size, pathField == nil || path != nil, allocatedField == nil || allocated != nil
+    else { return nil }
+    if let allocated, allocated > size {
+      object.fields["allocated"]?.fail("allocated \(allocated) is larger than the disk's size \(size)")
+    }
+    return Disk(datastore: datastore, size: size, path: path, allocated: allocated)
   }
 
   func usage(_ value: YAMLValue) -> Usage? {

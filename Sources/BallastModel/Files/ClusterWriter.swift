@@ -54,6 +54,7 @@ public enum ClusterWriter {
       let disks = vm.disks.map { disk in
         var fields = ["datastore: \(quoted(disk.datastore))", "size: \(disk.size.exactDescription)"]
         if let path = disk.path { fields.append("path: \(quoted(path))") }
+        if let allocated = disk.allocated { fields.append("allocated: \(allocated.exactDescription)") }
         return "{\(fields.joined(separator: ", "))}"
       }
       out += "    disks: [\(disks.joined(separator: ", "))]\n"
@@ -68,6 +69,8 @@ public enum ClusterWriter {
     if let trace = vm.trace { out += "    trace: \(quoted(trace))\n" }
     if vm.dirtyRate.bytesPerSecond > 0 { out += "    dirtyRate: \(vm.dirtyRate.exactDescription)\n" }
     if vm.workingSet.bytes > 0 { out += "    workingSet: \(vm.workingSet.exactDescription)\n" }
+    if let time = vm.shutdownTime { out += "    shutdownTime: \(time.exactDescription)\n" }
+    if let time = vm.bootTime { out += "    bootTime: \(time.exactDescription)\n" }
     if !vm.labels.isEmpty {
       let labels = vm.labels.sorted { $0.key < $1.key }.map { "\(quoted($0.key)): \(quoted($0.value))" }
       out += "    labels: {\(labels.joined(separator: ", "))}\n"

@@ -75,7 +75,7 @@ final class PolicyReader {
       let top = root.object([
         "version", "name", "weights", "threshold", "holdFor", "aggressiveness", "minImprovement",
         "maxMovesPerRound", "cooldown", "overcommit", "concurrency", "bandwidthCap", "downtimeLimit",
-        "liveIneligible", "convergence", "onCancel", "monitor", "repair", "rules",
+        "liveIneligible", "convergence", "onCancel", "monitor", "repair", "rules", "model",
       ])
     else { return policy }
     if let version = top.optional("version")?.int(atLeast: 1), version != 1 {
@@ -121,6 +121,7 @@ final class PolicyReader {
     if let repair = top.optional("repair") { policy.repair = read(repair: repair) }
     policy.rules = rules(top.optional("rules"))
     if let monitor = top.fields["monitor"] { checkRetention(of: policy, at: monitor) }
+    if let model = top.optional("model") { policy.model = read(model: model) }
     return policy
   }
 
@@ -145,6 +146,19 @@ final class PolicyReader {
         "host samples must be kept at least holdFor + 3 intervals (or + staleAfter when longer), here \(needed), "
           + "to rebuild the hold after a restart; got \(policy.monitor.sampleRetention)")
     }
+  }
+
+  private func read(model value: YAMLValue) -> ModelSettings {
+    var m = ModelSettings()
+    guard let object = value.object(["learn", "alpha", "outlierDeviations"]) else { return m }
+    m.learn = object.optional("learn")?.bool() ?? m.learn
+    m.learning.alpha =
+      object.optional("alpha")?.double(in: 0.01...1, what: "the weight of the newest measurement") ?? m.learning.alpha
+    m.learning.outlierDeviations =
+      object.optional("outlierDeviations")?.double(
+        in: 1...100, what: "deviations beyond which a measurement is left out")
+      ?? m.learning.outlierDeviations
+    return m
   }
 
   private func read(convergence value: YAMLValue) -> Convergence {

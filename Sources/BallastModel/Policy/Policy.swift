@@ -39,6 +39,8 @@ public struct Policy: Sendable, Hashable, Codable {
   public var repair: RepairSettings = RepairSettings()
   /// Affinity, anti-affinity and VM–host rules.
   public var rules: [PlacementRule] = []
+  /// Whether the cost model learns from completed migrations, and how.
+  public var model: ModelSettings = ModelSettings()
 
   public init() {}
 
@@ -94,6 +96,51 @@ public struct RepairSettings: Sendable, Hashable, Codable {
   public init(maxMoves: Int? = nil, softWeight: Double = 0.01) {
     self.maxMoves = maxMoves
     self.softWeight = softWeight
+  }
+}
+
+/// Whether and how the cost model learns from completed migrations (policy key `model`).
+public struct ModelSettings: Sendable, Hashable, Codable {
+  /// `true`: every completed migration updates the learned figures in the history, and plans
+  /// use them; `false`: plans use the cluster file's figures only and nothing is learned.
+  public var learn: Bool = true
+  /// How estimates take in new measurements.
+  public var learning: LearningSettings = LearningSettings()
+
+  public init() {}
+}
+
+extension Policy {
+  private enum CodingKeys: String, CodingKey {
+    case version, name, weights, threshold, holdFor, aggressiveness, minImprovement, maxMovesPerRound, cooldown
+    case overcommit, concurrency, bandwidthCap, downtimeLimit, liveIneligible, convergence, onCancel, monitor, rules
+    case repair, model
+  }
+
+  /// Decodes a policy; `repair` and `model` may be absent (policies saved before they existed).
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    self.init()
+    version = try c.decode(Int.self, forKey: .version)
+    name = try c.decode(String.self, forKey: .name)
+    weights = try c.decode(MetricWeights.self, forKey: .weights)
+    threshold = try c.decode(Double.self, forKey: .threshold)
+    holdFor = try c.decode(TimeSpan.self, forKey: .holdFor)
+    aggressiveness = try c.decode(Int.self, forKey: .aggressiveness)
+    minImprovement = try c.decode(Double.self, forKey: .minImprovement)
+    maxMovesPerRound = try c.decode(Int.self, forKey: .maxMovesPerRound)
+    cooldown = try c.decode(TimeSpan.self, forKey: .cooldown)
+    overcommit = try c.decode(Overcommit.self, forKey: .overcommit)
+    concurrency = try c.decode(Concurrency.self, forKey: .concurrency)
+    bandwidthCap = try c.decodeIfPresent(Bandwidth.self, forKey: .bandwidthCap)
+    downtimeLimit = try c.decode(TimeSpan.self, forKey: .downtimeLimit)
+    liveIneligible = try c.decode(LiveIneligibleAction.self, forKey: .liveIneligible)
+    convergence = try c.decode(Convergence.self, forKey: .convergence)
+    onCancel = try c.decode(CancelAction.self, forKey: .onCancel)
+    monitor = try c.decode(MonitorSettings.self, forKey: .monitor)
+    rules = try c.decode([PlacementRule].self, forKey: .rules)
+    repair = try c.decodeIfPresent(RepairSettings.self, forKey: .repair) ?? RepairSettings()
+    model = try c.decodeIfPresent(ModelSettings.self, forKey: .model) ?? ModelSettings()
   }
 }
 

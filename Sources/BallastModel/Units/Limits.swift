@@ -62,6 +62,8 @@ public enum Limits {
   public static let staleAfter = TimeSpan.seconds(1)...TimeSpan.days(30)
   /// How long host samples are kept in the history (also at least holdFor + 3 intervals).
   public static let sampleRetention = TimeSpan.hours(1)...TimeSpan.days(3_650)
+  /// A guest's shutdown or boot time (cold migration).
+  public static let guestStep = TimeSpan.zero...TimeSpan.days(1)
   /// Time of a load sample: seconds from the start of a trace, or since the Unix epoch
   /// (up to the year 2286).
   public static let sampleTime = TimeSpan.zero...TimeSpan(seconds: 1e10)

@@ -61,12 +61,13 @@ public enum BalancePlanner {
   /// - Throws: ``PlannerError/inconsistentPlan(_:)`` when the moves the search chose do not
   ///   replay from the snapshot: a failure of the planner, never shown as "nothing to move".
   public static func plan(
-    cluster: Cluster, policy: Policy, history: MoveHistory = .none, options: BalanceOptions = BalanceOptions()
+    cluster: Cluster, policy: Policy, history: MoveHistory = .none, options: BalanceOptions = BalanceOptions(),
+    model: CostModel = CostModel()
   ) throws -> MigrationPlan {
     let snapshot = PlacementState(cluster: cluster, policy: policy, history: history)
     let cooling = history.cooldowns(in: snapshot)
     let roundMoves = max(0, policy.maxMovesPerRound)
-    var repair = RepairSearch(state: snapshot, history: history, options: options, cooling: cooling)
+    var repair = RepairSearch(state: snapshot, history: history, options: options, cooling: cooling, model: model)
     let repaired =
       options.repairs
       ? repair.run(budget: policy.repair.maxMoves ?? roundMoves, hardOnly: options.scope == .hardRepairsOnly)
@@ -74,7 +75,7 @@ public enum BalancePlanner {
     let balanceMoves = policy.repair.maxMoves == nil ? max(0, roundMoves - repaired.moves.count) : roundMoves
     var search = BalanceSearch(
       snapshot: snapshot, repaired: repaired, history: history, options: options, cooling: cooling,
-      limit: options.scope == .hardRepairsOnly ? nil : balanceMoves)
+      limit: options.scope == .hardRepairsOnly ? nil : balanceMoves, model: model)
     return try search.run()
   }
 }
@@ -89,6 +90,8 @@ struct Choice {
 /// The plan's moves once replayed from the snapshot, with their reasons and scores.
 struct Replay {
   var moves: [PlannedMove] = []
+  /// Each move's kind decision (its reason ends with the decision's clause).
+  var decisions: [MoveDecision] = []
   /// Each move's VM and destination positions.
   var placements: [(vm: Int, to: Int)] = []
   var rejected: [Rejection] = []
@@ -106,6 +109,7 @@ struct BalanceSearch {
   let policy: Policy
   let history: MoveHistory
   let options: BalanceOptions
+  let model: CostModel
   let pipeline: PlacementPipeline
   let profile: ScoringProfile
   /// What the scorers other than balance-per-cost and preference can add at most: the bound
@@ -126,7 +130,7 @@ struct BalanceSearch {
 
   init(
     snapshot: PlacementState, repaired: RepairOutcome, history: MoveHistory, options: BalanceOptions,
-    cooling: [Double?], limit: Int?
+    cooling: [Double?], limit: Int?, model: CostModel
   ) {
     let policy = snapshot.policy
     self.state = repaired.final
@@ -138,7 +142,8 @@ struct BalanceSearch {
     self.options = options
     self.limit = limit
     self.minimumGain = policy.minimumGain(activeHosts: snapshot.activeHosts.count)
-    self.pipeline = PlacementPipeline(policy: policy)
+    self.model = model
+    self.pipeline = PlacementPipeline(policy: policy, model: model)
     self.profile = ScoringProfile.balance.addingSoftAffinity(for: policy)
     self.otherTermsBound = profile.bound(excluding: [BalancePerCostScorer().name, PreferenceScorer().name])
     self.softRules = snapshot.hasSoftRules
@@ -383,6 +388,7 @@ struct BalanceSearch {
           score: profile.terms(context, in: current), predicted: decision.predicted,
           requiresShutdown: decision.requiresShutdown,
           disksToCopy: decision.kind == .cold ? current.disksToCopy(v, to: d) : []))
+      replay.decisions.append(decision)
       replay.placements.append((vm: v, to: d))
       replay.final.move(v, to: d)
     }
@@ -490,7 +496,8 @@ struct BalanceSearch {
     let moves = repaired.moves + replay.moves
     let placements = repaired.placements + replay.placements
     let (scheduled, makespan) = PlanTail.ordered(
-      moves, placements: placements, initial: snapshot, concurrency: policy.concurrency)
+      moves, decisions: repaired.decisions + replay.decisions, placements: placements, initial: snapshot,
+      model: model)
     var after: [RuleViolation]?
     if repaired.violations != nil {
       after = RuleViolations.find(in: PlanTail.cluster(snapshot, after: moves, placements: placements), policy: policy)

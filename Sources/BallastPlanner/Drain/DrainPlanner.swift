@@ -28,7 +28,7 @@ public enum DrainPlanner {
   /// The drain plan for the host called `host`; throws when there is no such host.
   public static func plan(
     host: String, cluster: Cluster, policy: Policy, history: MoveHistory = .none,
-    options: DrainOptions = DrainOptions()
+    options: DrainOptions = DrainOptions(), model: CostModel = CostModel()
   ) throws(PlannerError) -> MigrationPlan {
     var state = PlacementState(cluster: cluster, policy: policy, history: history)
     guard let h = state.hostPosition(host) else {
@@ -37,7 +37,7 @@ public enum DrainPlanner {
     }
     let before = state.view()
     state.setState(.maintenance, of: h)
-    var search = DrainSearch(state: state, drained: h, policy: policy, options: options)
+    var search = DrainSearch(state: state, drained: h, policy: policy, options: options, model: model)
     return search.run(before: before)
   }
 }
@@ -109,6 +109,7 @@ private struct DrainSearch {
   let drained: Int
   let policy: Policy
   let options: DrainOptions
+  let model: CostModel
   let pipeline: PlacementPipeline
   /// The spread strategy for this policy, whose profile's terms every placement shows.
   let spread: Strategy
@@ -116,13 +117,14 @@ private struct DrainSearch {
   /// The state of the attempt in progress (a stored property, so the hot loop reads it in place).
   var working: PlacementState
 
-  init(state: PlacementState, drained: Int, policy: Policy, options: DrainOptions) {
+  init(state: PlacementState, drained: Int, policy: Policy, options: DrainOptions, model: CostModel) {
     self.initial = state
     self.working = state
     self.drained = drained
     self.policy = policy
     self.options = options
-    self.pipeline = PlacementPipeline(policy: policy)
+    self.model = model
+    self.pipeline = PlacementPipeline(policy: policy, model: model)
     self.spread = .spread(policy)
   }
 
@@ -494,8 +496,8 @@ private struct DrainSearch {
           requiresShutdown: decision.requiresShutdown, disksToCopy: disks))
     }
     let (scheduled, makespan) = PlanTail.ordered(
-      moves, placements: attempt.placements.map { (vm: $0.vm, to: $0.to) }, initial: initial,
-      concurrency: policy.concurrency)
+      moves, decisions: attempt.placements.map(\.decision),
+      placements: attempt.placements.map { (vm: $0.vm, to: $0.to) }, initial: initial, model: model)
     return MigrationPlan(
       trigger: .drain, cluster: initial.cluster.name, policy: policy.name, moves: scheduled, rejected: attempt.rejected,
       before: before, after: attempt.state.view(), predictedMakespanSeconds: makespan, notes: notes)

@@ -52,13 +52,43 @@ public struct PlacementExplanation: Sendable, Hashable, Codable {
   public var notes: [String]
   /// The current host first, then candidates by score (best first), then rejected hosts by name.
   public var candidates: [CandidateVerdict]
+  /// The cost model's figures behind the predictions, and where each comes from.
+  public var model: ModelFigures
+}
+
+/// The cost model's figures for one VM and the links from its host, as `--explain` shows them.
+public struct ModelFigures: Sendable, Hashable, Codable {
+  /// Whether the policy lets the model learn (`model.learn`); when not, every figure is the file's.
+  public var learning: Bool
+  /// The VM's figures.
+  public var vm: VMFigures
+  /// The link from the VM's host to each other host, by destination name.
+  public var links: [String: LinkFigures]
+
+  public init(learning: Bool, vm: VMFigures, links: [String: LinkFigures]) {
+    self.learning = learning
+    self.vm = vm
+    self.links = links
+  }
+
+  /// How many of the figures were learned.
+  public var learnedCount: Int {
+    let vmFigures = [vm.touchedMemory, vm.dirtyRate, vm.shutdownSeconds, vm.bootSeconds]
+    let linkFigures = links.values.flatMap {
+      [
+        $0.efficiency, $0.pauseSeconds, $0.liveSetupSeconds, $0.liveFinishSeconds, $0.coldSetupSeconds,
+        $0.coldFinishSeconds,
+      ]
+    }
+    return (vmFigures + linkFigures).filter(\.source.isLearned).count
+  }
 }
 
 /// Answers "where could this VM go, and why not elsewhere?" for `ballast plan --explain VM`.
 public enum PlacementExplainer {
   /// Every host's verdict for the VM called `vm`, scored as the balance planner scores.
   public static func explain(
-    vm name: String, cluster: Cluster, policy: Policy, history: MoveHistory = .none
+    vm name: String, cluster: Cluster, policy: Policy, history: MoveHistory = .none, model: CostModel = CostModel()
   ) throws(PlannerError) -> PlacementExplanation {
     let state = PlacementState(cluster: cluster, policy: policy, history: history)
     guard let v = state.vmPosition(name) else {
@@ -66,7 +96,7 @@ public enum PlacementExplainer {
         name, cluster: cluster.name, suggestion: PlannerError.closest(to: name, in: cluster.vms.map(\.name)))
     }
     let vm = state.vm(v)
-    let pipeline = PlacementPipeline(policy: policy)
+    let pipeline = PlacementPipeline(policy: policy, model: model)
     let profile = ScoringProfile.balance.addingSoftAffinity(for: policy)
     var cache = PredictionCache()
     let imbalance = state.imbalance
@@ -124,9 +154,13 @@ public enum PlacementExplainer {
     } else {
       notes.append("no host accepts \(vm.name)")
     }
+    let source = state.hostOf[v] >= 0 ? state.host(state.hostOf[v]) : nil
+    var links: [String: LinkFigures] = [:]
+    for host in cluster.hosts where host.name != vm.host { links[host.name] = model.link(from: source, to: host) }
     return PlacementExplanation(
       vm: vm.name, host: vm.host, state: vm.state, imbalance: imbalance, notes: notes,
-      candidates: current + candidates + rejected)
+      candidates: current + candidates + rejected,
+      model: ModelFigures(learning: policy.model.learn, vm: model.figures(for: vm), links: links))
   }
 
   /// The rules the VM breaks where it is: hard ones a round repairs first; for soft ones, the

@@ -16,12 +16,9 @@ public struct PlacementPipeline: Sendable {
   public var filters: [any PlacementFilter]
   public var selector: MigrationKindSelector
 
-  public init(
-    policy: Policy, filters: [any PlacementFilter] = StandardFilters.all,
-    coldModel: ColdMigrationModel = ColdMigrationModel()
-  ) {
+  public init(policy: Policy, filters: [any PlacementFilter] = StandardFilters.all, model: CostModel = CostModel()) {
     self.filters = filters
-    self.selector = MigrationKindSelector(policy: policy, coldModel: coldModel)
+    self.selector = MigrationKindSelector(policy: policy, model: model)
   }
 
   /// Runs the checks, cheapest first, stopping at the first that fails; builds no sentences.

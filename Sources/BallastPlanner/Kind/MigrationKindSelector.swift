@@ -79,38 +79,33 @@ public enum KindVerdict: Sendable, Hashable {
 ///
 /// Stopped or suspended → cold. Running, with every disk on a shared datastore the destination
 /// mounts (`storage`), a destination CPU offering every feature the VM was started with
-/// (`cpu-compatibility`), and pre-copy predicted to converge at the bandwidth share
-/// min(source link, destination link, policy cap) under the policy's downtime limit and
-/// convergence settings (`convergence`) → live. Otherwise `liveIneligible` decides: `cold`
-/// (shut down, move, restart; the outage is predicted), `skip` or `fail` (a rejection naming
-/// the check that failed).
+/// (`cpu-compatibility`), and pre-copy predicted to converge at the link's rate (the slower of
+/// the two links × its learned efficiency, under the policy's cap) under the policy's downtime
+/// limit and convergence settings (`convergence`) → live. Otherwise `liveIneligible` decides:
+/// `cold` (shut down, move, restart; the outage is predicted), `skip` or `fail` (a rejection
+/// naming the check that failed). Predictions come from the ``CostModel``: learned figures where
+/// history has them, else the file's.
 public struct MigrationKindSelector: Sendable {
   public var policy: Policy
-  public var coldModel: ColdMigrationModel
+  public var model: CostModel
 
-  public init(policy: Policy, coldModel: ColdMigrationModel = ColdMigrationModel()) {
+  public init(policy: Policy, model: CostModel = CostModel()) {
     self.policy = policy
-    self.coldModel = coldModel
+    self.model = model
   }
 
-  /// The pre-copy inputs for `vm` under this policy.
-  public func preCopyParameters(for vm: VM) -> PreCopyParameters {
-    PreCopyParameters(vm: vm, downtimeLimit: policy.downtimeLimit, convergence: policy.convergence)
-  }
-
-  /// The verdict for moving `vm` to `destination`.
+  /// The verdict for moving `vm` from `source` to `destination`.
   ///
   /// - Parameters:
   ///   - disksToCopy: disks on datastores `destination` does not mount, and local disks.
   ///   - missingFeatures: CPU features `vm` needs that `destination` lacks.
-  ///   - bandwidth: this migration's share of the link.
-  ///   - livePrediction: the pre-copy prediction at `bandwidth`, when the caller has it cached.
+  ///   - livePrediction: the live prediction, when the caller has it cached.
   public func decide(
-    vm: VM, destination: Host, disksToCopy: [Disk], missingFeatures: [String], bandwidth: Bandwidth,
+    vm: VM, source: Host?, destination: Host, disksToCopy: [Disk], missingFeatures: [String],
     livePrediction: LivePrediction? = nil
   ) -> KindVerdict {
     guard vm.state.isRunning else {
-      let cold = coldModel.predict(vm: vm, disksToCopy: disksToCopy, bandwidth: bandwidth)
+      let cold = model.predictCold(vm: vm, disksToCopy: disksToCopy, from: source, to: destination, policy: policy)
       return .move(MoveDecision(kind: .cold, predicted: predicted(cold), requiresShutdown: false, whyNotLive: nil))
     }
     let obstacle: LiveObstacle
@@ -119,15 +114,16 @@ public struct MigrationKindSelector: Sendable {
     } else if !missingFeatures.isEmpty {
       obstacle = .cpu(vmModel: vm.cpuModel, hostModel: destination.cpuModel, missing: missingFeatures)
     } else {
-      let live = livePrediction ?? PreCopyRun.predict(preCopyParameters(for: vm), bandwidth: bandwidth)
+      let live = livePrediction ?? model.predictLive(vm: vm, from: source, to: destination, policy: policy)
       if live.converges {
         return .move(MoveDecision(kind: .live, predicted: predicted(live), requiresShutdown: false, whyNotLive: nil))
       }
-      obstacle = .convergence(bandwidth: bandwidth, reason: live.abortReason ?? "pre-copy does not converge")
+      let rate = model.preCopyRate(model.link(from: source, to: destination), policy: policy)
+      obstacle = .convergence(bandwidth: rate, reason: live.abortReason ?? "pre-copy does not converge")
     }
     switch policy.liveIneligible {
     case .cold:
-      let cold = coldModel.predict(vm: vm, disksToCopy: disksToCopy, bandwidth: bandwidth)
+      let cold = model.predictCold(vm: vm, disksToCopy: disksToCopy, from: source, to: destination, policy: policy)
       return .move(MoveDecision(kind: .cold, predicted: predicted(cold), requiresShutdown: true, whyNotLive: obstacle))
     case .skip, .fail:
       return .ineligible(
@@ -161,13 +157,27 @@ public struct MigrationKindSelector: Sendable {
   }
 }
 
-/// Live predictions already computed in one planning run, per VM and bandwidth.
+/// Live predictions already computed in one planning run, per VM and link rates.
 ///
 /// Planners ask for one VM against many destinations in a row, so the current VM's few
-/// predictions (one per distinct bandwidth) are kept apart from the dictionary of the others.
+/// predictions (one per distinct pair of rates) are kept apart from the dictionary of the others.
 public struct PredictionCache: Sendable {
+  /// What a live prediction depends on besides the VM: the rates and the fixed steps.
+  public struct Key: Sendable, Hashable {
+    public var rate: Double
+    public var finalRate: Double
+    public var pause: Double
+    public var steps: Double
+
+    public init(rate: Double, finalRate: Double, pause: Double, steps: Double) {
+      self.rate = rate
+      self.finalRate = finalRate
+      self.pause = pause
+      self.steps = steps
+    }
+  }
   private struct Entry: Sendable {
-    var bandwidth: Double
+    var key: Key
     var prediction: LivePrediction
   }
   private var entries: [Int: [Entry]] = [:]
@@ -176,28 +186,17 @@ public struct PredictionCache: Sendable {
 
   public init() {}
 
-  /// The prediction for VM `v` at `bandwidth`, if it was computed.
-  public mutating func cached(vm v: Int, bandwidth: Bandwidth) -> LivePrediction? {
+  /// The prediction for VM `v` under `key`, if it was computed.
+  public mutating func cached(vm v: Int, key: Key) -> LivePrediction? {
     select(v)
-    let rate = bandwidth.bytesPerSecond
-    for entry in current where entry.bandwidth == rate { return entry.prediction }
+    for entry in current where entry.key == key { return entry.prediction }
     return nil
   }
 
-  /// Remembers the prediction for VM `v` at `bandwidth`.
-  public mutating func store(_ prediction: LivePrediction, vm v: Int, bandwidth: Bandwidth) {
+  /// Remembers the prediction for VM `v` under `key`.
+  public mutating func store(_ prediction: LivePrediction, vm v: Int, key: Key) {
     select(v)
-    current.append(Entry(bandwidth: bandwidth.bytesPerSecond, prediction: prediction))
-  }
-
-  /// The prediction for VM `v` at `bandwidth`, computing it once.
-  public mutating func prediction(
-    vm v: Int, bandwidth: Bandwidth, compute: () -> LivePrediction
-  ) -> LivePrediction {
-    if let known = cached(vm: v, bandwidth: bandwidth) { return known }
-    let made = compute()
-    store(made, vm: v, bandwidth: bandwidth)
-    return made
+    current.append(Entry(key: key, prediction: prediction))
   }
 
   private mutating func select(_ v: Int) {
@@ -213,18 +212,29 @@ extension MigrationKindSelector {
   public func decide(_ move: MoveRequest, in state: PlacementState, cache: inout PredictionCache) -> KindVerdict {
     let v = move.vm
     let d = move.destination
+    let s = state.hostOf[v]
     let running = state.vmRunning[v]
     let reachable = state.reachesAllStorage(v, from: d)
-    let bandwidth = state.bandwidth(from: state.hostOf[v], to: d)
+    let source = s >= 0 ? state.host(s) : nil
     var live: LivePrediction?
     if running, reachable, state.missingFeatures(v, on: d).isEmpty {
+      let link = model.link(from: source, to: state.host(d))
+      let rate = model.preCopyRate(link, policy: policy)
+      let key = PredictionCache.Key(
+        rate: rate.bytesPerSecond, finalRate: link.finalRate.value, pause: link.pauseSeconds.value,
+        steps: link.liveSetupSeconds.value + link.liveFinishSeconds.value)
       // No closure over `state` here: capturing it would copy the whole state on every call.
       let prediction: LivePrediction
-      if let known = cache.cached(vm: v, bandwidth: bandwidth) {
+      if let known = cache.cached(vm: v, key: key) {
         prediction = known
       } else {
-        prediction = PreCopyRun.predict(preCopyParameters(for: state.vm(v)), bandwidth: bandwidth)
-        cache.store(prediction, vm: v, bandwidth: bandwidth)
+        let vm = state.vm(v)
+        var made = PreCopyRun.predict(
+          model.liveParameters(vm: vm, link: link, policy: policy), bandwidth: rate,
+          finalBandwidth: Bandwidth(bytesPerSecond: link.finalRate.value), rateLimiter: model.rateLimiter)
+        made.totalSeconds += key.steps
+        prediction = made
+        cache.store(prediction, vm: v, key: key)
       }
       // The common case, without copying the VM and host values.
       if prediction.converges {
@@ -234,7 +244,8 @@ extension MigrationKindSelector {
       live = prediction
     }
     return decide(
-      vm: state.vm(v), destination: state.host(d), disksToCopy: reachable ? [] : state.disksToCopy(v, to: d),
-      missingFeatures: running ? state.missingFeatures(v, on: d) : [], bandwidth: bandwidth, livePrediction: live)
+      vm: state.vm(v), source: source, destination: state.host(d),
+      disksToCopy: reachable ? [] : state.disksToCopy(v, to: d),
+      missingFeatures: running ? state.missingFeatures(v, on: d) : [], livePrediction: live)
   }
 }

@@ -3,16 +3,56 @@ import BallastModel
 /// What every planner does once it has chosen its moves, and the words it uses for them: one
 /// implementation for ``BalancePlanner`` and ``DrainPlanner``.
 enum PlanTail {
-  /// The moves (in planning order, with `placements` their VM and destination positions in
-  /// `initial`) with their `dependsOn` set (``MoveDependencies``), then put in start order with
-  /// their predicted start times (``PredictedTimeline``), and the predicted makespan.
+  /// The moves (in planning order, with `decisions` their kind decisions and `placements`
+  /// their VM and destination positions in `initial`) with their `dependsOn` set
+  /// (``MoveDependencies``), then put in start order with their predicted start times
+  /// (``PredictedTimeline``) and their costs as they run beside each other on the links (each
+  /// reason's kind clause says the cost in this schedule), and the predicted makespan.
   static func ordered(
-    _ moves: [PlannedMove], placements: [(vm: Int, to: Int)], initial: PlacementState, concurrency: Concurrency
+    _ moves: [PlannedMove], decisions: [MoveDecision], placements: [(vm: Int, to: Int)], initial: PlacementState,
+    model: CostModel
   ) -> (moves: [PlannedMove], makespan: Double) {
     var moves = moves
     let dependencies = MoveDependencies.compute(placements, initial: initial)
     for i in moves.indices where i < dependencies.count { moves[i].dependsOn = dependencies[i] }
-    return PredictedTimeline(concurrency: concurrency).schedule(moves)
+    var profiles: [MoveProfile] = []
+    for (i, move) in moves.enumerated() where i < placements.count {
+      let v = placements[i].vm
+      let s = initial.hostOf[v]
+      profiles.append(
+        model.profile(
+          move, vm: initial.vm(v), from: s >= 0 ? initial.host(s) : nil, to: initial.host(placements[i].to),
+          policy: initial.policy))
+    }
+    var bandwidth: [String: Double] = [:]
+    for host in initial.cluster.hosts where bandwidth[host.name] == nil {
+      bandwidth[host.name] = host.migrationBandwidth.bytesPerSecond
+    }
+    let clauses = moves.indices.map { i in
+      i < decisions.count && i < placements.count ? clause(decisions[i], moves[i], initial, placements[i].vm) : nil
+    }
+    var scheduled = PredictedTimeline(concurrency: initial.policy.concurrency).schedule(
+      moves, profiles: profiles.count == moves.count ? profiles : nil, linkBandwidth: bandwidth)
+    // Each reason ends with its kind clause: say the cost the move has in this schedule.
+    var positions: [String: Int] = [:]
+    for (i, move) in moves.enumerated() { positions[move.vm] = i }
+    for j in scheduled.moves.indices {
+      guard let i = positions[scheduled.moves[j].vm], let old = clauses[i], i < decisions.count else { continue }
+      var decision = decisions[i]
+      decision.predicted = scheduled.moves[j].predicted
+      let new = clause(decision, moves[i], initial, placements[i].vm)
+      let reason = scheduled.moves[j].reason
+      if old != new, reason.hasSuffix(old) { scheduled.moves[j].reason = String(reason.dropLast(old.count)) + new }
+    }
+    return scheduled
+  }
+
+  private static func clause(
+    _ decision: MoveDecision, _ move: PlannedMove, _ initial: PlacementState, _ v: Int
+  )
+    -> String
+  {
+    kindClause(decision, vm: initial.vm(v), destination: move.to, disks: move.disksToCopy)
   }
 
   /// The cluster once `moves` (their VM and destination positions in `placements`) are done:
@@ -71,7 +111,7 @@ enum PlanTail {
       }
     }
     if !disks.isEmpty {
-      text += "; copies \(Wording.bytes(disks.reduce(0) { $0 + $1.size.double })) of disks"
+      text += "; copies \(Wording.bytes(disks.reduce(0) { $0 + $1.bytesToCopy.double })) of disks"
     }
     return text
   }

@@ -57,6 +57,7 @@ extension RepairSearch {
           score: terms, predicted: decision.predicted, requiresShutdown: decision.requiresShutdown,
           disksToCopy: disks, repairs: repaired))
       outcome.placements.append((vm: v, to: trial.destination))
+      outcome.decisions.append(decision)
     }
     for v in trial.unit {
       state.move(v, to: trial.destination)

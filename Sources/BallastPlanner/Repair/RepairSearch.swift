@@ -5,6 +5,8 @@ struct RepairOutcome {
   var moves: [PlannedMove] = []
   /// Each move's VM and destination positions, in planning order.
   var placements: [(vm: Int, to: Int)] = []
+  /// Each move's kind decision (the plan's schedule prices it).
+  var decisions: [MoveDecision] = []
   var rejected: [Rejection] = []
   var notes: [String] = []
   /// The cluster once the repairs are done: where balancing starts.
@@ -59,12 +61,15 @@ struct RepairSearch {
     var costUnits: Double { decisions.reduce(0) { $0 + $1.costUnits } }
   }
 
-  init(state: PlacementState, history: MoveHistory, options: BalanceOptions, cooling: [Double?]) {
+  init(
+    state: PlacementState, history: MoveHistory, options: BalanceOptions, cooling: [Double?],
+    model: CostModel = CostModel()
+  ) {
     self.state = state
     self.policy = state.policy
     self.history = history
     self.options = options
-    self.pipeline = PlacementPipeline(policy: state.policy)
+    self.pipeline = PlacementPipeline(policy: state.policy, model: model)
     self.profile = ScoringProfile.repair.addingSoftAffinity(for: state.policy)
     self.cooling = cooling
     self.cpuBroken = Self.cpuBroken(in: state)

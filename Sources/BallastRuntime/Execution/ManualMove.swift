@@ -14,7 +14,8 @@ public enum ManualMove {
   /// planner's kind selection) says, unless `requested` forces one.
   /// - Throws: ``RuntimeError`` when a name is unknown or the move cannot be done as requested.
   public static func plan(
-    vm vmName: String, to hostName: String, requested: Requested, cluster: Cluster, policy: Policy
+    vm vmName: String, to hostName: String, requested: Requested, cluster: Cluster, policy: Policy,
+    model: CostModel = CostModel()
   ) throws -> MigrationPlan {
     guard let vm = cluster.vm(named: vmName) else {
       throw RuntimeError(.unknownName, "no VM named \(vmName) in cluster \(cluster.name); `ballast status` lists them")
@@ -31,14 +32,12 @@ public enum ManualMove {
     let shared = Dictionary(cluster.datastores.map { ($0.name, $0.shared) }, uniquingKeysWith: { a, _ in a })
     let disksToCopy = vm.disks.filter { !(shared[$0.datastore] ?? false) || !destination.mounts($0.datastore) }
     let missing = CPUCheck.missingFeatures(vm, on: destination)
-    let link = min(source.migrationBandwidth, destination.migrationBandwidth)
-    let bandwidth = policy.bandwidthCap.map { min($0, link) } ?? link
 
     var selectorPolicy = policy
     if requested != .auto { selectorPolicy.liveIneligible = .cold }  // to learn why not live, if not
-    let selector = MigrationKindSelector(policy: selectorPolicy)
+    let selector = MigrationKindSelector(policy: selectorPolicy, model: model)
     let verdict = selector.decide(
-      vm: vm, destination: destination, disksToCopy: disksToCopy, missingFeatures: missing, bandwidth: bandwidth)
+      vm: vm, source: source, destination: destination, disksToCopy: disksToCopy, missingFeatures: missing)
     var decision: MoveDecision
     switch verdict {
     case .move(let chosen):
@@ -59,7 +58,7 @@ public enum ManualMove {
       }
     }
     if requested == .cold, decision.kind == .live {
-      let cold = ColdMigrationModel().predict(vm: vm, disksToCopy: disksToCopy, bandwidth: bandwidth)
+      let cold = model.predictCold(vm: vm, disksToCopy: disksToCopy, from: source, to: destination, policy: policy)
       decision = MoveDecision(
         kind: .cold,
         predicted: PredictedCost(

@@ -61,6 +61,8 @@ public actor BalanceController {
   private var backoffUntil: Double?
   private var engine: MigrationEngine?
   private var stopping = false
+  /// Real seconds the last planner call took (for the round's report).
+  private var planningSeconds: Double?
 
   /// `hosts` are the hosts the cluster should have (its file): one the driver does not
   /// report is left out of planning from the first round on.
@@ -124,7 +126,9 @@ public actor BalanceController {
 
   /// Runs one round and logs its decision.
   public func round() async throws -> RoundReport {
-    let report = try await decide()
+    planningSeconds = nil
+    var report = try await decide()
+    report.planningSeconds = planningSeconds
     logger.info(
       "\(report.line)",
       metadata: ["cluster": "\(options.cluster)", "decision": "\(report.decision.name)"])
@@ -160,6 +164,8 @@ public actor BalanceController {
 
     var report = RoundReport(
       at: now, imbalance: imbalance, threshold: policy.threshold, excludedHosts: excluded.sorted(), decision: .balanced)
+    report.measuredImbalance = measuredImbalance
+    report.hosts = ClusterView(measured, weights: policy.weights).hosts
     report.violations = RuleViolations.find(in: view, policy: policy)
     let broken = report.violations.contains(where: \.hard)
     /// A round held back from balancing still repairs broken hard rules, and says why it
@@ -199,9 +205,13 @@ public actor BalanceController {
     let lastMoves = try await history.lastMoves(cluster: options.cluster)
     var planning = BalanceOptions()
     planning.scope = scope
+    let model = await LearnedModel.model(for: view, policy: policy, journal: journal)
+    let planningStarted = ContinuousClock.now
     var plan = try BalancePlanner.plan(
-      cluster: view, policy: policy, history: MoveHistory(lastMove: lastMoves, now: now), options: planning)
+      cluster: view, policy: policy, history: MoveHistory(lastMove: lastMoves, now: now), options: planning,
+      model: model)
     plan.trigger = options.trigger
+    planningSeconds = (ContinuousClock.now - planningStarted).milliseconds / 1000
     if !excluded.isEmpty {
       plan.notes.append("left out, not seen recently: \(excluded.sorted().joined(separator: ", "))")
     }

@@ -35,6 +35,8 @@ public struct BalanceLoopService: Service {
   var leadership: any LoopLeadership = SoleLeadership()
   var onTakeover: @Sendable () async throws -> Void = {}
   var roleObserver: (any LoopRoleObserver)?
+  /// Told of each round's start and end (``observed(by:)``).
+  var observer: (any LoopObserver)?
 
   /// A loop of `controller`'s rounds, `spacing` apart on `clock` (the cluster's); `onRound` sees
   /// each report.
@@ -81,7 +83,8 @@ public struct BalanceLoopService: Service {
         group.cancelAll()
       }
       await leadership.release()
-    } onGracefulShutdown: {
+    } onGracefulShutdown: { [observer] in
+      observer?.loopStopping()
       Task { await controller.stop() }
     }
   }
@@ -102,9 +105,13 @@ public struct BalanceLoopService: Service {
       let realFloor = ContinuousClock.now + .milliseconds(Int64(Limits.minimumRealInterval.milliseconds))
       role = await lead(role)
       if case .leading = role {
+        observer?.roundStarted()
         do {
-          onRound(try await controller.round())
+          let report = try await controller.round()
+          observer?.roundEnded(report)
+          onRound(report)
         } catch {
+          observer?.roundFailed(error)
           logger.error("round failed, trying again next interval: \(error)")
         }
       }

@@ -128,3 +128,13 @@ public protocol LoopRoleObserver: Sendable {
   /// This instance leads (it took over, or nobody else was leading).
   func becameActive()
 }
+
+/// Several role observers, each told everything in turn.
+public struct LoopRoleObservers: LoopRoleObserver {
+  let observers: [any LoopRoleObserver]
+
+  public init(_ observers: [any LoopRoleObserver]) { self.observers = observers }
+
+  public func standingBy(leader: String) { for observer in observers { observer.standingBy(leader: leader) } }
+  public func becameActive() { for observer in observers { observer.becameActive() } }
+}

@@ -41,6 +41,12 @@ public struct RoundReport: Sendable {
   public var threshold: Double
   /// Hosts neither source nor destination this round (not seen, or samples too old).
   public var excludedHosts: [String]
+  /// The imbalance of the load as measured this round (not smoothed), over the same hosts.
+  public var measuredImbalance: Double?
+  /// Each host's utilization as measured this round, hosts left out in maintenance.
+  public var hosts: [HostView] = []
+  /// Real seconds the planner took, when the round planned.
+  public var planningSeconds: Double?
   public var decision: RoundDecision
   /// The rules the cluster breaks this round, as the round saw it (``RuleViolations``).
   public var violations: [RuleViolation] = []

@@ -50,7 +50,7 @@ public struct ClusterSession: Sendable {
     }
     switch try DriverFactory.backend(for: cluster, clusterFile: files.clusterPath, statePath: statePath) {
     case .simulated:
-      let driver = try SimulatedCluster.driver(cluster: cluster, statePath: statePath)
+      let driver = try await SimulatedCluster.driver(cluster: cluster, statePath: statePath)
       let simulatedHosts = try await driver.inventory().hosts
       for host in simulatedHosts where maintenance[host.name] != nil && host.state == .active {
         try await driver.setMaintenance(true, host: host.name)

@@ -56,7 +56,10 @@ public enum LibvirtBench {
         throw RuntimeError(.unknownName, "no VM named \(vm) in the lab")
       }
       let to = from == hosts[0] ? hosts[1] : hosts[0]
-      let plan = try ManualMove.plan(vm: vm, to: to, requested: .live, cluster: inventory, policy: policy)
+      // Each prediction with what the earlier migrations taught (the first: the file's figures).
+      let model = await LearnedModel.model(for: inventory, policy: policy, journal: journal)
+      let plan = try ManualMove.plan(
+        vm: vm, to: to, requested: .live, cluster: inventory, policy: policy, model: model)
       let engine = MigrationEngine(
         driver: driver, journal: journal, clock: SystemClock(), policy: policy, logger: logger)
       let summary = await engine.execute(plan)

@@ -8,6 +8,10 @@ public enum SimulatedCluster {
   /// ``SimulationTimings`` fields, e.g. `{"querySeconds": 1, "commitSeconds": 1}`: to slow a
   /// demonstration down, or to give a test time to act during a stage.
   public static let timingsVariable = "BALLAST_SIMULATION_TIMINGS"
+  /// Environment variable with a seed (a whole number): the simulated VMs then behave as a
+  /// hidden truth drawn from it says (``SimulatedTruth``), not as the cluster file says, so the
+  /// cost model has something to learn. Kept in a `--state` file with the rest of the state.
+  public static let truthVariable = "BALLAST_SIMULATION_TRUTH"
 
   /// The driver for `cluster`: resumed from the state file when it holds a state, else the
   /// cluster as the file describes it (saved to the state file at once when one is given).
@@ -16,19 +20,35 @@ public enum SimulatedCluster {
   /// state left it if that is later: the history's times never run backwards.
   public static func driver(
     cluster: Cluster, statePath: String?, environment: [String: String] = ProcessInfo.processInfo.environment
-  ) throws -> SimulatedDriver {
+  ) async throws -> SimulatedDriver {
     let timings = try self.timings(environment)
+    let seed = try truthSeed(environment)
     let now = Date().timeIntervalSince1970
-    guard let statePath else {
-      return try SimulatedDriver(cluster: cluster, timings: timings, clock: VirtualClock(origin: now))
+    let driver: SimulatedDriver
+    if let statePath {
+      let store = FileStateStore(path: statePath)
+      if let saved = try store.load() {
+        let resumeAt = max(now, saved.clockTime ?? now)
+        driver = try SimulatedDriver(
+          resumingFrom: store, expecting: cluster, timings: timings, origin: resumeAt - saved.elapsed)
+      } else {
+        driver = try SimulatedDriver(cluster: cluster, store: store, timings: timings, clock: VirtualClock(origin: now))
+      }
+    } else {
+      driver = try SimulatedDriver(cluster: cluster, timings: timings, clock: VirtualClock(origin: now))
     }
-    let store = FileStateStore(path: statePath)
-    if let saved = try store.load() {
-      let resumeAt = max(now, saved.clockTime ?? now)
-      return try SimulatedDriver(
-        resumingFrom: store, expecting: cluster, timings: timings, origin: resumeAt - saved.elapsed)
+    if let seed, await driver.truth?.seed != seed { try await driver.hideTruth(seed: seed) }
+    return driver
+  }
+
+  /// The seed `environment` gives for a hidden truth, if any.
+  /// - Throws: ``RuntimeError`` when it is not a whole number.
+  public static func truthSeed(_ environment: [String: String]) throws -> UInt64? {
+    guard let text = environment[truthVariable], !text.isEmpty else { return nil }
+    guard let seed = UInt64(text.trimmingCharacters(in: .whitespaces)) else {
+      throw RuntimeError(.badSetting, "\(truthVariable): expected a whole number (a seed), got '\(text)'")
     }
-    return try SimulatedDriver(cluster: cluster, store: store, timings: timings, clock: VirtualClock(origin: now))
+    return seed
   }
 
   /// The timings `environment` sets (defaults for the others). The names are

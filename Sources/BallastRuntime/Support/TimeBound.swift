@@ -1,23 +1,24 @@
-import ArgumentParser
 import BallastModel
 import Foundation
 
-/// A point in time given on the command line: a duration back from now (`30m`, `2h`, `7d`) or
-/// an ISO-8601 date or time (`2026-01-31`, `2026-01-31T08:00:00Z`; UTC when no zone is given).
-struct TimeBound: ExpressibleByArgument, Hashable {
-  enum Value: Hashable {
+/// A point in time as a person writes it (`--since`, `/api/history?since=`): a duration back
+/// from now (`30m`, `2h`, `7d`) or an ISO-8601 date or time (`2026-01-31`,
+/// `2026-01-31T08:00:00Z`; UTC when no zone is given).
+public struct TimeBound: Sendable, Hashable {
+  public enum Value: Sendable, Hashable {
     /// This many seconds before now.
     case ago(Double)
     /// Seconds since the Unix epoch.
     case at(Double)
   }
 
-  var value: Value
+  public var value: Value
 
-  init(_ value: Value) { self.value = value }
+  public init(_ value: Value) { self.value = value }
 
-  init?(argument: String) {
-    let text = argument.trimmingCharacters(in: .whitespaces)
+  /// The bound `text` says; `nil` when it is neither a duration nor a date.
+  public init?(parsing text: String) {
+    let text = text.trimmingCharacters(in: .whitespaces)
     if let span = TimeSpan(parsing: text) {
       value = .ago(span.seconds)
       return
@@ -27,7 +28,7 @@ struct TimeBound: ExpressibleByArgument, Hashable {
   }
 
   /// The bound as seconds since the Unix epoch, relative to `now`.
-  func resolve(now: Double) -> Double {
+  public func resolve(now: Double) -> Double {
     switch value {
     case .ago(let seconds): now - seconds
     case .at(let time): time
@@ -50,6 +51,7 @@ struct TimeBound: ExpressibleByArgument, Hashable {
     return nil
   }
 
-  static let help =
+  /// What the bound may be, for help texts.
+  public static let help =
     "A duration back from now (30m, 2h, 7d) or an ISO-8601 date or time (2026-01-31, 2026-01-31T08:00:00Z)."
 }

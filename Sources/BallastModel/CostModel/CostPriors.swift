@@ -1,0 +1,31 @@
+/// The cost model's figures before anything is known about a VM or a link: what a move costs
+/// besides its transfer, and how long a guest takes to stop and start when its description
+/// does not say.
+///
+/// Every one of them is learned per host pair or per VM from completed migrations
+/// (``CostLearner``); these are where learning starts. The step figures are those of the
+/// simulated hypervisors (``SimulationTimings`` uses them), so a simulated cluster runs
+/// exactly as predicted until it is given a hidden truth.
+public struct CostPriors: Sendable, Hashable, Codable {
+  /// Live: from the move's start to its first byte (the checks, the destination's empty container).
+  public var liveSetupSeconds = 0.2
+  /// Live: from the end of the pause to the move's end (the destination's confirmation, the
+  /// resume and the announcement).
+  public var liveFinishSeconds = 0.06
+  /// The fixed part of the stop-and-copy pause (stopping the vCPUs, the device state, the
+  /// take-over), on top of copying what is left.
+  public var pauseSeconds = 0.005
+  /// Cold: from the move's start to the copy, besides a shutdown (the checks, the reservation).
+  public var coldSetupSeconds = 0.2
+  /// Cold: from the end of the copy to the start (defining the VM on the destination,
+  /// removing the source).
+  public var coldFinishSeconds = 0.6
+  /// A clean guest shutdown, for a VM whose description gives none.
+  public var shutdownSeconds = 20.0
+  /// A guest boot, for a VM whose description gives none.
+  public var bootSeconds = 15.0
+  /// Size of a VM's definition and logs, copied by every cold move.
+  public var configurationBytes: ByteCount = .mib(1)
+
+  public init() {}
+}

@@ -1,0 +1,31 @@
+import BallastService
+import Foundation
+import Testing
+
+/// The loop under systemd (`Type=notify`): what it tells `$NOTIFY_SOCKET`, and the unit file.
+@Suite("systemd", .serialized)
+struct SystemdProcessTests {
+  @Test(.timeLimit(.minutes(2)))
+  func theLoopSaysReadyItsStatusAndStopping() async throws {
+    let folder = try LoopProcess.workspace(policy: "threshold: 0.9\n")
+    let socket = try NotifySocket(path: folder.appendingPathComponent("notify").path)
+    defer { socket.close() }
+    let loop = try LoopProcess(folder: folder, listen: nil, environment: ["NOTIFY_SOCKET": socket.path])
+    let ready = socket.receive(containing: "READY=1", within: 60)
+    #expect(ready != nil, "\(loop.child.stderr)")
+    let status = socket.receive(containing: "STATUS=imbalance", within: 30)
+    #expect(status?.contains("balanced, nothing to do") == true, "\(status ?? "no status")")
+    loop.child.signal(SIGTERM)
+    #expect(socket.receive(containing: "STOPPING=1", within: 30) != nil)
+    #expect(await loop.child.exitStatus(within: 60) == 0, "\(loop.child.stderr)")
+    await loop.tearDown()
+  }
+
+  @Test func withoutNotifySocketNothingIsSent() {
+    let notifier = SystemdNotifier(environment: [:])
+    #expect(notifier.socketPath == nil)
+    #expect(!notifier.send("READY=1"))
+    #expect(SystemdNotifier(environment: ["NOTIFY_SOCKET": "relative/path"]).socketPath == nil)
+    #expect(SystemdNotifier(environment: ["NOTIFY_SOCKET": "@abstract"]).socketPath == "@abstract")
+  }
+}
