@@ -74,6 +74,41 @@ struct HighAvailabilityProcessTests {
     WHERE m.ended_at IS NULL AND s.stage = 'preCopy' AND s.intent_at IS NOT NULL AND s.ended_at IS NULL
     """
 
+  /// Starts a loop, waits until it leads, then a second one, and waits until it stands by.
+  static func startLeaderAndStandby(
+    _ setup: Setup
+  ) async throws -> (BallastProcess.Background, BallastProcess.Background) {
+    let first = try setup.startLoop("a")
+    #expect(await first.wait(upTo: 60) { first.stderr.contains("leading the balancing") }, "\(first.stderr)")
+    let second: BallastProcess.Background
+    do {
+      second = try setup.startLoop("b")
+    } catch {
+      kill([first])
+      throw error
+    }
+    #expect(await second.wait(upTo: 30) { second.stderr.contains("standing by") }, "\(second.stderr)")
+    return (first, second)
+  }
+
+  /// Kills (by process id) what a test started and left running, paused ones included.
+  static func kill(_ processes: [BallastProcess.Background]) {
+    for process in processes where process.process.isRunning {
+      process.signal(SIGCONT)
+      process.signal(SIGKILL)
+    }
+  }
+
+  /// The simulated cluster as the loops left it: every VM runs on exactly one host.
+  static func expectEveryVMOnOneHost(_ setup: Setup) throws {
+    let state = try setup.state()
+    #expect(state.violations().isEmpty, "\(state.violations())")
+    for vm in state.cluster.vms {
+      #expect(state.instances(of: vm.name).filter(\.owner).count == 1, "\(vm.name)")
+    }
+    #expect(state.reservations.isEmpty)
+  }
+
   /// Stops what a test started, by process id, also when it failed.
   static func stop(_ processes: [BallastProcess.Background]) async {
     for process in processes where process.process.isRunning {
@@ -89,12 +124,8 @@ struct HighAvailabilityProcessTests {
   func theStandbyTakesOverAfterSIGKILLReconcilesAndContinues() async throws {
     let setup = try Setup(server: try PostgresTestServer.shared)
     defer { setup.remove() }
-    let first = try setup.startLoop("a")
-    #expect(await first.wait(upTo: 60) { first.stderr.contains("leading the balancing") }, "\(first.stderr)")
-    let second = try setup.startLoop("b")
-    var loops = [first, second]
-    defer { loops.forEach { if $0.process.isRunning { $0.signal(SIGKILL) } } }
-    #expect(await second.wait(upTo: 30) { second.stderr.contains("standing by") }, "\(second.stderr)")
+    let (first, second) = try await Self.startLeaderAndStandby(setup)
+    defer { Self.kill([first, second]) }
 
     // SIGKILL the leader in the middle of a live migration.
     let caught = await setup.server.poll(Self.preCopyUnderWay, database: setup.database, within: 90)
@@ -129,7 +160,6 @@ struct HighAvailabilityProcessTests {
     #expect(continued != nil || second.stderr.contains("nothing to do"), "no move after the takeover: \(second.stderr)")
 
     await Self.stop([second])
-    loops = []
     #expect(second.process.terminationStatus == 0, "\(second.stderr)")
 
     // The journal is closed; every VM runs on exactly one host.
@@ -139,12 +169,7 @@ struct HighAvailabilityProcessTests {
       #expect(detail.migration.outcome == .rolledBack || detail.migration.outcome == .completed, "\(detail)")
       #expect(detail.stages.allSatisfy { $0.outcome != nil })
     }
-    let state = try setup.state()
-    #expect(state.violations().isEmpty, "\(state.violations())")
-    for vm in state.cluster.vms {
-      #expect(state.instances(of: vm.name).filter(\.owner).count == 1, "\(vm.name)")
-    }
-    #expect(state.reservations.isEmpty)
+    try Self.expectEveryVMOnOneHost(setup)
     try Self.expectNoOverlapBetweenHolders(setup)
   }
 
@@ -152,11 +177,8 @@ struct HighAvailabilityProcessTests {
   func aPausedLeaderIsFencedOutWhenItResumesAndStandsDown() async throws {
     let setup = try Setup(server: try PostgresTestServer.shared)
     defer { setup.remove() }
-    let first = try setup.startLoop("a")
-    #expect(await first.wait(upTo: 60) { first.stderr.contains("leading the balancing") }, "\(first.stderr)")
-    let second = try setup.startLoop("b")
-    defer { [first, second].forEach { if $0.process.isRunning { $0.signal(SIGCONT); $0.signal(SIGKILL) } } }
-    #expect(await second.wait(upTo: 30) { second.stderr.contains("standing by") }, "\(second.stderr)")
+    let (first, second) = try await Self.startLeaderAndStandby(setup)
+    defer { Self.kill([first, second]) }
 
     let caught = await setup.server.poll(Self.preCopyUnderWay, database: setup.database, within: 90)
     try #require(caught != nil, "no live migration seen under way: \(first.stderr)")
@@ -190,11 +212,7 @@ struct HighAvailabilityProcessTests {
     let store = try await setup.store()
     #expect(try await store.unfinishedMoves(cluster: "demo").isEmpty)
     await store.close()
-    let state = try setup.state()
-    #expect(state.violations().isEmpty, "\(state.violations())")
-    for vm in state.cluster.vms {
-      #expect(state.instances(of: vm.name).filter(\.owner).count == 1, "\(vm.name)")
-    }
+    try Self.expectEveryVMOnOneHost(setup)
     try Self.expectNoOverlapBetweenHolders(setup)
   }
 
@@ -236,8 +254,7 @@ struct HighAvailabilityProcessTests {
       $0.contains("outcome=completed") && $0.contains("move ended")
     }
     #expect(moved == lines.count, "journal \(moved) completed moves, log \(lines.count)")
-    let state = try setup.state()
-    #expect(state.violations().isEmpty, "\(state.violations())")
+    try Self.expectEveryVMOnOneHost(setup)
   }
 
   /// No two moves of the cluster overlap in time under different holders: a move belongs to

@@ -80,7 +80,7 @@ struct SchemaTests {
       ("004-move-history-view", 0x4ef7_05d7_e8d2_c1aa),
       ("005-moves-by-host", 0xdab4_ccfb_003a_06cd),
       ("006-cost-model-learning", 0x7a91_3e1a_46ae_cf09),
-      ("007-fencing-leaders-write-keys", 0x6937_6515_b105_3286),
+      ("007-fencing-leaders-write-keys", 0x7afc_e2c7_f87f_b1e0),
     ]
     #expect(
       HistorySchema.migrations.count == shipped.count, "pin the hash of each new migration here when it ships")

@@ -245,46 +245,37 @@ public enum HistorySchema {
 
     """
 
-  /// SQLite's fencing triggers (PostgreSQL's are in ``PostgresSchema/fencing``).
-  static let sqliteFencingTriggers = """
+  /// SQLite's fencing triggers (PostgreSQL's are in ``PostgresSchema/fencing``): for each table
+  /// written under a lease, a trigger per write that refuses a row whose epoch is not that of
+  /// its cluster's lease, still held.
+  static let sqliteFencingTriggers =
+    """
     -- The fencing check, made by the database: a row written under a lease carries the epoch it
     -- was taken at, and is refused unless that is the cluster's current lease, still held.
-    CREATE TRIGGER plans_fenced_insert BEFORE INSERT ON plans
-    WHEN NEW.lease_epoch IS NOT NULL AND NOT EXISTS (
-      SELECT 1 FROM cluster_leases l
-      WHERE l.cluster = NEW.cluster AND l.epoch = NEW.lease_epoch AND l.released_at IS NULL)
-    BEGIN SELECT RAISE(ABORT, 'ballast-fenced: another process holds the lease of this cluster now'); END;
-    CREATE TRIGGER plans_fenced_update BEFORE UPDATE ON plans
-    WHEN NEW.lease_epoch IS NOT NULL AND NOT EXISTS (
-      SELECT 1 FROM cluster_leases l
-      WHERE l.cluster = NEW.cluster AND l.epoch = NEW.lease_epoch AND l.released_at IS NULL)
-    BEGIN SELECT RAISE(ABORT, 'ballast-fenced: another process holds the lease of this cluster now'); END;
-    CREATE TRIGGER moves_fenced_insert BEFORE INSERT ON moves
-    WHEN NEW.lease_epoch IS NOT NULL AND NOT EXISTS (
-      SELECT 1 FROM cluster_leases l JOIN plans p ON p.cluster = l.cluster
-      WHERE p.id = NEW.plan_id AND l.epoch = NEW.lease_epoch AND l.released_at IS NULL)
-    BEGIN SELECT RAISE(ABORT, 'ballast-fenced: another process holds the lease of this cluster now'); END;
-    CREATE TRIGGER moves_fenced_update BEFORE UPDATE ON moves
-    WHEN NEW.lease_epoch IS NOT NULL AND NOT EXISTS (
-      SELECT 1 FROM cluster_leases l JOIN plans p ON p.cluster = l.cluster
-      WHERE p.id = NEW.plan_id AND l.epoch = NEW.lease_epoch AND l.released_at IS NULL)
-    BEGIN SELECT RAISE(ABORT, 'ballast-fenced: another process holds the lease of this cluster now'); END;
-    CREATE TRIGGER stages_fenced_insert BEFORE INSERT ON stages
-    WHEN NEW.lease_epoch IS NOT NULL AND NOT EXISTS (
-      SELECT 1 FROM cluster_leases l JOIN plans p ON p.cluster = l.cluster JOIN moves m ON m.plan_id = p.id
-      WHERE m.id = NEW.move_id AND l.epoch = NEW.lease_epoch AND l.released_at IS NULL)
-    BEGIN SELECT RAISE(ABORT, 'ballast-fenced: another process holds the lease of this cluster now'); END;
-    CREATE TRIGGER stages_fenced_update BEFORE UPDATE ON stages
-    WHEN NEW.lease_epoch IS NOT NULL AND NOT EXISTS (
-      SELECT 1 FROM cluster_leases l JOIN plans p ON p.cluster = l.cluster JOIN moves m ON m.plan_id = p.id
-      WHERE m.id = NEW.move_id AND l.epoch = NEW.lease_epoch AND l.released_at IS NULL)
-    BEGIN SELECT RAISE(ABORT, 'ballast-fenced: another process holds the lease of this cluster now'); END;
-    CREATE TRIGGER host_state_changes_fenced_insert BEFORE INSERT ON host_state_changes
-    WHEN NEW.lease_epoch IS NOT NULL AND NOT EXISTS (
-      SELECT 1 FROM cluster_leases l
-      WHERE l.cluster = NEW.cluster AND l.epoch = NEW.lease_epoch AND l.released_at IS NULL)
-    BEGIN SELECT RAISE(ABORT, 'ballast-fenced: another process holds the lease of this cluster now'); END;
+
     """
+    + [
+      ("plans", ["INSERT", "UPDATE"], "cluster_leases l WHERE l.cluster = NEW.cluster"),
+      (
+        "moves", ["INSERT", "UPDATE"], "cluster_leases l JOIN plans p ON p.cluster = l.cluster WHERE p.id = NEW.plan_id"
+      ),
+      (
+        "stages", ["INSERT", "UPDATE"],
+        "cluster_leases l JOIN plans p ON p.cluster = l.cluster JOIN moves m ON m.plan_id = p.id WHERE m.id = NEW.move_id"
+      ),
+      ("host_state_changes", ["INSERT"], "cluster_leases l WHERE l.cluster = NEW.cluster"),
+    ].flatMap { table, writes, lease in writes.map { fencingTrigger(table: table, on: $0, lease: lease) } }
+    .joined(separator: "\n")
+
+  /// One SQLite fencing trigger: `lease` finds the lease of the row's cluster (as `l`).
+  private static func fencingTrigger(table: String, on write: String, lease: String) -> String {
+    """
+    CREATE TRIGGER \(table)_fenced_\(write.lowercased()) BEFORE \(write) ON \(table)
+    WHEN NEW.lease_epoch IS NOT NULL AND NOT EXISTS (
+      SELECT 1 FROM \(lease) AND l.epoch = NEW.lease_epoch AND l.released_at IS NULL)
+    BEGIN SELECT RAISE(ABORT, '\(fencingRefusal): another process holds the lease of this cluster now'); END;
+    """
+  }
 
   static let costModelLearning = """
     -- What each completed migration showed about the cost model's inputs (the learner's input):
