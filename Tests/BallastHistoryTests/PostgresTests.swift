@@ -152,6 +152,50 @@ struct PostgresTests {
     #expect(error.hint?.contains("pg_hba.conf") == true)
   }
 
+  @Test("a server that asks for a password gets it from PGPASSWORD or the password file, and says what to do without")
+  func passwordFromTheEnvironment() async throws {
+    let server = try PostgresTestServer.shared
+    let name = try server.makeDatabase()
+    defer { server.dropDatabase(name) }
+    try server.makePasswordUser(password: "s3cret:pass", database: name)
+    let url = try PostgresURL(
+      "postgresql://\(PostgresTestServer.passwordUser)@127.0.0.1:\(server.port)/\(name)?sslmode=disable",
+      environment: [:])
+    let quiet = HistoryStore.quietLogger
+
+    let refused = try await #require(throws: HistoryError.self) {
+      _ = try await PostgresHistoryDatabase.open(url, clock: nil, access: .readWrite, logger: quiet, environment: [:])
+    }
+    #expect(
+      refused.message.contains("asks user \(PostgresTestServer.passwordUser) for a password and none was given"),
+      "\(refused)")
+    #expect(refused.hint?.contains("PGPASSWORD or ~/.pgpass") == true)
+    let wrong = try await #require(throws: HistoryError.self) {
+      _ = try await PostgresHistoryDatabase.open(
+        url, clock: nil, access: .readWrite, logger: quiet, environment: ["PGPASSWORD": "guess"])
+    }
+    #expect(wrong.message.contains("refused user \(PostgresTestServer.passwordUser)"), "\(wrong)")
+    #expect(wrong.hint?.contains("PGPASSWORD or ~/.pgpass") == true)
+    #expect(!wrong.description.contains("guess"))
+
+    let fromVariable = try await PostgresHistoryDatabase.open(
+      url, clock: nil, access: .readWrite, logger: quiet, environment: ["PGPASSWORD": "s3cret:pass"])
+    #expect(
+      try await HistoryStore(database: fromVariable, logger: quiet).appliedMigrations() == HistorySchema.migrationNames)
+    await fromVariable.close()
+
+    try await withTemporaryDirectory { directory in
+      let file = directory.appendingPathComponent("pgpass").path
+      try "127.0.0.1:\(server.port):\(name):\(PostgresTestServer.passwordUser):s3cret\\:pass\n".write(
+        toFile: file, atomically: false, encoding: .utf8)
+      chmod(file, 0o600)
+      let fromFile = try await PostgresHistoryDatabase.open(
+        url, clock: nil, access: .readOnly, logger: quiet, environment: ["PGPASSFILE": file])
+      #expect(try await HistoryStore(database: fromFile, logger: quiet).plans().isEmpty)
+      await fromFile.close()
+    }
+  }
+
   @Test("a database that does not exist is reported with how to create it")
   func missingDatabase() async throws {
     let server = try PostgresTestServer.shared

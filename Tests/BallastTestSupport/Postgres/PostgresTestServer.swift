@@ -68,6 +68,7 @@ public final class PostgresTestServer: Sendable {
       let data = folder.appendingPathComponent("data").path
       try runTool(
         "initdb", ["-D", data, "-U", user, "--auth=trust", "--no-sync", "--encoding=UTF8", "--locale=C"])
+      try requirePasswordOfPasswordUser(data)
       let server = PostgresTestServer(folder: folder, port: try freePort(), fsync: fsync)
       try server.launch()
       return server
@@ -75,6 +76,28 @@ public final class PostgresTestServer: Sendable {
       try? FileManager.default.removeItem(at: folder)
       throw error
     }
+  }
+
+  /// A role that must give its password (SCRAM) over TCP, for tests of where passwords come
+  /// from; ``makePasswordUser(password:)`` creates it. Every other role is trusted.
+  public static let passwordUser = "ballast_password"
+
+  /// Creates (or gives a new password to) ``passwordUser``, allowed to create tables in `database`.
+  public func makePasswordUser(password: String, database: String) throws {
+    let quoted = password.replacingOccurrences(of: "'", with: "''")
+    try psql(
+      "DO $$ BEGIN CREATE ROLE \(Self.passwordUser) LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    try psql("ALTER ROLE \(Self.passwordUser) PASSWORD '\(quoted)'")
+    try psql("GRANT ALL ON DATABASE \(database) TO \(Self.passwordUser)")
+    try psql("GRANT ALL ON SCHEMA public TO \(Self.passwordUser)", database: database)
+  }
+
+  /// `pg_hba.conf` with a first line that asks ``passwordUser`` for its password over TCP.
+  private static func requirePasswordOfPasswordUser(_ data: String) throws {
+    let path = data + "/pg_hba.conf"
+    let rules = try String(contentsOfFile: path, encoding: .utf8)
+    try ("host all \(passwordUser) 127.0.0.1/32 scram-sha-256\n" + rules).write(
+      toFile: path, atomically: false, encoding: .utf8)
   }
 
   /// A `postgresql://` URL of database `name` on this server (TCP on loopback, no TLS).

@@ -128,8 +128,11 @@ final class PostgresHistoryDatabase: HistoryDatabase {
       opened = try PostgresConnection.connect(
         on: PostgresConnection.defaultEventLoopGroup.any(), configuration: configuration, id: id, logger: logger
       ).wait()
-    } catch let error as PSQLError where error.code == .server {
-      // The server answered and refused (no such database, wrong password): not an outage.
+    } catch let error as PSQLError
+      where error.code == .server || error.code == .authMechanismRequiresPassword
+      || error.code == .unsupportedAuthMechanism
+    {
+      // The server answered and refused (no such database, a password needed or wrong): not an outage.
       throw error
     } catch {
       throw PostgresUnreachable(underlying: error)
@@ -249,6 +252,12 @@ final class PostgresHistoryDatabase: HistoryDatabase {
     guard let error = error as? PSQLError else { return HistoryError(path: location, "cannot \(what): \(error)") }
     let state = error.serverInfo?[.sqlState] ?? ""
     let message = Self.describe(error)
+    if error.code == .authMechanismRequiresPassword {
+      return HistoryError(
+        path: location, "cannot \(what): the server asks user \(url.user) for a password and none was given",
+        hint: "put it in PGPASSWORD or ~/.pgpass (host:port:database:user:password, mode 0600, or the file "
+          + "PGPASSFILE names), never in the URL")
+    }
     switch state {
     case "28P01", "28000":
       return HistoryError(
