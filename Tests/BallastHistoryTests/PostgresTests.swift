@@ -196,6 +196,29 @@ struct PostgresTests {
     }
   }
 
+  @Test("sslmode is honoured: TLS when asked, the server's certificate checked against sslrootcert with verify-full")
+  func sslModes() async throws {
+    let server = try PostgresTestServer.shared
+    let name = try server.makeDatabase()
+    defer { server.dropDatabase(name) }
+    let base = "postgresql://\(PostgresTestServer.user)@127.0.0.1:\(server.port)/\(name)"
+    func encrypted(_ query: String) async throws -> Bool {
+      let store = try await HistoryStore.open(.postgres(try PostgresURL(base + query, environment: [:])))
+      defer { Task { await store.close() } }
+      let row = try await store.rowsForTest("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").first
+      return try row?.decode(Bool.self, forColumn: "ssl") == true
+    }
+    #expect(try await encrypted("?sslmode=disable") == false)
+    #expect(try await encrypted("?sslmode=prefer") == true)
+    #expect(try await encrypted("?sslmode=require") == true)
+    #expect(try await encrypted("?sslmode=verify-full&sslrootcert=\(server.certificateAuthority)") == true)
+    #expect(try await encrypted("?sslmode=verify-ca&sslrootcert=\(server.certificateAuthority)") == true)
+    // Without the test's authority the certificate is not trusted.
+    let untrusted = try PostgresURL(
+      base + "?sslmode=verify-full&connect_timeout=5", environment: ["HOME": "/nonexistent"])
+    await #expect(throws: HistoryError.self) { try await HistoryStore.open(.postgres(untrusted)) }
+  }
+
   @Test("a database that does not exist is reported with how to create it")
   func missingDatabase() async throws {
     let server = try PostgresTestServer.shared

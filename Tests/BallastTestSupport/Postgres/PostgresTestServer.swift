@@ -12,7 +12,8 @@ import Synchronization
 /// test process (``removeStale()``). Tests make their own databases (``makeDatabase()``) and
 /// drop them (``dropDatabase(_:)``).
 ///
-/// Needs Debian's `postgresql` (15; `.ci/run` installs it). As root the server runs as the
+/// Needs Debian's `postgresql` (15; `.ci/run` installs it; its `ssl-cert` brings `openssl`, which
+/// makes the server's TLS certificate). As root the server runs as the
 /// `postgres` user the package makes (PostgreSQL refuses to run as root).
 public final class PostgresTestServer: Sendable {
   /// Where Debian's `postgresql-15` puts its programs.
@@ -69,6 +70,7 @@ public final class PostgresTestServer: Sendable {
       try runTool(
         "initdb", ["-D", data, "-U", user, "--auth=trust", "--no-sync", "--encoding=UTF8", "--locale=C"])
       try requirePasswordOfPasswordUser(data)
+      try makeCertificates(folder: folder, data: data)
       let server = PostgresTestServer(folder: folder, port: try freePort(), fsync: fsync)
       try server.launch()
       return server
@@ -90,6 +92,49 @@ public final class PostgresTestServer: Sendable {
     try psql("ALTER ROLE \(Self.passwordUser) PASSWORD '\(quoted)'")
     try psql("GRANT ALL ON DATABASE \(database) TO \(Self.passwordUser)")
     try psql("GRANT ALL ON SCHEMA public TO \(Self.passwordUser)", database: database)
+  }
+
+  /// The certificate authority that signed the server's certificate (for `sslrootcert`).
+  public var certificateAuthority: String { folder.appendingPathComponent("ca.crt").path }
+
+  /// A certificate authority of the test's own, and a server certificate it signed for
+  /// 127.0.0.1 and localhost (in the data folder, the key readable by the server only).
+  private static func makeCertificates(folder: URL, data: String) throws {
+    let dir = folder.path
+    let names = "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+    try names.write(toFile: dir + "/server.ext", atomically: false, encoding: .utf8)
+    try openssl([
+      "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir + "/ca.key", "-out", dir + "/ca.crt", "-days",
+      "2", "-subj", "/CN=ballast test authority",
+    ])
+    try openssl([
+      "req", "-newkey", "rsa:2048", "-nodes", "-keyout", data + "/server.key", "-out", dir + "/server.csr", "-subj",
+      "/CN=127.0.0.1",
+    ])
+    try openssl([
+      "x509", "-req", "-in", dir + "/server.csr", "-CA", dir + "/ca.crt", "-CAkey", dir + "/ca.key",
+      "-CAcreateserial", "-out", data + "/server.crt", "-days", "2", "-extfile", dir + "/server.ext",
+    ])
+    chmod(data + "/server.key", 0o600)
+    if geteuid() == 0, let user = getpwnam("postgres") {
+      for file in ["server.key", "server.crt"] { chown(data + "/" + file, user.pointee.pw_uid, user.pointee.pw_gid) }
+    }
+  }
+
+  private static func openssl(_ arguments: [String]) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+      throw PostgresTestServerError("openssl \(arguments.first ?? "") failed: \(text)")
+    }
   }
 
   /// `pg_hba.conf` with a first line that asks ``passwordUser`` for its password over TCP.
@@ -184,6 +229,9 @@ public final class PostgresTestServer: Sendable {
       "-D", data, "-p", "\(port)", "-k", folder.path, "-c", "listen_addresses=127.0.0.1",
       "-c", "max_connections=200", "-c", "fsync=\(fsync ? "on" : "off")",
       "-c", "logging_collector=off", "-c", "log_min_messages=warning",
+      // TLS for clients that ask (sslmode), with a certificate for 127.0.0.1 signed by the
+      // test's own authority (``certificateAuthority``).
+      "-c", "ssl=on", "-c", "ssl_cert_file=\(data)/server.crt", "-c", "ssl_key_file=\(data)/server.key",
     ]
     if !fsync { arguments += ["-c", "synchronous_commit=on", "-c", "full_page_writes=off"] }
     (process.executableURL, process.arguments) = Self.command("postgres", arguments)
