@@ -155,6 +155,18 @@ struct LeaseTests {
       #expect(try await store.plans().isEmpty)
     }
   }
+
+  @Test("a fence left unrenewed for its lease's duration refuses writes for good, even after a late renewal")
+  func unrenewedFenceIsRevoked() throws {
+    let fresh = LeaseFence(cluster: "lab", epoch: 3, requested: .now, seconds: 10)
+    try fresh.check()
+    let stale = LeaseFence(cluster: "lab", epoch: 3, requested: .now - .seconds(11), seconds: 10)
+    #expect(throws: JournalFenced.self) { try stale.check() }
+    stale.extend(requested: .now, seconds: 10)
+    let refusal = #expect(throws: JournalFenced.self) { try stale.check() }
+    #expect(refusal?.epoch == 3)
+    #expect(refusal?.detail.contains("not renewed in time") == true)
+  }
 }
 
 /// Waits (up to 10 s of real time) until the lease has been renewed to expire at `expiry`.

@@ -142,8 +142,10 @@ extension HistoryStore {
             if let lost { throw lost }
             if fence.revocation != nil {
               // The database refused a write of `body` before the renewer noticed the takeover.
+              // (or the lease went unrenewed for its duration).
               let now = try? await currentLease(cluster: cluster)
-              throw LeaseError.lost(cluster: cluster, holder: holder, takenBy: now?.holder)
+              throw LeaseError.lost(
+                cluster: cluster, holder: holder, takenBy: now?.holder == holder ? nil : now?.holder)
             }
             return value
           case .lost(let error): lost = error

@@ -57,11 +57,15 @@ final class LeaseFence: Sendable {
   }
 
   /// Throws ``JournalFenced`` when the lease is revoked, or has gone unrenewed for longer than
-  /// it lasts (the database may have given it to someone else by now).
+  /// it lasts (the database may have given it to someone else by now: the fence is then
+  /// revoked for good, even if a late renewal succeeds).
   func check() throws(JournalFenced) {
     let reason: String? = state.withLock { state in
       if let revoked = state.revoked { return revoked }
-      if ContinuousClock.now >= state.trustedUntil { return "the lease was not renewed in time and may have expired" }
+      if ContinuousClock.now >= state.trustedUntil {
+        state.revoked = "the lease was not renewed in time and may have expired"
+        return state.revoked
+      }
       return nil
     }
     if let reason { throw JournalFenced(cluster: cluster, epoch: epoch, detail: reason) }
