@@ -167,9 +167,8 @@ struct HardeningCommandTests {
     defer { try? FileManager.default.removeItem(at: folder) }
     let state = folder.appendingPathComponent("state.json").path
     let db = folder.appendingPathComponent("h.sqlite").path
-    let previous = umask(0)
-    let result = try await BallastProcess.running(["drain", "h5", "--state", state, "--db", db] + Self.demo)
-    umask(previous)
+    let result = try await BallastProcess.running(
+      ["drain", "h5", "--state", state, "--db", db] + Self.demo, umask: 0)
     #expect(result.status == 0, "\(result.stderr)")
     let mode = try FileManager.default.attributesOfItem(atPath: state)[.posixPermissions] as? Int
     #expect(mode == 0o600)

@@ -76,6 +76,10 @@ struct OperationsProcessTests {
     // verify checks that ExecStart's program exists: point it at the binary under test.
     try unit.replacingOccurrences(of: "/usr/local/bin/ballast", with: LoopProcess.executable.path).write(
       to: folder.appendingPathComponent("ballast.service"), atomically: true, encoding: .utf8)
+    // Mode 0644 whatever the umask: tests of owner-only files set the process' umask to 0 for
+    // a moment, and systemd warns about a world-writable unit.
+    try FileManager.default.setAttributes(
+      [.posixPermissions: 0o644], ofItemAtPath: folder.appendingPathComponent("ballast.service").path)
     let verify = try await analyze.run(["verify", "--man=no", "ballast.service"], in: folder)
     #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
     #expect(verify.stderr.isEmpty && verify.stdout.isEmpty, "warnings: \(verify.stdout)\(verify.stderr)")

@@ -28,12 +28,22 @@ public struct BallastProcess {
   ///
   /// Commands that move VMs record in `./ballast.sqlite` unless told otherwise: run in the
   /// repository root without `--db`, each run gets a history database of its own (removed after).
+  ///
+  /// `umask`: the file-mode mask the command runs under (set by a shell that then becomes the
+  /// command), leaving the test process' own mask, which every test shares, alone.
   public static func run(
-    _ arguments: [String], in directory: URL = repositoryRoot, environment: [String: String] = [:]
+    _ arguments: [String], in directory: URL = repositoryRoot, environment: [String: String] = [:],
+    umask: mode_t? = nil
   ) throws -> Result {
     let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
+    if let umask {
+      process.executableURL = URL(fileURLWithPath: "/bin/sh")
+      process.arguments =
+        ["-c", "umask \(String(umask, radix: 8)) && exec \"$0\" \"$@\"", executable.path] + arguments
+    } else {
+      process.executableURL = executable
+      process.arguments = arguments
+    }
     process.currentDirectoryURL = directory
     var scratch: String?
     if directory == repositoryRoot, !arguments.contains("--db"), environment["BALLAST_DB"] == nil {
@@ -64,11 +74,15 @@ public struct BallastProcess {
   /// ``run(_:in:environment:)`` on a thread of its own: waiting for the process does not hold
   /// one of the few threads every test's async code shares.
   public static func running(
-    _ arguments: [String], in directory: URL = repositoryRoot, environment: [String: String] = [:]
+    _ arguments: [String], in directory: URL = repositoryRoot, environment: [String: String] = [:],
+    umask: mode_t? = nil
   ) async throws -> Result {
     try await withCheckedThrowingContinuation { continuation in
-      Thread { continuation.resume(with: Swift.Result { try run(arguments, in: directory, environment: environment) }) }
-        .start()
+      Thread {
+        continuation.resume(
+          with: Swift.Result { try run(arguments, in: directory, environment: environment, umask: umask) })
+      }
+      .start()
     }
   }
 
