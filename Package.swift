@@ -25,6 +25,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
     .package(url: "https://github.com/swiftlang/swift-subprocess", exact: "1.0.2"),
     .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
+    .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
     .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
     .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
@@ -42,11 +43,13 @@ let package = Package(
       name: "BallastEngine",
       dependencies: ["BallastModel", .product(name: "Logging", package: "swift-log")]
     ),
-    // SQLite history: schema migrations, journal, queries, lease.
+    // The history behind one interface, in SQLite (GRDB) or PostgreSQL (postgres-nio): schema
+    // migrations, journal, queries, the fenced lease.
     .target(
       name: "BallastHistory",
       dependencies: [
         "BallastModel", "BallastEngine", .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
       ]
     ),
     // What every driver needs: running commands, blocking calls off the cooperative pool,

@@ -28,6 +28,7 @@ public struct BallastCommand: AsyncParsableCommand {
       MigrateCommand.self,
       ActivateCommand.self,
       ReconcileCommand.self,
+      DatabaseCommand.self,
       HistoryCommand.self,
       BenchCommand.self,
       CalibrateCommand.self,

@@ -1,31 +1,44 @@
 import Foundation
 import GRDB
+import Logging
+import Synchronization
 
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
-/// The SQLite history of plans, moves, stages, host samples, host state changes and leases.
+/// The history of plans, moves, stages, host samples, host state changes and leases, in an
+/// SQLite file or a PostgreSQL database (see ``HistoryTarget``).
 ///
-/// One `DatabasePool` in WAL mode: readers (`ballast history`) never wait for the writer
-/// (`balance --loop`), writers wait up to the busy timeout for each other, foreign keys are
-/// enforced, and every journal write is committed (and, by default, synced to disk) before it
-/// returns, so the engine acts only on what is on disk. Safe to share between tasks and processes.
+/// Every call is one transaction, committed before it returns, so the engine acts only on what
+/// the database holds. The same code runs on both backends (``HistoryDatabase``); PostgreSQL
+/// lets several Ballast instances on several machines share one history, its journal and its
+/// leases (README, "High availability"). A write that fails because the database is
+/// unreachable or restarting is retried — with the same client-made key when it must not be
+/// applied twice — until the database answers again or `reconnectFor` seconds have passed.
+/// Writes made under a migration lease carry its fencing token, which the database checks.
+/// Safe to share between tasks and processes.
 public struct HistoryStore: Sendable {
-  /// The database file.
-  public let path: String
-  let pool: DatabasePool
-  let clock: HistoryClock
+  let database: any HistoryDatabase
+  let logger: Logger
+  /// How long a call retries while the database is unreachable.
+  let reconnectFor: Double
+  let outage: OutageReport
 
-  /// Opens (or creates, with owner-only permissions) the database at `path` and brings its
-  /// schema up to date; or, with ``Access/readOnly``, opens an existing one only to read it.
+  /// The database file, or for PostgreSQL its URL without any password.
+  public var path: String { database.location }
+
+  /// Which backend holds the history.
+  public var backend: HistoryTarget.Backend {
+    switch database.dialect {
+    case .sqlite: .sqlite
+    case .postgres: .postgres
+    }
+  }
+
+  /// Opens (or creates, with owner-only permissions) the SQLite database at `path` and brings
+  /// its schema up to date; or, with ``Access/readOnly``, opens an existing one only to read it.
   ///
   /// - Parameters:
   ///   - path: the database file (see ``HistoryLocation/path(option:environment:)``).
   ///   - busyTimeout: how long a writer waits for another writer before failing.
-  ///   - clock: the time source of lease expiry.
+  ///   - clock: the time source of lease expiry (this machine's clock by default).
   ///   - durability: ``Durability/full`` unless the history may lose its last entries when the
   ///     machine (not the process) goes down, e.g. in a simulation.
   ///   - access: ``Access/readWrite`` for commands that record, ``Access/readOnly`` for
@@ -33,51 +46,64 @@ public struct HistoryStore: Sendable {
   ///   - verifyIntegrity: check every page of the database first (SQLite's `quick_check`) and
   ///     refuse a damaged one, saying how to recover: what commands that move VMs ask for,
   ///     since they must never keep journaling into a damaged file.
+  ///   - logger: where outages and retries are reported.
   /// - Throws: ``HistoryError`` naming the file and what to do.
   public init(
     path: String, busyTimeout: Double = 5, clock: HistoryClock = .system, durability: Durability = .full,
-    access: Access = .readWrite, verifyIntegrity: Bool = false
+    access: Access = .readWrite, verifyIntegrity: Bool = false, logger: Logger = HistoryStore.quietLogger
   ) throws {
-    self.path = path
-    self.clock = clock
-    var configuration = Configuration()
-    configuration.label = "ballast-history"
-    configuration.foreignKeysEnabled = true
-    configuration.busyMode = .timeout(busyTimeout)
-    configuration.readonly = access == .readOnly
-    if verifyIntegrity, FileManager.default.fileExists(atPath: path) {
-      // Before anything opens it for writing: opening a pool for writing writes to the file.
-      try Self.checkIntegrity(path, configuration: configuration)
-    }
-    if access == .readWrite { try Self.createIfMissing(path) }
-    do {
-      switch access {
-      case .readWrite:
-        pool = try DatabasePool(path: path, configuration: configuration)
-        let synchronous = durability.rawValue
-        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
-      case .readOnly:
-        pool = try Self.openForReading(path, configuration: configuration)
-      }
-    } catch {
-      throw Self.openError(path: path, error, access: access)
-    }
-    switch access {
-    case .readWrite: try Self.migrate(pool, path: path)
-    case .readOnly: try Self.checkSchemaForReading(pool, path: path)
+    let database = try SQLiteHistoryDatabase(
+      path: path, busyTimeout: busyTimeout, clock: clock, durability: durability, access: access,
+      verifyIntegrity: verifyIntegrity)
+    self.init(database: database, logger: logger)
+  }
+
+  init(database: any HistoryDatabase, logger: Logger, reconnectFor: Double = 30) {
+    self.database = database
+    self.logger = logger
+    self.reconnectFor = reconnectFor
+    self.outage = OutageReport()
+  }
+
+  /// Opens the history at `target`: an SQLite file (as ``init(path:busyTimeout:clock:durability:access:verifyIntegrity:logger:)``)
+  /// or a PostgreSQL database, connecting and bringing its schema up to date (or, read-only,
+  /// checking it).
+  ///
+  /// - Parameters:
+  ///   - clock: the lease clock; `nil` is the database's own (PostgreSQL's server clock, so
+  ///     machines whose clocks disagree agree on expiry; this machine's for SQLite).
+  ///   - verifyIntegrity: SQLite's `quick_check` before anything is written (PostgreSQL checks
+  ///     its own pages).
+  ///   - reconnectFor: how long a call keeps retrying while PostgreSQL is unreachable.
+  /// - Throws: ``HistoryError`` naming the database and what to do.
+  public static func open(
+    _ target: HistoryTarget, clock: HistoryClock? = nil, durability: Durability = .full, access: Access = .readWrite,
+    verifyIntegrity: Bool = false, reconnectFor: Double = 30, logger: Logger = HistoryStore.quietLogger
+  ) async throws -> HistoryStore {
+    switch target {
+    case .sqlite(let path):
+      let database = try SQLiteHistoryDatabase(
+        path: path, busyTimeout: 5, clock: clock, durability: durability, access: access,
+        verifyIntegrity: verifyIntegrity)
+      return HistoryStore(database: database, logger: logger, reconnectFor: reconnectFor)
+    case .postgres(let url):
+      let database = try await PostgresHistoryDatabase.open(url, clock: clock, access: access, logger: logger)
+      return HistoryStore(database: database, logger: logger, reconnectFor: reconnectFor)
     }
   }
 
   /// Whether a store may write to its database.
   public enum Access: Sendable, Hashable {
-    /// Reads and writes: the file is created when missing and its schema brought up to date.
+    /// Reads and writes: the database is created when missing and its schema brought up to date.
     case readWrite
-    /// Reads only: the file is never created, migrated or written, so reading works on a
-    /// database this user may not write (another user's, mode 0444, a read-only mount).
+    /// Reads only: the database is never created, migrated or written, so reading works on a
+    /// database this user may not write (another user's, mode 0444, a read-only mount, a
+    /// PostgreSQL role with SELECT only).
     case readOnly
   }
 
-  /// How hard each commit is pushed to disk (SQLite's `synchronous`).
+  /// How hard each commit is pushed to disk (SQLite's `synchronous`; PostgreSQL keeps its own
+  /// `synchronous_commit`).
   public enum Durability: String, Sendable {
     /// Every commit is on disk when the call returns, even across a power loss (an fsync per
     /// commit). What the migration journal needs.
@@ -87,176 +113,48 @@ public struct HistoryStore: Sendable {
     case normal = "NORMAL"
   }
 
+  /// A logger that says nothing, for stores whose caller reports failures itself.
+  public static let quietLogger = Logger(label: "ballast.history", factory: { _ in SwiftLogNoOpLogHandler() })
+
   /// The names of the schema migrations applied to this database, in order.
-  public func appliedMigrations() throws -> [String] {
-    try pool.read { db in try HistorySchema.migrator().appliedMigrations(db) }
+  public func appliedMigrations() async throws -> [String] {
+    try await retrying("read the applied schema migrations", budget: reconnectFor) {
+      try await database.appliedMigrations()
+    }
   }
 
-  // MARK: Opening
+  /// Closes the database's connections (PostgreSQL); the store is not used afterwards.
+  public func close() async { await database.close() }
 
-  /// Creates an empty file readable and writable by its owner only (0600, whatever the umask),
-  /// also when `path` is a symlink to a file that does not exist yet. SQLite then gives the
-  /// `-wal` and `-shm` files the same permissions as the database file.
-  static func createIfMissing(_ path: String) throws {
-    let directory = (path as NSString).deletingLastPathComponent
-    var isDirectory: ObjCBool = false
-    if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
-      throw HistoryError(
-        path: path, "directory \(directory) does not exist",
-        hint: "create it, or choose another file with --db PATH or BALLAST_DB")
-    }
-    var code: Int32 = 0
-    let fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0o600)
-    if fd >= 0 {
-      fchmod(fd, 0o600)
-      close(fd)
-      return
-    }
-    code = errno
-    var target = stat()
-    if code == EEXIST, stat(path, &target) != 0, errno == ENOENT {
-      // A symlink to nothing (O_EXCL never follows one): create its target, owner-only. Without
-      // this SQLite would create it with its default 0644.
-      let created = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-      if created >= 0 {
-        var info = stat()
-        if fstat(created, &info) == 0, info.st_size == 0 { fchmod(created, 0o600) }
-        close(created)
-        return
+  /// The SQLite connection pool, for tests of SQLite-only behaviour.
+  var pool: DatabasePool {
+    get throws {
+      guard let sqlite = database as? SQLiteHistoryDatabase else {
+        throw HistoryError(path: path, "not an SQLite database")
       }
-      code = errno
-    } else if code == EEXIST {
-      return
+      return sqlite.pool
     }
-    let reason = String(cString: strerror(code))
-    throw HistoryError(
-      path: path, "cannot create the file: \(reason)",
-      hint: "choose a writable location with --db PATH or BALLAST_DB")
   }
+}
 
-  static func migrate(_ pool: DatabasePool, path: String) throws {
-    let migrator = HistorySchema.migrator()
-    do {
-      if try pool.read({ try migrator.hasBeenSuperseded($0) }) {
-        let unknown = try pool.read { db in
-          try migrator.appliedIdentifiers(db).subtracting(HistorySchema.migrationNames).sorted()
-        }
-        throw HistoryError(
-          path: path,
-          "written by a newer Ballast (schema migrations unknown to this one: \(unknown.joined(separator: ", ")))",
-          hint: "upgrade ballast, or use another file with --db PATH")
-      }
-      // Another process opening the same new file may run a migration between our check of the
-      // applied migrations and our own run of it: then ours fails, and a second run finds it done.
-      var attempt = 0
-      while true {
-        do {
-          try migrator.migrate(pool)
-          return
-        } catch {
-          attempt += 1
-          if attempt >= 3 { throw error }
-          usleep(50_000)
-        }
-      }
-    } catch let error as HistoryError {
-      throw error
-    } catch {
-      throw openError(path: path, error)
+/// Reports an outage of the database once, and its end.
+final class OutageReport: Sendable {
+  private let started = Mutex<ContinuousClock.Instant?>(nil)
+
+  /// Whether this failure starts an outage (the first since the database last answered).
+  func begin() -> Bool {
+    started.withLock { started in
+      guard started == nil else { return false }
+      started = .now
+      return true
     }
   }
 
-  /// A pool that only reads `path`. SQLite reads a WAL database through its `-wal` and `-shm`
-  /// files, creating them when missing: a user who may not write the folder (another user's
-  /// database) cannot. When no process writes the database (it has no `-wal` file), it is
-  /// read as immutable instead, which needs neither.
-  static func openForReading(_ path: String, configuration: Configuration) throws -> DatabasePool {
-    do {
-      let pool = try DatabasePool(path: path, configuration: configuration)
-      _ = try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
-      return pool
-    } catch {
-      guard !FileManager.default.fileExists(atPath: path + "-wal") else { throw error }
-      let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
-      let uri = "file:" + (absolute.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? absolute)
-      let pool = try DatabasePool(path: uri + "?immutable=1", configuration: configuration)
-      _ = try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
-      return pool
-    }
-  }
-
-  /// Refuses a damaged database before anything is journaled into it, reading it through a
-  /// connection of its own that cannot write.
-  static func checkIntegrity(_ path: String, configuration: Configuration) throws {
-    var reading = configuration
-    reading.readonly = true
-    var problems: [String]
-    do {
-      let reader = try openForReading(path, configuration: reading)
-      problems = try reader.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(5)") }
-      try reader.close()
-    } catch let error as DatabaseError where error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB {
-      problems = [error.message ?? "\(error.resultCode)"]
-    } catch {
-      throw openError(path: path, error, access: .readOnly)
-    }
-    guard problems != ["ok"] else { return }
-    throw HistoryError(
-      path: path, "the database is damaged (SQLite quick_check: \(problems.prefix(3).joined(separator: "; ")))",
-      hint: "nothing was moved. Stop every Ballast process using it and keep a copy; then salvage what it holds "
-        + "with `sqlite3 \(path) .recover | sqlite3 recovered.sqlite` and use --db recovered.sqlite, or move the "
-        + "file away to start a new history (the next command reconciles with the hypervisors first)")
-  }
-
-  /// A database opened for reading must already have this Ballast's schema.
-  static func checkSchemaForReading(_ pool: DatabasePool, path: String) throws {
-    let migrator = HistorySchema.migrator()
-    let applied: Set<String>
-    do {
-      applied = try pool.read { db in try migrator.appliedIdentifiers(db) }
-    } catch {
-      throw openError(path: path, error, access: .readOnly)
-    }
-    let unknown = applied.subtracting(HistorySchema.migrationNames)
-    if !unknown.isEmpty {
-      throw HistoryError(
-        path: path,
-        "written by a newer Ballast (schema migrations unknown to this one: \(unknown.sorted().joined(separator: ", ")))",
-        hint: "upgrade ballast, or use another file with --db PATH")
-    }
-    if !Set(HistorySchema.migrationNames).isSubset(of: applied) {
-      throw HistoryError(
-        path: path, "its schema is older than this Ballast's (or it is not a Ballast history)",
-        hint: "run a command that records (e.g. `ballast balance --dry-run`) once with write access to upgrade it")
-    }
-  }
-
-  static func openError(path: String, _ error: any Error, access: Access = .readWrite) -> HistoryError {
-    guard let error = error as? DatabaseError else {
-      return HistoryError(path: path, "cannot open: \(error)", hint: "check the file, or use another with --db PATH")
-    }
-    let message = error.message ?? "\(error.resultCode)"
-    switch error.resultCode {
-    case .SQLITE_NOTADB:
-      return HistoryError(
-        path: path, "not an SQLite database",
-        hint: "point --db PATH or BALLAST_DB at a Ballast history file, or move this file away")
-    case .SQLITE_CORRUPT:
-      return HistoryError(
-        path: path, "the database is corrupt (\(message))",
-        hint: "restore it from a backup, or move it away to start a new history")
-    case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY, .SQLITE_AUTH:
-      return HistoryError(
-        path: path, "cannot open for \(access == .readOnly ? "reading" : "writing") (\(message))",
-        hint: "check the permissions of the file, its -wal and -shm files and its directory, or use --db PATH")
-    case .SQLITE_BUSY, .SQLITE_LOCKED:
-      return HistoryError(
-        path: path, "locked by another process for too long (\(message))",
-        hint: "retry; if it persists, find the process holding it (fuser \(path))")
-    case .SQLITE_FULL, .SQLITE_IOERR:
-      return HistoryError(path: path, "cannot write (\(message))", hint: "check free disk space and the disk")
-    default:
-      return HistoryError(path: path, "cannot open: \(message)", hint: "check the file, or use another with --db PATH")
+  /// How long the outage lasted, if one was under way.
+  func end() -> Duration? {
+    started.withLock { started in
+      defer { started = nil }
+      return started.map { .now - $0 }
     }
   }
 }

@@ -83,7 +83,7 @@ struct ConcurrencyTests {
         for try await store in group { stores.append(store) }
         return stores
       }
-      for store in stores { #expect(try store.appliedMigrations() == HistorySchema.migrationNames) }
+      for store in stores { #expect(try await store.appliedMigrations() == HistorySchema.migrationNames) }
     }
   }
 }

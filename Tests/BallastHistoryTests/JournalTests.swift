@@ -1,6 +1,5 @@
 import BallastEngine
 import BallastModel
-import GRDB
 import Testing
 
 @testable import BallastHistory
@@ -14,13 +13,13 @@ private struct StageRow: Equatable {
 }
 
 private func stageRows(_ store: HistoryStore, move: MoveID) async throws -> [StageRow] {
-  try await store.pool.read { db in
-    try Row.fetchAll(
-      db, sql: "SELECT stage, intent_at, ended_at, outcome FROM stages WHERE move_id = ? ORDER BY id",
-      arguments: [move]
-    ).map {
-      StageRow(stage: $0["stage"], intentAt: $0["intent_at"], endedAt: $0["ended_at"], outcome: $0["outcome"])
-    }
+  try await store.rowsForTest(
+    "SELECT stage, intent_at, ended_at, outcome FROM stages WHERE move_id = ? ORDER BY id", move
+  )
+  .map {
+    StageRow(
+      stage: try $0.decode(forColumn: "stage"), intentAt: try $0.decode(forColumn: "intent_at"),
+      endedAt: try $0.decode(forColumn: "ended_at"), outcome: try $0.decode(forColumn: "outcome"))
   }
 }
 
@@ -28,9 +27,10 @@ private func stageRows(_ store: HistoryStore, move: MoveID) async throws -> [Sta
 struct JournalTests {
   /// The engine's sequence for one move, checked against the tables after every call: each
   /// intent is on disk (and open) before the stage's work, each outcome closes it.
-  @Test("intent before outcome, for a live and a cold migration", arguments: [MigrationKind.live, .cold])
-  func journalOrder(kind: MigrationKind) async throws {
-    try await withStore { store, _ in
+  @Test(
+    "intent before outcome, for a live and a cold migration", arguments: Backend.allCases, [MigrationKind.live, .cold])
+  func journalOrder(backend: Backend, kind: MigrationKind) async throws {
+    try await withStore(backend) { store, _ in
       let move = kind == .live ? liveMove("web1", from: "h1", to: "h2") : coldMove("web1", from: "h1", to: "h2")
       let planID = try await store.recordPlan(plan([move]), dryRun: false, at: 100)
       let id = try await store.moveStarted(plan: planID, index: 0, move: move, at: 101)
@@ -68,9 +68,9 @@ struct JournalTests {
     }
   }
 
-  @Test("dry runs are recorded, marked, with their planned moves never started")
-  func dryRun() async throws {
-    try await withStore { store, _ in
+  @Test("dry runs are recorded, marked, with their planned moves never started", arguments: Backend.allCases)
+  func dryRun(backend: Backend) async throws {
+    try await withStore(backend) { store, _ in
       let moves = [liveMove("web1", from: "h1", to: "h2"), coldMove("db1", from: "h1", to: "h3")]
       let id = try await store.recordPlan(plan(moves), dryRun: true, at: 50)
       let plans = try await store.plans()
@@ -86,9 +86,9 @@ struct JournalTests {
     }
   }
 
-  @Test("a started move keeps what the engine started, even when it differs from the plan")
-  func moveStartedUpdatesThePlannedRow() async throws {
-    try await withStore { store, _ in
+  @Test("a started move keeps what the engine started, even when it differs from the plan", arguments: Backend.allCases)
+  func moveStartedUpdatesThePlannedRow(backend: Backend) async throws {
+    try await withStore(backend) { store, _ in
       let planned = liveMove("web1", from: "h1", to: "h2")
       let planID = try await store.recordPlan(plan([planned]), dryRun: false, at: 1)
       var rechecked = planned
@@ -106,9 +106,9 @@ struct JournalTests {
     }
   }
 
-  @Test("a rollback of an earlier stage is recorded as an outcome without intent")
-  func outcomeWithoutIntent() async throws {
-    try await withStore { store, _ in
+  @Test("a rollback of an earlier stage is recorded as an outcome without intent", arguments: Backend.allCases)
+  func outcomeWithoutIntent(backend: Backend) async throws {
+    try await withStore(backend) { store, _ in
       let move = liveMove("web1", from: "h1", to: "h2")
       let planID = try await store.recordPlan(plan([move]), dryRun: false, at: 1)
       let id = try await store.moveStarted(plan: planID, index: 0, move: move, at: 1)
@@ -136,9 +136,9 @@ struct JournalTests {
     }
   }
 
-  @Test("writes for unknown, unstarted or finished moves fail with the move named")
-  func invalidWrites() async throws {
-    try await withStore { store, _ in
+  @Test("writes for unknown, unstarted or finished moves fail with the move named", arguments: Backend.allCases)
+  func invalidWrites(backend: Backend) async throws {
+    try await withStore(backend) { store, _ in
       await #expect(throws: HistoryError.self) { try await store.stageIntent(move: 42, stage: .preCopy, at: 1) }
       await #expect(throws: HistoryError.self) {
         _ = try await store.moveStarted(plan: 7, index: 0, move: liveMove("a", from: "h1", to: "h2"), at: 1)
@@ -160,9 +160,9 @@ struct JournalTests {
     }
   }
 
-  @Test("the plan's figures are stored as readable JSON and read back exactly")
-  func planDetail() async throws {
-    try await withStore { store, _ in
+  @Test("the plan's figures are stored as readable JSON and read back exactly", arguments: Backend.allCases)
+  func planDetail(backend: Backend) async throws {
+    try await withStore(backend) { store, _ in
       let moves = [liveMove("web1", from: "h1", to: "h2"), coldMove("db1", from: "h1", to: "h3")]
       let recorded = plan(moves)
       let id = try await store.recordPlan(recorded, dryRun: false, at: 10)
@@ -175,10 +175,9 @@ struct JournalTests {
       #expect(detail.plan.imbalanceMeasuredAfter == 0.11)
       #expect(detail.plan.endedAt == 60)
       // The cold move's disk size survives to the byte (not rounded like `8GiB`).
-      let unfinishedRow = try await store.pool.read { db in
-        try String.fetchOne(db, sql: "SELECT disks_to_copy FROM moves WHERE vm = 'db1'")
-      }
-      #expect(unfinishedRow?.contains("21474836481") == true)
+      let disks: String? = try await store.rowsForTest("SELECT disks_to_copy FROM moves WHERE vm = 'db1'").first?
+        .decode(forColumn: "disks_to_copy")
+      #expect(disks?.contains("21474836481") == true)
       let id2 = try await store.moveStarted(plan: id, index: 1, move: moves[1], at: 11)
       #expect(try await store.unfinishedMoves().first { $0.id == id2 }?.move == moves[1])
     }

@@ -1,3 +1,4 @@
+import BallastEngine
 import BallastTestSupport
 import Foundation
 import Testing
@@ -7,13 +8,12 @@ import Testing
 @Suite("Lease")
 struct LeaseTests {
   /// Two stores on one file stand for two Ballast processes; the clock is moved by hand.
-  @Test("a second process is refused while the lease is held and admitted after it expires")
-  func refusedThenAdmitted() async throws {
-    try await withTemporaryDirectory { directory in
-      let clock = ManualClock()
-      let path = directory.appendingPathComponent("ballast.sqlite").path
-      let first = try HistoryStore(path: path, clock: clock.historyClock)
-      let second = try HistoryStore(path: path, clock: clock.historyClock)
+  @Test(
+    "a second process is refused while the lease is held and admitted after it expires",
+    arguments: Backend.allCases)
+  func refusedThenAdmitted(backend: Backend) async throws {
+    let clock = ManualClock()
+    try await withTwoStores(backend, clock: clock.historyClock) { first, second in
       let balance = LeaseHolder.current(command: "balance")
       let drain = LeaseHolder.current(command: "drain")
 
@@ -48,10 +48,12 @@ struct LeaseTests {
     }
   }
 
-  @Test("renewing pushes the expiry; releasing frees the cluster; re-acquiring keeps the lease")
-  func renewAndRelease() async throws {
+  @Test(
+    "renewing pushes the expiry; releasing frees the cluster; re-acquiring keeps the lease", arguments: Backend.allCases
+  )
+  func renewAndRelease(backend: Backend) async throws {
     let clock = ManualClock()
-    try await withStore(clock: clock.historyClock) { store, _ in
+    try await withStore(backend, clock: clock.historyClock) { store, _ in
       let holder = LeaseHolder.current(command: "balance")
       let other = LeaseHolder.current(command: "migrate")
       let lease = try await store.acquireLease(cluster: "lab", holder: holder, duration: 30)
@@ -100,10 +102,10 @@ struct LeaseTests {
     }
   }
 
-  @Test("withLease renews while its body runs and releases at the end")
-  func withLeaseRenews() async throws {
+  @Test("withLease renews while its body runs and releases at the end", arguments: Backend.allCases)
+  func withLeaseRenews(backend: Backend) async throws {
     let clock = ManualClock()
-    try await withStore(clock: clock.historyClock) { store, _ in
+    try await withStore(backend, clock: clock.historyClock) { store, _ in
       let holder = LeaseHolder.current(command: "balance")
       let other = LeaseHolder.current(command: "drain")
       let expiries = try await store.withLease(cluster: "lab", holder: holder, duration: 10, renewInterval: 0.01) {
@@ -124,28 +126,46 @@ struct LeaseTests {
     }
   }
 
-  @Test("withLease cancels its body when the lease is lost")
-  func withLeaseLost() async throws {
+  @Test(
+    "under a lease that was taken over, the journal refuses every write and withLease reports the loss",
+    arguments: Backend.allCases)
+  func withLeaseLost(backend: Backend) async throws {
     let clock = ManualClock()
-    try await withStore(clock: clock.historyClock) { store, _ in
+    try await withStore(backend, clock: clock.historyClock) { store, _ in
       let holder = LeaseHolder.current(command: "balance")
       let other = LeaseHolder.current(command: "drain")
       let error = try await #require(throws: LeaseError.self) {
-        try await store.withLease(cluster: "lab", holder: holder, duration: 10, renewInterval: 0.01) { _ in
-          // Another process takes the lease over (as after an expiry), in one transaction so
-          // that no renewal comes in between.
-          try await store.pool.write { db in
-            try db.execute(
-              sql: "UPDATE cluster_leases SET holder = ?, pid = ?, hostname = ? WHERE cluster = 'lab'",
-              arguments: [other.id, other.pid, other.hostname])
+        try await store.withLease(cluster: "lab", holder: holder, duration: 10, renewInterval: 3600) { _ in
+          // Another process takes the lease over (as after an expiry): the next epoch.
+          try await store.executeForTest(
+            "UPDATE cluster_leases SET holder = ?, pid = ?, hostname = ?, epoch = epoch + 1 WHERE cluster = 'lab'",
+            other.id, other.pid, other.hostname)
+          let refused = await #expect(throws: JournalFenced.self) {
+            _ = try await store.recordPlan(plan([liveMove("web1", from: "h1", to: "h2")]), dryRun: false, at: clock.now)
           }
-          try await Task.sleep(for: .seconds(30))
-          Issue.record("the body should have been cancelled")
+          #expect(refused?.epoch == 1)
+          // Once refused, refused before reaching the database.
+          await #expect(throws: JournalFenced.self) {
+            _ = try await store.recordPlan(plan([liveMove("web1", from: "h1", to: "h2")]), dryRun: false, at: clock.now)
+          }
         }
       }
       #expect(error == .lost(cluster: "lab", holder: holder, takenBy: other))
       #expect(try await store.currentLease(cluster: "lab")?.holder == other)
+      #expect(try await store.plans().isEmpty)
     }
+  }
+
+  @Test("a fence left unrenewed for its lease's duration refuses writes for good, even after a late renewal")
+  func unrenewedFenceIsRevoked() throws {
+    let fresh = LeaseFence(cluster: "lab", epoch: 3, requested: .now, seconds: 10)
+    try fresh.check()
+    let stale = LeaseFence(cluster: "lab", epoch: 3, requested: .now - .seconds(11), seconds: 10)
+    #expect(throws: JournalFenced.self) { try stale.check() }
+    stale.extend(requested: .now, seconds: 10)
+    let refusal = #expect(throws: JournalFenced.self) { try stale.check() }
+    #expect(refusal?.epoch == 3)
+    #expect(refusal?.detail.contains("not renewed in time") == true)
   }
 }
 

@@ -18,9 +18,11 @@ struct ModelTests {
       bytes: bytes, rounds: 2, firstRoundBytes: first, finalCopyBytes: 1e6, downtimeSeconds: 0.011)
   }
 
-  @Test("a completed move's observation updates its VM's and link's estimates, read back per cluster")
-  func learnsAndReadsBack() async throws {
-    try await withStore { store, _ in
+  @Test(
+    "a completed move's observation updates its VM's and link's estimates, read back per cluster",
+    arguments: Backend.allCases)
+  func learnsAndReadsBack(backend: Backend) async throws {
+    try await withStore(backend) { store, _ in
       let planID = try await store.recordPlan(plan([liveMove("web1", from: "h1", to: "h2")]), dryRun: false, at: 1)
       let move = try await store.moveStarted(
         plan: planID, index: 0, move: liveMove("web1", from: "h1", to: "h2"), at: 2)
@@ -37,17 +39,15 @@ struct ModelTests {
       #expect(link.liveSetupSeconds?.count == 1)
       #expect(link.efficiency.map { $0.value > 0.7 && $0.value <= 1 } == true)
       #expect(try await store.learnedEstimates(cluster: "other").isEmpty)
-      // Kept in plain SQL for the sqlite3 shell.
-      let rows = try await store.pool.read { db in
-        try Int.fetchOne(db, sql: "SELECT count(*) FROM model_observations WHERE learned = 1")
-      }
-      #expect(rows == 1)
+      // Kept in plain SQL for the sqlite3 and psql shells.
+      let rows = try await store.rowsForTest("SELECT count(*) AS n FROM model_observations WHERE learned = 1")
+      #expect(try rows.first?.decode(Int.self, forColumn: "n") == 1)
     }
   }
 
-  @Test("with learning off the observation is kept and nothing is learned")
-  func learningOff() async throws {
-    try await withStore { store, _ in
+  @Test("with learning off the observation is kept and nothing is learned", arguments: Backend.allCases)
+  func learningOff(backend: Backend) async throws {
+    try await withStore(backend) { store, _ in
       let planID = try await store.recordPlan(plan([liveMove("web1", from: "h1", to: "h2")]), dryRun: false, at: 1)
       let move = try await store.moveStarted(
         plan: planID, index: 0, move: liveMove("web1", from: "h1", to: "h2"), at: 2)
@@ -55,10 +55,8 @@ struct ModelTests {
         Self.observation(vm: "web1", bytes: 2.3e9, first: 2.2e9), move: move, learn: false,
         settings: LearningSettings())
       #expect(try await store.learnedEstimates(cluster: "lab").isEmpty)
-      let rows = try await store.pool.read { db in
-        try Int.fetchOne(db, sql: "SELECT count(*) FROM model_observations WHERE learned = 0")
-      }
-      #expect(rows == 1)
+      let rows = try await store.rowsForTest("SELECT count(*) AS n FROM model_observations WHERE learned = 0")
+      #expect(try rows.first?.decode(Int.self, forColumn: "n") == 1)
     }
   }
 }

@@ -38,9 +38,10 @@ private struct Scenario {
 
 @Suite("Queries")
 struct QueryTests {
-  @Test("migrations are filtered by VM, host, time, kind, failure and cluster, newest first")
-  func migrationFilters() async throws {
-    try await withStore { store, _ in
+  @Test(
+    "migrations are filtered by VM, host, time, kind, failure and cluster, newest first", arguments: Backend.allCases)
+  func migrationFilters(backend: Backend) async throws {
+    try await withStore(backend) { store, _ in
       let s = try await Scenario(store)
       func ids(_ filter: MigrationFilter) async throws -> [MoveID] { try await store.migrations(filter).map(\.id) }
       #expect(try await ids(MigrationFilter()) == s.ids("C.web1", "B.web2", "B.web1", "A.db1", "A.web1"))
@@ -58,9 +59,9 @@ struct QueryTests {
     }
   }
 
-  @Test("a migration's record holds predictions next to measurements")
-  func migrationRecord() async throws {
-    try await withStore { store, _ in
+  @Test("a migration's record holds predictions next to measurements", arguments: Backend.allCases)
+  func migrationRecord(backend: Backend) async throws {
+    try await withStore(backend) { store, _ in
       let s = try await Scenario(store)
       let id = try #require(s.ids["A.db1"])
       let detail = try #require(try await store.migration(id: id))
@@ -82,9 +83,10 @@ struct QueryTests {
     }
   }
 
-  @Test("plans list imbalance before, predicted after and measured after, with move counts")
-  func plans() async throws {
-    try await withStore { store, _ in
+  @Test(
+    "plans list imbalance before, predicted after and measured after, with move counts", arguments: Backend.allCases)
+  func plans(backend: Backend) async throws {
+    try await withStore(backend) { store, _ in
       let s = try await Scenario(store)
       let plans = try await store.plans()
       #expect(plans.map(\.id) == s.plans.reversed())
@@ -103,9 +105,9 @@ struct QueryTests {
     }
   }
 
-  @Test("the last completed move of each VM gives the planner its cooldown map")
-  func lastMoves() async throws {
-    try await withStore { store, _ in
+  @Test("the last completed move of each VM gives the planner its cooldown map", arguments: Backend.allCases)
+  func lastMoves(backend: Backend) async throws {
+    try await withStore(backend) { store, _ in
       let s = try await Scenario(store)
       let lab = try await store.lastMoves(cluster: "lab")
       #expect(Set(lab.keys) == ["web1"])  // db1 rolled back, web2 needs attention, web3 a dry run
@@ -122,9 +124,9 @@ struct QueryTests {
     }
   }
 
-  @Test("host samples are recorded and read by host and time range")
-  func hostSamples() async throws {
-    try await withStore { store, _ in
+  @Test("host samples are recorded and read by host and time range", arguments: Backend.allCases)
+  func hostSamples(backend: Backend) async throws {
+    try await withStore(backend) { store, _ in
       let samples = (0..<5).flatMap { i in
         ["h1", "h2"].map {
           HostSample(cluster: "lab", host: $0, at: 100 + Double(i) * 60, cpu: Double(i) / 10, memory: 0.5)
@@ -142,9 +144,10 @@ struct QueryTests {
     }
   }
 
-  @Test("host state changes are recorded with who and why, and the latest per host is known")
-  func hostStateChanges() async throws {
-    try await withStore { store, _ in
+  @Test(
+    "host state changes are recorded with who and why, and the latest per host is known", arguments: Backend.allCases)
+  func hostStateChanges(backend: Backend) async throws {
+    try await withStore(backend) { store, _ in
       let changes = [
         HostStateChange(cluster: "lab", host: "h1", maintenance: true, by: "alice", reason: "BIOS update", at: 10),
         HostStateChange(cluster: "lab", host: "h2", maintenance: true, by: "bob", reason: "disk swap", at: 20),

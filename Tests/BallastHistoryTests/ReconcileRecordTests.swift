@@ -63,9 +63,9 @@ struct ReconcileRecordTests {
     Reconciler(journal: store, driver: driver, cluster: nil, now: { 500 }, logger: Logger(label: "test"))
   }
 
-  @Test("a move killed during pre-copy is rolled back and the record says so")
-  func rollbackRecorded() async throws {
-    try await withStore { store, _ in
+  @Test("a move killed during pre-copy is rolled back and the record says so", arguments: Backend.allCases)
+  func rollbackRecorded(backend: Backend) async throws {
+    try await withStore(backend) { store, _ in
       let id = try await interrupted(store, at: .preCopy, succeeded: false)
       let driver = PlacementDriver(["web1": ["h1": .running, "h2": .paused]])
       let results = try await reconciler(store, driver).run()
@@ -88,9 +88,9 @@ struct ReconcileRecordTests {
     }
   }
 
-  @Test("a committed move is activated, its intent written before the activation")
-  func completionRecorded() async throws {
-    try await withStore { store, _ in
+  @Test("a committed move is activated, its intent written before the activation", arguments: Backend.allCases)
+  func completionRecorded(backend: Backend) async throws {
+    try await withStore(backend) { store, _ in
       let id = try await interrupted(store, at: .commitment, succeeded: true)
       let driver = PlacementDriver(["web1": ["h1": .paused, "h2": .paused]])
       let results = try await reconciler(store, driver).run()
@@ -106,9 +106,9 @@ struct ReconcileRecordTests {
     }
   }
 
-  @Test("a contradictory state is recorded as needing attention, with the situation")
-  func attentionRecorded() async throws {
-    try await withStore { store, _ in
+  @Test("a contradictory state is recorded as needing attention, with the situation", arguments: Backend.allCases)
+  func attentionRecorded(backend: Backend) async throws {
+    try await withStore(backend) { store, _ in
       let id = try await interrupted(store, at: .activation, succeeded: false)
       let driver = PlacementDriver(["web1": ["h1": .running, "h2": .running]])
       let results = try await reconciler(store, driver).run()
@@ -121,9 +121,11 @@ struct ReconcileRecordTests {
     }
   }
 
-  @Test("reconciling one cluster leaves the unfinished moves of another in the same database alone")
-  func scopedByCluster() async throws {
-    try await withStore { store, _ in
+  @Test(
+    "reconciling one cluster leaves the unfinished moves of another in the same database alone",
+    arguments: Backend.allCases)
+  func scopedByCluster(backend: Backend) async throws {
+    try await withStore(backend) { store, _ in
       let ours = try await interrupted(store, at: .preCopy, succeeded: false)
       let theirs = try await interrupted(store, at: .preCopy, succeeded: false, cluster: "other")
       #expect(try await store.unfinishedMoves(cluster: "lab").map(\.id) == [ours])

@@ -10,7 +10,7 @@ struct SchemaTests {
   @Test("a new database has every table, WAL, foreign keys and a busy timeout")
   func creation() async throws {
     try await withStore { store, _ in
-      #expect(try store.appliedMigrations() == HistorySchema.migrationNames)
+      #expect(try await store.appliedMigrations() == HistorySchema.migrationNames)
       let (tables, journalMode, foreignKeys, busyTimeout, synchronous) = try await store.pool.write { db in
         (
           try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name"),
@@ -54,7 +54,7 @@ struct SchemaTests {
       }
 
       let upgraded = try HistoryStore(path: old)
-      #expect(try upgraded.appliedMigrations() == names)
+      #expect(try await upgraded.appliedMigrations() == names)
       let plans = try await upgraded.plans()
       #expect(plans.map(\.policy) == ["old-policy"])
       let moves = try await upgraded.migrations(MigrationFilter(includePlanned: true))
@@ -80,6 +80,7 @@ struct SchemaTests {
       ("004-move-history-view", 0x4ef7_05d7_e8d2_c1aa),
       ("005-moves-by-host", 0xdab4_ccfb_003a_06cd),
       ("006-cost-model-learning", 0x7a91_3e1a_46ae_cf09),
+      ("007-fencing-leaders-write-keys", 0x7afc_e2c7_f87f_b1e0),
     ]
     #expect(
       HistorySchema.migrations.count == shipped.count, "pin the hash of each new migration here when it ships")

@@ -21,6 +21,24 @@ struct SystemdProcessTests {
     await loop.tearDown()
   }
 
+  @Test("a standby is ready once it stands by, and its status line says who leads")
+  func aStandbyIsReady() throws {
+    let folder = try LoopProcess.workspace()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let socket = try NotifySocket(path: folder.appendingPathComponent("notify").path)
+    defer { socket.close() }
+    let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": socket.path])
+    notifier.standingBy(leader: "balance --loop pid 7 on node-a")
+    #expect(
+      socket.receive(within: 5) == "READY=1\nSTATUS=standing by: balance --loop pid 7 on node-a balances the cluster")
+    notifier.standingBy(leader: "balance --loop pid 7 on node-a")
+    #expect(socket.receive(within: 5) == "STATUS=standing by: balance --loop pid 7 on node-a balances the cluster")
+    notifier.becameActive()
+    #expect(socket.receive(within: 5) == "STATUS=leading the balancing of the cluster")
+    notifier.roundStarted()  // ready already: only once
+    #expect(socket.receive(within: 1) == nil)
+  }
+
   @Test func withoutNotifySocketNothingIsSent() {
     let notifier = SystemdNotifier(environment: [:])
     #expect(notifier.socketPath == nil)

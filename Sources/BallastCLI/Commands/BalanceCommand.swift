@@ -22,7 +22,10 @@ struct BalanceCommand: AsyncParsableCommand {
       them); broken hard rules are repaired at once, without waiting for holdFor. With --loop: SIGTERM / Ctrl-C stops new work and lets migrations in \
       flight finish (or abort safely, per the policy's onCancel), then exits 0; SIGHUP reloads \
       the policy file. Migrations left in flight by a killed process are reconciled first. \
-      With --loop a simulated cluster's clock runs at real time (--pace 1) unless --pace says otherwise.
+      With --loop a simulated cluster's clock runs at real time (--pace 1) unless --pace says otherwise. \
+      Several --loop instances (on several machines, with --db postgresql://…) share the work: \
+      one leads and balances, the others stand by, sampling and moving nothing, and take over \
+      --lease after the leader stops renewing, reconciling what it left in flight first.
       """)
 
   @OptionGroup var files: ClusterOptions
@@ -40,6 +43,14 @@ struct BalanceCommand: AsyncParsableCommand {
       "Time between rounds with --loop, e.g. 60s (default: the policy's monitor.interval).",
       valueName: "time"))
   var interval: String?
+
+  @Option(
+    name: .long,
+    help: ArgumentHelp(
+      "With --loop: how long the lead (and each round's migration lease) lasts without renewal, e.g. 30s; "
+        + "a standby takes over this long after the leader stops.",
+      valueName: "time"))
+  var lease = "30s"
 
   @Flag(name: .long, help: "Plan and record, move nothing.")
   var dryRun = false
@@ -61,7 +72,10 @@ struct BalanceCommand: AsyncParsableCommand {
     if loop && once { throw ValidationError("--loop and --once exclude each other") }
     if endpoint.listen != nil && !loop { throw ValidationError("--listen serves a running loop: add --loop") }
     if let interval { _ = try FlagValue.timeSpan(interval, flag: "--interval", in: Limits.interval) }
+    _ = try FlagValue.timeSpan(lease, flag: "--lease", in: Limits.lease)
   }
+
+  private var leaseSeconds: Double { TimeSpan(parsing: lease)?.seconds ?? 30 }
 
   private var intervalSeconds: Double? { interval.flatMap { TimeSpan(parsing: $0)?.seconds } }
 
@@ -71,12 +85,16 @@ struct BalanceCommand: AsyncParsableCommand {
   func run() async throws {
     MoveSignals.ignoreHangups()
     let logger = logging.logger("ballast.balance")
-    let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)
-    let unresolved = try await session.reconcile(logger: logger).filter { $0.resolution == .unresolved }
-    if !unresolved.isEmpty {
-      throw CommandFailure(
-        "\(unresolved.count) migration(s) left in flight by an earlier process could not be settled; "
-          + "see `ballast history` and run `ballast balance` again once the hosts answer")
+    let session = try await ClusterSession.open(
+      files: files, database: database, statePath: simulation.state, logger: logger)
+    if !loop {
+      // The loop reconciles when it takes the lead: a standby leaves the leader's moves alone.
+      let unresolved = try await session.reconcile(logger: logger).filter { $0.resolution == .unresolved }
+      if !unresolved.isEmpty {
+        throw CommandFailure(
+          "\(unresolved.count) migration(s) left in flight by an earlier process could not be settled; "
+            + "see `ballast history` and run `ballast balance` again once the hosts answer")
+      }
     }
     let holder = LeaseHolder.current(command: loop ? "balance --loop" : "balance")
     // With --loop a simulated cluster's clock runs at --pace (1 unless told otherwise).
@@ -92,12 +110,14 @@ struct BalanceCommand: AsyncParsableCommand {
     let engineObserver: EngineObserver = { event in telemetry?.engineEvent(event) }
     let controller = BalanceController(
       driver: session.driver, clock: session.clock, journal: session.store,
-      history: SQLiteLoopHistory(store: session.store, holder: holder), policy: session.policy,
+      history: StoreLoopHistory(store: session.store, holder: holder, leaseDuration: loop ? leaseSeconds : 60),
+      policy: session.policy,
       options: .init(
         cluster: session.cluster.name, dryRun: dryRun, requireHold: loop || once,
         trigger: loop || once ? .loop : .balance, interval: loop ? spacing.interval : intervalSeconds),
       hosts: session.cluster.hosts, logger: logger, observer: engineObserver)
-    if loop || once { try await controller.restoreHold() }
+    // The loop rebuilds its hold when it takes the lead (it may stand by first).
+    if once { try await controller.restoreHold() }
     let pacer = session.simulated.flatMap { driver in pace.map { VirtualPacer(clock: driver.clock, rate: $0) } }
     defer { pacer?.stop() }
     let print = RoundPrinter(json: json)
@@ -105,19 +125,33 @@ struct BalanceCommand: AsyncParsableCommand {
     if loop {
       let policyPath = files.policy
       let cluster = session.cluster
+      let leaseSeconds = self.leaseSeconds
+      let leadership = StoreLeadership(
+        store: session.store, cluster: cluster.name, holder: holder, duration: leaseSeconds)
       let service = BalanceLoopService(
         controller: controller, clock: session.clock, spacing: spacing,
         reloadPolicy: policyPath.map { path in { @Sendable in try ClusterFiles.policy(at: path, for: cluster) } },
-        logger: logger, onRound: { print.round($0) })
-      var observers: [any LoopObserver] = [SystemdNotifier()]
+        logger: logger, onRound: { print.round($0) }
+      ).led(by: leadership) {
+        // What the previous leader left in flight first (its migration lease expires within
+        // --lease), then the cooldowns and hold state from the shared history.
+        _ = try await session.reconcileTakingOver(logger: logger, leaseDuration: leaseSeconds, wait: leaseSeconds + 5)
+        try await controller.takeOver()
+      }
+      let notifier = SystemdNotifier()
+      var observers: [any LoopObserver] = [notifier]
+      // Standing by or leading: systemd's status line, and the endpoint's /readyz and metrics.
+      var roles: [any LoopRoleObserver] = [notifier]
       var server: StatusServer?
       if let address, let served {
         observers.append(served.telemetry)
+        roles.append(served.telemetry)
         server = served.server(
           address: address, store: session.store, holder: holder, policy: { await controller.policy }, logger: logger)
       }
       let group = LoopEndpoint.serviceGroup(
-        loop: service.observed(by: LoopObservers(observers)), server: server, logger: logger)
+        loop: service.observed(by: LoopObservers(observers)).reportingRole(to: LoopRoleObservers(roles)),
+        server: server, logger: logger)
       // SIGTERM / SIGINT stop the loop (migrations in flight finish, or abort per onCancel); a
       // second one aborts them where it is safe. The endpoint stops once the loop has.
       let signals = await StopSignals.trap { force in

@@ -11,8 +11,9 @@ struct HistoryCommand: AsyncParsableCommand {
     commandName: "history",
     abstract: "Show recorded migrations, one migration's stages, or plans.",
     discussion: """
-      Ballast records every plan, move and migration stage in its SQLite history (--db, \
-      $BALLAST_DB, or ./ballast.sqlite). The file also reads in the sqlite3 shell: \
+      Ballast records every plan, move and migration stage in its history (--db, \
+      $BALLAST_DB, or ./ballast.sqlite): an SQLite file, or a PostgreSQL database shared by \
+      several instances. Both also read in their shells (sqlite3, psql): \
       SELECT * FROM move_history;
       """,
     subcommands: [HistoryListCommand.self, HistoryShowCommand.self, HistoryPlansCommand.self],
@@ -66,7 +67,7 @@ struct HistoryListCommand: AsyncParsableCommand {
   }
 
   func run() async throws {
-    let store = try database.openExistingStore()
+    let store = try await database.openExistingStore()
     let filter = MigrationFilter(
       vm: vm, host: host, since: query.sinceTime, kind: kind?.kind, failedOnly: failed, cluster: query.cluster,
       includePlanned: planned, limit: query.limit)
@@ -102,7 +103,7 @@ struct HistoryShowCommand: AsyncParsableCommand {
   @OptionGroup var logging: LoggingOptions
 
   func run() async throws {
-    let store = try database.openExistingStore()
+    let store = try await database.openExistingStore()
     guard let detail = try await store.migration(id: id) else {
       throw CommandFailure("no migration \(id) in \(store.path) — list them with `ballast history`")
     }
@@ -128,7 +129,7 @@ struct HistoryPlansCommand: AsyncParsableCommand {
   @OptionGroup var logging: LoggingOptions
 
   func run() async throws {
-    let store = try database.openExistingStore()
+    let store = try await database.openExistingStore()
     let plans = try await store.plans(
       cluster: query.cluster, since: query.sinceTime, includeDryRuns: !noDryRuns, limit: query.limit)
     if json {

@@ -70,7 +70,7 @@ struct PlanCommand: AsyncParsableCommand {
     let cluster = try await DriverFactory.currentCluster(
       fileCluster, clusterFile: files.cluster, policyFile: files.policy)
     // What history taught, when there is a history to read (a plan records nothing).
-    let store = database.existingStore()
+    let store = await database.existingStore()
     let model = await LearnedModel.model(for: cluster, policy: policy, journal: store)
     if let vm = explain {
       let explanation = try PlacementExplainer.explain(vm: vm, cluster: cluster, policy: policy, model: model)
@@ -94,7 +94,7 @@ struct PlanCommand: AsyncParsableCommand {
     let (clusterPath, save) = (files.cluster, self.save)
     let runner = PlanRunner.forCommand(
       policy: session.policy, pace: simulation.pace, journal: session.store, logging: logging)
-    let history = SQLiteLoopHistory(store: session.store, holder: LeaseHolder.current(command: "plan --execute"))
+    let history = StoreLoopHistory(store: session.store, holder: LeaseHolder.current(command: "plan --execute"))
     let summary: ExecutionSummary? = try await session.withLease(command: "plan --execute") {
       try await ReconcileOutput.reconcileFirst(session, json: asJSON, logging: logging)
       let cluster = try await session.inventory()

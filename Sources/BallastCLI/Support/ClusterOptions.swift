@@ -1,7 +1,9 @@
 import ArgumentParser
+import BallastHistory
 import BallastModel
 import BallastRuntime
 import Foundation
+import Logging
 
 /// `--cluster FILE [--policy FILE]`, loaded and validated together before any command runs.
 ///
@@ -51,10 +53,11 @@ struct ClusterOptions: ParsableArguments {
 extension ClusterSession {
   /// The session of a command's `--cluster`/`--policy` and `--db` options.
   static func open(
-    files: ClusterOptions, database: DatabaseOptions, statePath: String?
+    files: ClusterOptions, database: DatabaseOptions, statePath: String?,
+    logger: Logger = HistoryStore.quietLogger
   ) async throws
     -> ClusterSession
   {
-    try await open(files: files.files, databasePath: database.path, statePath: statePath)
+    try await open(files: files.files, databasePath: database.path, statePath: statePath, logger: logger)
   }
 }

@@ -45,6 +45,9 @@ public final class MigrationEngine: Sendable {
     /// Transfers in flight on the links.
     var sharing = TransferSharing()
     var nextToken = 0
+    /// Set once the journal refused a write because the lease it was made under was lost:
+    /// from then on this engine starts nothing and touches no VM.
+    var fenced: JournalFenced?
   }
 
   public init(
@@ -98,6 +101,18 @@ public final class MigrationEngine: Sendable {
 
   /// Whether ``cancel()`` was called (or the executing task was cancelled).
   public var isCancelled: Bool { shared.withLock { $0.cancelRequested } }
+
+  /// Why the journal fenced this engine out (its lease was taken over), once it did.
+  public var fencedOut: JournalFenced? { shared.withLock { $0.fenced } }
+
+  /// Notes that the journal refused a write under a lost lease: nothing more starts or runs.
+  func fence(_ error: JournalFenced) {
+    let first = shared.withLock { state in
+      defer { if state.fenced == nil { state.fenced = error } }
+      return state.fenced == nil
+    }
+    if first { logger.error("standing down: \(error)") }
+  }
 
   /// Whether a move in flight must stop at its next safe point.
   var mustAbort: Bool {
@@ -181,7 +196,8 @@ public final class MigrationEngine: Sendable {
     }
     await withTaskGroup(of: MoveResult.self) { group in
       while true {
-        let (starting, skipping) = dispatcher.next(cancelled: isCancelled || Task.isCancelled)
+        let stopped = isCancelled || Task.isCancelled || fencedOut != nil
+        let (starting, skipping) = dispatcher.next(cancelled: stopped)
         for (i, reason) in skipping {
           results[i] = await skip(i, plan.moves[i], plan: planID, reason: reason, start: start)
         }
@@ -245,6 +261,7 @@ public final class MigrationEngine: Sendable {
       let id = try await journal.moveStarted(plan: plan, index: i, move: move, at: now)
       try await journal.moveFinished(move: id, outcome: .skipped, measured: nil, at: now, detail: reason)
     } catch {
+      if let fenced = error as? JournalFenced { fence(fenced) }
       logger.error("journal: cannot record skipped move", metadata: ["vm": "\(move.vm)", "error": "\(error)"])
     }
     emit(
@@ -280,6 +297,7 @@ public final class MigrationEngine: Sendable {
     do {
       moveID = try await journal.moveStarted(plan: plan, index: index, move: move, at: clock.now())
     } catch {
+      if let fenced = error as? JournalFenced { fence(fenced) }
       let run = MoveRun(engine: self, index: index, move: move, moveID: nil, token: token, planStart: planStart)
       run.emit(.moveStarted)
       let result = run.result(.skipped, reason: "the journal cannot record the move (\(error)); it did not start")
@@ -297,6 +315,7 @@ public final class MigrationEngine: Sendable {
       try await journal.moveFinished(
         move: moveID, outcome: result.outcome, measured: result.measured, at: clock.now(), detail: result.reason)
     } catch {
+      if let fenced = error as? JournalFenced { fence(fenced) }
       logger.error("journal: cannot record the end of a move", metadata: ["vm": "\(move.vm)", "error": "\(error)"])
     }
     if result.outcome == .completed, let observation = result.observation {

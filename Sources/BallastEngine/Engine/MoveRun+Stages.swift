@@ -63,6 +63,8 @@ extension MoveRun {
     interruptible: Bool = false, journaledAhead: [MigrationStage] = [], onStop: StopHandler,
     _ act: () async throws -> Value, outcome: (Value) -> StageFigures = { _ in StageFigures() }
   ) async throws(Stop) -> Value {
+    // A process whose lease was taken over touches nothing more: no step, no rollback.
+    if let fenced = engine.fencedOut { throw Stop(fencedOut(fenced, at: stage)) }
     if stage.number > MigrationStage.commitment.number {
       return try await performAfterCommitment(stage, intent: intent, onStop: onStop, act, outcome: outcome)
     }
@@ -78,6 +80,7 @@ extension MoveRun {
         journaled.append(later)
       }
     } catch {
+      if let fenced = engine.fencedOut { throw Stop(fencedOut(fenced, at: error.stage)) }
       if inProgress == stage { await end(stage, .failed, error: "\(error)") }
       for later in journaled { await journalOutcome(later, .aborted, error: "not reached: \(error)") }
       throw Stop(await onStop(Interruption(stage: error.stage, cause: .unjournaled, reason: "\(error)")))
@@ -94,9 +97,10 @@ extension MoveRun {
           figures: stop.cause == .notPossible ? StageFigures(note: "not possible") : StageFigures(),
           error: "\(error)")
       }
-      for later in journaledAhead where !hasBegun(later) {
+      for later in journaledAhead where !hasBegun(later) && engine.fencedOut == nil {
         await journalOutcome(later, .aborted, error: "not reached: the move stopped in \(stop.stage.rawValue)")
       }
+      if let fenced = engine.fencedOut { throw Stop(fencedOut(fenced, at: stop.stage)) }
       throw Stop(await onStop(stop))
     }
     await end(inProgress ?? lastBegun ?? stage, .succeeded, figures: outcome(value))

@@ -66,6 +66,7 @@ struct MoveRun: Sendable {
     do {
       try await engine.journal.stageIntent(move: moveID, stage: stage, at: engine.clock.now())
     } catch {
+      if let fenced = error as? JournalFenced { engine.fence(fenced) }
       throw JournalFailure(stage: stage, underlying: "\(error)")
     }
   }
@@ -102,6 +103,7 @@ struct MoveRun: Sendable {
       try await engine.journal.stageOutcome(
         move: moveID, stage: stage, outcome: outcome, at: engine.clock.now(), figures: figures, error: error)
     } catch {
+      if let fenced = error as? JournalFenced { engine.fence(fenced) }
       engine.logger.error(
         "journal: cannot record a stage outcome",
         metadata: ["vm": "\(move.vm)", "stage": "\(stage.rawValue)", "error": "\(error)"])
@@ -130,6 +132,17 @@ struct MoveRun: Sendable {
   func transferEnds() -> Double {
     let now = engine.clock.uptime()
     return engine.shared.withLock { $0.sharing.end(token, at: now) } ?? 1
+  }
+
+  /// The result of a move this process stopped running because its lease was taken over: the
+  /// process that holds the lease now settles it (its reconcile asks the hypervisors).
+  func fencedOut(_ fenced: JournalFenced, at stage: MigrationStage) -> MoveResult {
+    result(
+      .needsAttention,
+      reason: "another process took the migration lease of cluster \(fenced.cluster) over; this process stopped "
+        + "before stage \(stage.rawValue) without touching VM \(move.vm) again, and the lease's holder reconciles "
+        + "the move (\(fenced.detail))",
+      failedStage: stage)
   }
 
   /// The result of a move stopped before it changed anything: skipped when nothing was tried

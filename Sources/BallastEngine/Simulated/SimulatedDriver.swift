@@ -309,6 +309,16 @@ public actor SimulatedDriver: Driver {
 
   func persist() throws {
     guard let store else { return }
+    // Saving replaces the whole state: only over the version this driver last read or wrote.
+    // Processes take turns under the cluster's lease and adopt what the previous one saved
+    // before they act; one that lost the lease (paused, then resumed, with migrations in flight)
+    // must not write its stale view over what the lease's new holder saved.
+    if store.changedBySomeoneElse {
+      throw DriverError(
+        "another process changed the simulated cluster since this one last read it; not overwriting its state "
+          + "(that process holds the cluster's lease now, or did)",
+        hint: "the lease's holder reconciles what this process left in flight", kind: .refused)
+    }
     state.elapsed = clock.elapsed
     state.clockTime = clock.now()
     do {

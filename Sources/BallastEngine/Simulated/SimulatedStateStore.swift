@@ -12,11 +12,16 @@ public protocol SimulatedStateStore: Sendable {
   /// it is unchanged. Several processes may share one store (one at a time, under the cluster
   /// lease); each picks up what the previous one left.
   func loadIfChanged() throws -> SimulatedState?
+  /// Whether someone else replaced the saved state since this store last loaded or saved it.
+  var changedBySomeoneElse: Bool { get }
 }
 
 extension SimulatedStateStore {
   /// A store nobody else writes: never changed behind its owner's back.
   public func loadIfChanged() throws -> SimulatedState? { nil }
+
+  /// A store nobody else writes: never changed behind its owner's back.
+  public var changedBySomeoneElse: Bool { false }
 }
 
 /// A store in memory: the state lives as long as the process.
@@ -75,6 +80,13 @@ public struct FileStateStore: SimulatedStateStore {
   public func loadIfChanged() throws -> SimulatedState? {
     guard let current = FileVersion(path: path), current != seen.get() else { return nil }
     return try load()
+  }
+
+  /// Whether another process replaced the file since this store last read or wrote it (a
+  /// store that never did cannot tell, and says no).
+  public var changedBySomeoneElse: Bool {
+    guard let seen = seen.get() else { return false }
+    return FileVersion(path: path) != seen
   }
 }
 

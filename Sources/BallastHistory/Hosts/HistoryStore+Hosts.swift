@@ -1,15 +1,14 @@
-import GRDB
-
 extension HistoryStore {
-  /// Records `samples` in one transaction.
+  /// Records `samples` in one transaction (once, however often it is sent).
   public func recordHostSamples(_ samples: [HostSample]) async throws {
     guard !samples.isEmpty else { return }
-    try await write("record \(samples.count) host samples") { db in
-      let statement = try db.cachedStatement(
-        sql: "INSERT INTO host_samples (cluster, host, at, cpu, memory) VALUES (?, ?, ?, ?, ?)")
+    _ = try await write("record \(samples.count) host samples", key: WriteKey()) { tx in
       for sample in samples {
-        try statement.execute(arguments: [sample.cluster, sample.host, sample.at, sample.cpu, sample.memory])
+        try tx.execute(
+          "INSERT INTO host_samples (cluster, host, at, cpu, memory) VALUES (?, ?, ?, ?, ?)",
+          sample.cluster, sample.host, sample.at, sample.cpu, sample.memory)
       }
+      return nil
     }
   }
 
@@ -18,7 +17,7 @@ extension HistoryStore {
   public func hostSamples(
     cluster: String? = nil, host: String? = nil, since: Double? = nil, until: Double? = nil, limit: Int? = nil
   ) async throws -> [HostSample] {
-    try await read("read host samples") { db in
+    try await read("read host samples") { tx in
       var filter = SQLConditions()
       filter.add("cluster = ?", cluster)
       filter.add("host = ?", host)
@@ -28,10 +27,9 @@ extension HistoryStore {
         "SELECT cluster, host, at, cpu, memory FROM host_samples \(filter.whereClause) ORDER BY at DESC, id DESC"
       if let limit {
         sql += " LIMIT ?"
-        filter.arguments.append(limit)
+        filter.arguments.append(limit.sqlValue)
       }
-      let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(filter.arguments))
-      return try rows.reversed().map { row in
+      return try tx.rows(sql, arguments: filter.arguments).reversed().map { row in
         HostSample(
           cluster: try row.decode(forColumn: "cluster"), host: try row.decode(forColumn: "host"),
           at: try row.decode(forColumn: "at"), cpu: try row.decode(forColumn: "cpu"),
@@ -41,28 +39,35 @@ extension HistoryStore {
   }
 
   /// Deletes samples taken before `time` (of `cluster` only, when given); returns how many
-  /// were deleted. The balancing loop calls it every round with its retention.
+  /// were deleted. The balancing loop calls it every round with its retention. Also forgets
+  /// the keys of writes older than ``writeKeyRetention`` (a write is only ever sent again
+  /// within seconds, while the database is unreachable).
   @discardableResult
   public func pruneHostSamples(before time: Double, cluster: String? = nil) async throws -> Int {
-    try await write("prune host samples") { db in
+    try await write("prune host samples") { tx in
       var filter = SQLConditions()
       filter.add("at < ?", time)
       filter.add("cluster = ?", cluster)
-      try db.execute(
-        sql: "DELETE FROM host_samples \(filter.whereClause)", arguments: StatementArguments(filter.arguments))
-      return db.changesCount
+      let pruned = try tx.execute("DELETE FROM host_samples \(filter.whereClause)", arguments: filter.arguments)
+      try tx.execute("DELETE FROM write_keys WHERE at < ?", try tx.now() - Self.writeKeyRetention)
+      return pruned
     }
   }
 
-  /// Records a host entering or leaving maintenance.
+  /// How long the key of a write is kept, in seconds: far longer than a write is retried.
+  static let writeKeyRetention = 86_400.0
+
+  /// Records a host entering or leaving maintenance (once, however often it is sent).
   public func recordHostStateChange(_ change: HostStateChange) async throws {
-    try await write("record the state change of host \(change.host)") { db in
-      try db.execute(
-        sql: """
-          INSERT INTO host_state_changes (cluster, host, maintenance, changed_by, reason, at)
-          VALUES (?, ?, ?, ?, ?, ?)
-          """,
-        arguments: [change.cluster, change.host, change.maintenance, change.by, change.reason, change.at])
+    let epoch = Self.currentEpoch
+    _ = try await write("record the state change of host \(change.host)", key: WriteKey()) { tx in
+      try tx.execute(
+        """
+        INSERT INTO host_state_changes (cluster, host, maintenance, changed_by, reason, at, lease_epoch)
+        VALUES (?, ?, ?, ?, ?, ?, ?)
+        """,
+        change.cluster, change.host, change.maintenance, change.by, change.reason, change.at, epoch)
+      return nil
     }
   }
 
@@ -72,14 +77,13 @@ extension HistoryStore {
   ) async throws
     -> [HostStateChange]
   {
-    try await read("read host state changes") { db in
+    try await read("read host state changes") { tx in
       var filter = SQLConditions()
       filter.add("cluster = ?", cluster)
       filter.add("host = ?", host)
       filter.add("at >= ?", since)
-      return try Row.fetchAll(
-        db, sql: "SELECT * FROM host_state_changes \(filter.whereClause) ORDER BY at, id",
-        arguments: StatementArguments(filter.arguments)
+      return try tx.rows(
+        "SELECT * FROM host_state_changes \(filter.whereClause) ORDER BY at, id", arguments: filter.arguments
       ).map(Self.hostStateChange)
     }
   }
@@ -87,13 +91,12 @@ extension HistoryStore {
   /// The latest state change of each host of `cluster`, keyed by host: which hosts the history
   /// says are in maintenance, by whom and why.
   public func latestHostStates(cluster: String) async throws -> [String: HostStateChange] {
-    try await read("read the host states of cluster \(cluster)") { db in
-      let rows = try Row.fetchAll(
-        db,
-        sql: """
-          SELECT *, MAX(id) FROM host_state_changes WHERE cluster = ? GROUP BY host
-          """,
-        arguments: [cluster])
+    try await read("read the host states of cluster \(cluster)") { tx in
+      let rows = try tx.rows(
+        """
+        SELECT * FROM host_state_changes
+        WHERE id IN (SELECT MAX(id) FROM host_state_changes WHERE cluster = ? GROUP BY host)
+        """, cluster)
       var result: [String: HostStateChange] = [:]
       for row in rows {
         let change = try Self.hostStateChange(row)
@@ -103,7 +106,7 @@ extension HistoryStore {
     }
   }
 
-  static func hostStateChange(_ row: Row) throws -> HostStateChange {
+  static func hostStateChange(_ row: SQLRow) throws -> HostStateChange {
     HostStateChange(
       cluster: try row.decode(forColumn: "cluster"), host: try row.decode(forColumn: "host"),
       maintenance: try row.decode(forColumn: "maintenance"), by: try row.decode(forColumn: "changed_by"),

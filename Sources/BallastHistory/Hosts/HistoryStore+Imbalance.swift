@@ -1,5 +1,4 @@
 import BallastModel
-import GRDB
 
 /// The cluster's imbalance at one sampling time, from the host samples recorded then.
 public struct ImbalancePoint: Sendable, Hashable, Codable {
@@ -20,20 +19,18 @@ public struct ImbalancePoint: Sendable, Hashable, Codable {
 extension HistoryStore {
   /// The imbalance of `cluster` at each time its hosts were sampled since `since`, oldest
   /// first: the standard deviation over the hosts sampled then (active hosts the loop saw) of
-  /// `weights.cpu × cpu + weights.memory × memory`, computed by SQLite (one row per round).
+  /// `weights.cpu × cpu + weights.memory × memory`, computed by the database (one row per round).
   public func imbalanceHistory(
     cluster: String, since: Double, weights: MetricWeights
   ) async throws -> [ImbalancePoint] {
     let w = weights.normalized
-    return try await read("read the imbalance history") { db in
-      let rows = try Row.fetchAll(
-        db,
-        sql: """
-          SELECT at, COUNT(*) AS n, SUM(? * cpu + ? * memory) AS total,
-                 SUM((? * cpu + ? * memory) * (? * cpu + ? * memory)) AS squares
-          FROM host_samples WHERE cluster = ? AND at >= ? GROUP BY at ORDER BY at
-          """,
-        arguments: [w.cpu, w.memory, w.cpu, w.memory, w.cpu, w.memory, cluster, since])
+    return try await read("read the imbalance history") { tx in
+      let rows = try tx.rows(
+        """
+        SELECT at, COUNT(*) AS n, SUM(? * cpu + ? * memory) AS total,
+               SUM((? * cpu + ? * memory) * (? * cpu + ? * memory)) AS squares
+        FROM host_samples WHERE cluster = ? AND at >= ? GROUP BY at ORDER BY at
+        """, w.cpu, w.memory, w.cpu, w.memory, w.cpu, w.memory, cluster, since)
       return try rows.map { row in
         let count: Int = try row.decode(forColumn: "n")
         let total: Double = try row.decode(forColumn: "total")

@@ -1,30 +1,28 @@
 import BallastEngine
 import BallastModel
-import GRDB
 
 /// The columns of a `moves` row that describe the planned move, both ways.
 enum MoveRow {
-  /// Named arguments for the move columns (`:vm`, `:from_host`, …).
-  static func arguments(_ move: PlannedMove) throws -> [String: DatabaseValue] {
-    let values: [String: any DatabaseValueConvertible] = [
-      "vm": move.vm,
-      "from_host": move.from,
-      "to_host": move.to,
-      "kind": move.kind.rawValue,
-      "reason": move.reason,
-      "requires_shutdown": move.requiresShutdown,
-      "score": try JSONColumn.encode(move.score),
-      "disks_to_copy": try JSONColumn.encode(move.disksToCopy.map(StoredDisk.init)),
-      "depends_on": try JSONColumn.encode(move.dependsOn),
-      "planned_start_seconds": move.plannedStartSeconds,
-      "predicted_seconds": move.predicted.seconds,
-      "predicted_downtime_ms": move.predicted.downtimeMs,
-      "predicted_bytes": move.predicted.bytes,
-      "predicted_rounds": move.predicted.rounds,
-      "predicted_converges": move.predicted.converges,
-      "predicted_throttle": move.predicted.throttle,
+  /// The move columns' values, in the order of ``columns``.
+  static func values(_ move: PlannedMove) throws -> [SQLValue] {
+    [
+      move.vm.sqlValue,
+      move.from.sqlValue,
+      move.to.sqlValue,
+      move.kind.rawValue.sqlValue,
+      move.reason.sqlValue,
+      move.requiresShutdown.sqlValue,
+      try JSONColumn.encode(move.score).sqlValue,
+      try JSONColumn.encode(move.disksToCopy.map(StoredDisk.init)).sqlValue,
+      try JSONColumn.encode(move.dependsOn).sqlValue,
+      move.plannedStartSeconds.sqlValue,
+      move.predicted.seconds.sqlValue,
+      move.predicted.downtimeMs.sqlValue,
+      move.predicted.bytes.sqlValue,
+      move.predicted.rounds.sqlValue,
+      move.predicted.converges.sqlValue,
+      move.predicted.throttle.sqlValue,
     ]
-    return values.mapValues(\.databaseValue)
   }
 
   static let columns = [
@@ -34,33 +32,30 @@ enum MoveRow {
   ]
 
   static func insert(
-    _ db: Database, plan: PlanID, position: Int, move: PlannedMove, startedAt: Double?
-  ) throws
-    -> MoveID
-  {
-    var arguments = try Self.arguments(move)
-    arguments["plan_id"] = plan.databaseValue
-    arguments["position"] = position.databaseValue
-    arguments["started_at"] = startedAt.databaseValue
-    let names = ["plan_id", "position", "started_at"] + columns
-    try db.execute(
-      sql:
-        "INSERT INTO moves (\(names.joined(separator: ", "))) VALUES (\(names.map { ":" + $0 }.joined(separator: ", ")))",
-      arguments: StatementArguments.named(arguments))
-    return db.lastInsertedRowID
+    _ tx: any SQLTransaction, plan: PlanID, position: Int, values: [SQLValue], startedAt: Double?, epoch: Int64?
+  ) throws -> MoveID {
+    let names = ["plan_id", "position", "started_at", "lease_epoch"] + columns
+    let arguments = [plan.sqlValue, position.sqlValue, startedAt.sqlValue, epoch.sqlValue] + values
+    let row = try tx.rows(
+      """
+      INSERT INTO moves (\(names.joined(separator: ", "))) VALUES (\(names.map { _ in "?" }.joined(separator: ", ")))
+      RETURNING id
+      """, arguments: arguments
+    ).first
+    guard let row else { throw DecodingFailure("moves.id", "none returned") }
+    return try row.decode(forColumn: "id")
   }
 
-  static func update(_ db: Database, id: MoveID, move: PlannedMove, startedAt: Double) throws {
-    var arguments = try Self.arguments(move)
-    arguments["id"] = id.databaseValue
-    arguments["started_at"] = startedAt.databaseValue
-    let assignments = (["started_at"] + columns).map { "\($0) = :\($0)" }.joined(separator: ", ")
-    try db.execute(
-      sql: "UPDATE moves SET \(assignments) WHERE id = :id", arguments: StatementArguments.named(arguments))
+  static func update(_ tx: any SQLTransaction, id: MoveID, values: [SQLValue], startedAt: Double, epoch: Int64?) throws
+  {
+    let assignments = (["started_at", "lease_epoch"] + columns).map { "\($0) = ?" }.joined(separator: ", ")
+    try tx.execute(
+      "UPDATE moves SET \(assignments) WHERE id = ?",
+      arguments: [startedAt.sqlValue, epoch.sqlValue] + values + [id.sqlValue])
   }
 
   /// The planned move a `moves` row describes.
-  static func plannedMove(_ row: Row) throws -> PlannedMove {
+  static func plannedMove(_ row: SQLRow) throws -> PlannedMove {
     let kindText: String = try row.decode(forColumn: "kind")
     guard let kind = MigrationKind(rawValue: kindText) else {
       throw DecodingFailure("moves.kind", kindText)
@@ -86,26 +81,5 @@ enum MoveRow {
       disksToCopy: disks.map(\.disk),
       dependsOn: dependsOn,
       plannedStartSeconds: try row.decode(forColumn: "planned_start_seconds"))
-  }
-}
-
-/// A stored value this version of Ballast cannot read (the database was edited by hand, or
-/// written by a newer version).
-struct DecodingFailure: Error, CustomStringConvertible {
-  var column: String
-  var value: String
-
-  init(_ column: String, _ value: String) {
-    self.column = column
-    self.value = value
-  }
-
-  var description: String { "unexpected value \(value) in \(column)" }
-}
-
-extension StatementArguments {
-  /// Named arguments from database values.
-  static func named(_ values: [String: DatabaseValue]) -> StatementArguments {
-    StatementArguments(values.mapValues { $0 as (any DatabaseValueConvertible)? })
   }
 }

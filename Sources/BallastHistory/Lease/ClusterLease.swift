@@ -34,7 +34,25 @@ public struct LeaseHolder: Sendable, Hashable, Codable {
   }
 }
 
-/// The right to run migrations on one cluster, held by one process until it expires.
+/// What a lease entitles its holder to.
+public enum LeasePurpose: String, Sendable, Hashable, Codable {
+  /// Running migrations on the cluster: taken by every command that moves VMs, and by the
+  /// balancing loop for each round that moves. Its epoch fences the journal.
+  case migration
+  /// Leading the cluster's balancing loop: one `balance --loop` acts, the others stand by.
+  case leader
+
+  /// The table the leases of this purpose live in.
+  var table: String {
+    switch self {
+    case .migration: "cluster_leases"
+    case .leader: "loop_leaders"
+    }
+  }
+}
+
+/// The right to run migrations on one cluster (or to lead its balancing loop), held by one
+/// process until it expires. Times are the database's clock.
 public struct ClusterLease: Sendable, Hashable, Codable {
   public var cluster: String
   public var holder: LeaseHolder
@@ -44,10 +62,13 @@ public struct ClusterLease: Sendable, Hashable, Codable {
   public var expiresAt: Double
   /// The lease this one replaced, when it was taken over (expired, or its process gone).
   public var tookOverFrom: LeaseHolder?
+  /// The fencing token: grows by one each time another holder takes the lease (never reused).
+  public var epoch: Int64
+  public var purpose: LeasePurpose
 
   public init(
     cluster: String, holder: LeaseHolder, acquiredAt: Double, renewedAt: Double, expiresAt: Double,
-    tookOverFrom: LeaseHolder? = nil
+    tookOverFrom: LeaseHolder? = nil, epoch: Int64 = 0, purpose: LeasePurpose = .migration
   ) {
     self.cluster = cluster
     self.holder = holder
@@ -55,6 +76,8 @@ public struct ClusterLease: Sendable, Hashable, Codable {
     self.renewedAt = renewedAt
     self.expiresAt = expiresAt
     self.tookOverFrom = tookOverFrom
+    self.epoch = epoch
+    self.purpose = purpose
   }
 }
 
@@ -69,9 +92,11 @@ public enum LeaseError: Error, Sendable, Hashable, CustomStringConvertible {
     switch self {
     case .held(let lease, let now):
       let remaining = max(0, lease.expiresAt - now)
+      let holds =
+        lease.purpose == .leader ? "leads its balancing loop" : "holds its migration lease"
       return """
         cluster \(lease.cluster) is busy: \(lease.holder.id) (pid \(lease.holder.pid) on \(lease.holder.hostname)) \
-        holds its migration lease since \(LeaseError.format(lease.acquiredAt)) until \
+        \(holds) since \(LeaseError.format(lease.acquiredAt)) until \
         \(LeaseError.format(lease.expiresAt)) (\(Int(remaining.rounded(.up)))s from now) — wait for it to finish \
         or stop it; if that process died, the lease is free once it expires
         """

@@ -1,6 +1,5 @@
 import BallastEngine
 import BallastModel
-import GRDB
 
 /// The cost model's memory: every completed migration's observation, and the estimates
 /// learned from them (``CostLearner``), per cluster.
@@ -11,50 +10,49 @@ extension HistoryStore {
     _ observation: MigrationObservation, move: MoveID, learn: Bool, settings: LearningSettings
   ) async throws {
     let text = try JSONColumn.encode(observation)
-    let now = clock.now()
     let path = self.path
-    try await write("record what moving \(observation.vm) measured for the cost model") { db in
+    // Keyed: sent again after a lost connection, it is recorded (and learned from) once.
+    _ = try await write("record what moving \(observation.vm) measured for the cost model", key: WriteKey()) { tx in
       guard
-        let cluster = try String.fetchOne(
-          db, sql: "SELECT p.cluster FROM moves m JOIN plans p ON p.id = m.plan_id WHERE m.id = ?", arguments: [move])
+        let cluster = try tx.value(
+          String.self, "SELECT p.cluster FROM moves m JOIN plans p ON p.id = m.plan_id WHERE m.id = ?", move)
       else {
         throw HistoryError(path: path, "cannot record what move \(move) measured: there is no such move")
       }
-      try db.execute(
-        sql: """
-          INSERT INTO model_observations (move_id, cluster, vm, from_host, to_host, kind, learned, observation, at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-          """,
-        arguments: [
-          move, cluster, observation.vm, observation.from, observation.to, observation.kind.rawValue, learn, text, now,
-        ])
-      guard learn else { return }
+      let now = try tx.now()
+      try tx.execute(
+        """
+        INSERT INTO model_observations (move_id, cluster, vm, from_host, to_host, kind, learned, observation, at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        move, cluster, observation.vm, observation.from, observation.to, observation.kind.rawValue, learn, text, now)
+      guard learn else { return nil }
       var vm =
-        try Self.stored(VMEstimates.self, db, cluster: cluster, scope: "vm", subject: observation.vm) ?? VMEstimates()
+        try Self.stored(VMEstimates.self, tx, cluster: cluster, scope: "vm", subject: observation.vm) ?? VMEstimates()
       var link =
         try Self.stored(
-          LinkEstimates.self, db, cluster: cluster, scope: "link", subject: observation.from, target: observation.to)
+          LinkEstimates.self, tx, cluster: cluster, scope: "link", subject: observation.from, target: observation.to)
         ?? LinkEstimates()
       CostLearner.learn(from: observation, vm: &vm, link: &link, settings: settings)
-      try Self.save(db, cluster: cluster, scope: "vm", subject: observation.vm, vm, count: vm.migrations, at: now)
+      try Self.save(tx, cluster: cluster, scope: "vm", subject: observation.vm, vm, count: vm.migrations, at: now)
       try Self.save(
-        db, cluster: cluster, scope: "link", subject: observation.from, target: observation.to, link,
+        tx, cluster: cluster, scope: "link", subject: observation.from, target: observation.to, link,
         count: link.migrations, at: now)
+      return nil
     }
   }
 
   /// What completed migrations taught about `cluster`'s VMs and links.
   public func learnedEstimates(cluster: String) async throws -> LearnedEstimates {
-    try await read("read the cost model's learned figures") { db in
+    try await read("read the cost model's learned figures") { tx in
       var learned = LearnedEstimates()
-      let rows = try Row.fetchAll(
-        db, sql: "SELECT scope, subject, target, estimates FROM model_estimates WHERE cluster = ?",
-        arguments: [cluster])
+      let rows = try tx.rows(
+        "SELECT scope, subject, target, estimates FROM model_estimates WHERE cluster = ?", cluster)
       for row in rows {
-        let scope: String = row["scope"]
-        let subject: String = row["subject"]
-        let target: String = row["target"]
-        let text: String = row["estimates"]
+        let scope: String = try row.decode(forColumn: "scope")
+        let subject: String = try row.decode(forColumn: "subject")
+        let target: String = try row.decode(forColumn: "target")
+        let text: String = try row.decode(forColumn: "estimates")
         if scope == "vm" {
           learned.vms[subject] = try? JSONColumn.decode(VMEstimates.self, from: text)
         } else {
@@ -66,26 +64,26 @@ extension HistoryStore {
   }
 
   private static func stored<T: Decodable>(
-    _ type: T.Type, _ db: Database, cluster: String, scope: String, subject: String, target: String = ""
+    _ type: T.Type, _ tx: any SQLTransaction, cluster: String, scope: String, subject: String, target: String = ""
   ) throws -> T? {
-    try String.fetchOne(
-      db,
-      sql: "SELECT estimates FROM model_estimates WHERE cluster = ? AND scope = ? AND subject = ? AND target = ?",
-      arguments: [cluster, scope, subject, target]
+    try tx.value(
+      String.self,
+      "SELECT estimates FROM model_estimates WHERE cluster = ? AND scope = ? AND subject = ? AND target = ?",
+      cluster, scope, subject, target
     ).flatMap { try? JSONColumn.decode(type, from: $0) }
   }
 
   private static func save(
-    _ db: Database, cluster: String, scope: String, subject: String, target: String = "",
+    _ tx: any SQLTransaction, cluster: String, scope: String, subject: String, target: String = "",
     _ estimates: some Encodable, count: Int, at: Double
   ) throws {
-    try db.execute(
-      sql: """
-        INSERT INTO model_estimates (cluster, scope, subject, target, estimates, migrations, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (cluster, scope, subject, target)
-        DO UPDATE SET estimates = excluded.estimates, migrations = excluded.migrations, updated_at = excluded.updated_at
-        """,
-      arguments: [cluster, scope, subject, target, try JSONColumn.encode(estimates), count, at])
+    try tx.execute(
+      """
+      INSERT INTO model_estimates (cluster, scope, subject, target, estimates, migrations, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (cluster, scope, subject, target)
+      DO UPDATE SET estimates = excluded.estimates, migrations = excluded.migrations, updated_at = excluded.updated_at
+      """,
+      cluster, scope, subject, target, try JSONColumn.encode(estimates), count, at)
   }
 }

@@ -1,66 +1,62 @@
 import BallastEngine
 import BallastModel
-import GRDB
 
 extension HistoryStore {
   /// Recorded moves matching `filter`, most recent first.
   public func migrations(_ filter: MigrationFilter = MigrationFilter()) async throws -> [MigrationRecord] {
-    try await read("list migrations") { db in
+    try await read("list migrations") { tx in
       var conditions: [String] = []
-      var arguments: [any DatabaseValueConvertible] = []
+      var arguments: [SQLValue] = []
       if !filter.includePlanned { conditions.append("m.started_at IS NOT NULL") }
       if let vm = filter.vm {
         conditions.append("m.vm = ?")
-        arguments.append(vm)
+        arguments.append(vm.sqlValue)
       }
       if let host = filter.host {
         conditions.append("(m.from_host = ? OR m.to_host = ?)")
-        arguments += [host, host]
+        arguments += [host.sqlValue, host.sqlValue]
       }
       if let since = filter.since {
         conditions.append("coalesce(m.started_at, p.created_at) >= ?")
-        arguments.append(since)
+        arguments.append(since.sqlValue)
       }
       if let kind = filter.kind {
         conditions.append("m.kind = ?")
-        arguments.append(kind.rawValue)
+        arguments.append(kind.rawValue.sqlValue)
       }
       if filter.failedOnly { conditions.append("m.outcome IN ('rolledBack', 'needsAttention')") }
       if let cluster = filter.cluster {
         conditions.append("p.cluster = ?")
-        arguments.append(cluster)
+        arguments.append(cluster.sqlValue)
       }
-      arguments.append(filter.limit)
+      arguments.append(filter.limit.sqlValue)
       let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
       // Pick the rows first (indexes serve the filter and the order), then compute the per-move
       // subqueries of `migrationSelect` for those rows only.
       let sortTime = filter.includePlanned ? "coalesce(m.started_at, p.created_at)" : "m.started_at"
-      let rows = try Row.fetchAll(
-        db,
-        sql: """
-          WITH picked AS (
-            SELECT m.id, \(sortTime) AS sort_time FROM moves m JOIN plans p ON p.id = m.plan_id
-            \(whereClause)
-            ORDER BY sort_time DESC, m.id DESC
-            LIMIT ?)
-          """ + Self.migrationSelect + """
-             JOIN picked ON picked.id = m.id
-            ORDER BY picked.sort_time DESC, m.id DESC
-            """,
-        arguments: StatementArguments(arguments))
+      let rows = try tx.rows(
+        """
+        WITH picked AS (
+          SELECT m.id, \(sortTime) AS sort_time FROM moves m JOIN plans p ON p.id = m.plan_id
+          \(whereClause)
+          ORDER BY sort_time DESC, m.id DESC
+          LIMIT ?)
+        """ + Self.migrationSelect + """
+           JOIN picked ON picked.id = m.id
+          ORDER BY picked.sort_time DESC, m.id DESC
+          """,
+        arguments: arguments)
       return try rows.map(Self.migrationRecord)
     }
   }
 
   /// One move with its stage attempts, or `nil` when there is no move `id`.
   public func migration(id: MoveID) async throws -> MigrationDetail? {
-    try await read("read migration \(id)") { db in
-      guard let row = try Row.fetchOne(db, sql: Self.migrationSelect + " WHERE m.id = ?", arguments: [id]) else {
+    try await read("read migration \(id)") { tx in
+      guard let row = try tx.row(Self.migrationSelect + " WHERE m.id = ?", id) else {
         return nil
       }
-      let stages = try Row.fetchAll(
-        db, sql: "SELECT * FROM stages WHERE move_id = ? ORDER BY id", arguments: [id]
-      ).map(Self.stageRecord)
+      let stages = try tx.rows("SELECT * FROM stages WHERE move_id = ? ORDER BY id", id).map(Self.stageRecord)
       return MigrationDetail(migration: try Self.migrationRecord(row), stages: stages)
     }
   }
@@ -69,33 +65,31 @@ extension HistoryStore {
   public func plans(
     cluster: String? = nil, since: Double? = nil, includeDryRuns: Bool = true, limit: Int = 50
   ) async throws -> [PlanRecord] {
-    try await read("list plans") { db in
+    try await read("list plans") { tx in
       var filter = SQLConditions()
       filter.add("p.cluster = ?", cluster)
       filter.add("p.created_at >= ?", since)
       filter.add("p.dry_run = 0", when: !includeDryRuns)
-      filter.arguments.append(limit)
-      return try Row.fetchAll(
-        db,
-        sql: Self.planSelect + """
+      filter.arguments.append(limit.sqlValue)
+      return try tx.rows(
+        Self.planSelect + """
            \(filter.whereClause)
           ORDER BY p.created_at DESC, p.id DESC
           LIMIT ?
           """,
-        arguments: StatementArguments(filter.arguments)
+        arguments: filter.arguments
       ).map(Self.planRecord)
     }
   }
 
   /// One plan with its host views, rejections and moves, or `nil` when there is no plan `id`.
   public func plan(id: PlanID) async throws -> PlanDetail? {
-    try await read("read plan \(id)") { db in
-      guard let row = try Row.fetchOne(db, sql: Self.planSelect + " WHERE p.id = ?", arguments: [id]) else {
+    try await read("read plan \(id)") { tx in
+      guard let row = try tx.row(Self.planSelect + " WHERE p.id = ?", id) else {
         return nil
       }
-      let moves = try Row.fetchAll(
-        db, sql: Self.migrationSelect + " WHERE m.plan_id = ? ORDER BY m.position, m.id", arguments: [id]
-      ).map(Self.migrationRecord)
+      let moves = try tx.rows(Self.migrationSelect + " WHERE m.plan_id = ? ORDER BY m.position, m.id", id)
+        .map(Self.migrationRecord)
       return PlanDetail(
         plan: try Self.planRecord(row),
         hostsBefore: try JSONColumn.decode([HostView].self, from: try row.decode(forColumn: "hosts_before")),
@@ -109,27 +103,20 @@ extension HistoryStore {
   /// The last completed (not dry-run) move of each VM, keyed by VM name; only moves that ended
   /// at or after `since` when given. `.cooldownMap` gives the planner's `[vm: (at, from)]`.
   public func lastMoves(cluster: String? = nil, since: Double? = nil) async throws -> [String: LastMove] {
-    try await read("read the last move of each VM") { db in
-      var conditions = ["m.outcome = 'completed'", "p.dry_run = 0", "m.ended_at IS NOT NULL"]
-      var arguments: [any DatabaseValueConvertible] = []
-      if let cluster {
-        conditions.append("p.cluster = ?")
-        arguments.append(cluster)
-      }
-      if let since {
-        conditions.append("m.ended_at >= ?")
-        arguments.append(since)
-      }
-      // SQLite takes the bare columns of an aggregate query from the row holding the MAX.
-      let rows = try Row.fetchAll(
-        db,
-        sql: """
-          SELECT m.vm, MAX(m.ended_at) AS at, m.from_host, m.to_host, m.id
+    try await read("read the last move of each VM") { tx in
+      var filter = SQLConditions()
+      filter.add("m.outcome = 'completed' AND p.dry_run = 0 AND m.ended_at IS NOT NULL", when: true)
+      filter.add("p.cluster = ?", cluster)
+      filter.add("m.ended_at >= ?", since)
+      let rows = try tx.rows(
+        """
+        SELECT vm, at, from_host, to_host, id FROM (
+          SELECT m.vm, m.ended_at AS at, m.from_host, m.to_host, m.id,
+            ROW_NUMBER() OVER (PARTITION BY m.vm ORDER BY m.ended_at DESC, m.id DESC) AS latest
           FROM moves m JOIN plans p ON p.id = m.plan_id
-          WHERE \(conditions.joined(separator: " AND "))
-          GROUP BY m.vm
-          """,
-        arguments: StatementArguments(arguments))
+          \(filter.whereClause)) ranked
+        WHERE latest = 1
+        """, arguments: filter.arguments)
       var result: [String: LastMove] = [:]
       for row in rows {
         let last = LastMove(
@@ -163,7 +150,7 @@ extension HistoryStore {
     FROM plans p
     """
 
-  static func migrationRecord(_ row: Row) throws -> MigrationRecord {
+  static func migrationRecord(_ row: SQLRow) throws -> MigrationRecord {
     let move = try MoveRow.plannedMove(row)
     let measuredSeconds: Double? = try row.decode(forColumn: "measured_seconds")
     var measured: MeasuredCost?
@@ -191,7 +178,7 @@ extension HistoryStore {
       lastError: try row.decode(forColumn: "last_error"))
   }
 
-  static func stageRecord(_ row: Row) throws -> StageRecord {
+  static func stageRecord(_ row: SQLRow) throws -> StageRecord {
     let figuresText: String? = try row.decode(forColumn: "figures")
     return StageRecord(
       id: try row.decode(forColumn: "id"),
@@ -204,7 +191,7 @@ extension HistoryStore {
       error: try row.decode(forColumn: "error"))
   }
 
-  static func planRecord(_ row: Row) throws -> PlanRecord {
+  static func planRecord(_ row: SQLRow) throws -> PlanRecord {
     PlanRecord(
       id: try row.decode(forColumn: "id"),
       createdAt: try row.decode(forColumn: "created_at"),
@@ -224,14 +211,14 @@ extension HistoryStore {
       failed: try row.decode(forColumn: "failed_count"))
   }
 
-  static func decodeEnum<E: RawRepresentable>(_ type: E.Type, _ row: Row, _ column: String) throws -> E
+  static func decodeEnum<E: RawRepresentable>(_ type: E.Type, _ row: SQLRow, _ column: String) throws -> E
   where E.RawValue == String {
     let text: String = try row.decode(forColumn: column)
     guard let value = E(rawValue: text) else { throw DecodingFailure(column, text) }
     return value
   }
 
-  static func decodeOptionalEnum<E: RawRepresentable>(_ type: E.Type, _ row: Row, _ column: String) throws -> E?
+  static func decodeOptionalEnum<E: RawRepresentable>(_ type: E.Type, _ row: SQLRow, _ column: String) throws -> E?
   where E.RawValue == String {
     guard let text: String = try row.decode(forColumn: column) else { return nil }
     guard let value = E(rawValue: text) else { throw DecodingFailure(column, text) }

@@ -1,11 +1,18 @@
 import GRDB
 
-/// The history database's schema, as an ordered list of named migrations in plain SQL.
+/// The history database's schema, as an ordered list of named migrations in plain SQL, the
+/// same on SQLite and PostgreSQL.
 ///
 /// **Append-only.** A migration that has shipped is never edited, renamed or removed: databases
-/// in the field already ran it and record its name in `grdb_migrations`. To change the schema,
-/// append a new migration at the end of ``migrations``. Tests open a database created at every
-/// step and upgrade it, and compare the result with a fresh database.
+/// in the field already ran it and record its name (SQLite: `grdb_migrations`; PostgreSQL:
+/// `schema_migrations`). To change the schema, append a new migration at the end of
+/// ``migrations``. Tests open a database created at every step and upgrade it, compare the
+/// result with a fresh database, and compare the two backends' schemas.
+///
+/// Each migration is written in SQLite's SQL; PostgreSQL runs the same text through
+/// ``PostgresSchema/translate(_:)`` (`INTEGER` → `BIGINT`, `REAL` → `DOUBLE PRECISION`, an
+/// identity for `AUTOINCREMENT`, and the functions `json_valid` and `datetime` that migration
+/// 001 defines there), unless the migration gives its own PostgreSQL text (triggers differ).
 ///
 /// Conventions, so the file reads well in the plain `sqlite3` shell:
 /// - times are `REAL` seconds since the Unix epoch, in columns ending in `_at`
@@ -16,18 +23,38 @@ public enum HistorySchema {
   /// One named step of the schema.
   public struct Migration: Sendable {
     public let name: String
+    /// The SQLite text.
     public let sql: String
+    /// The PostgreSQL text, when the translation of ``sql`` does not do.
+    let postgresOverride: String?
+
+    init(name: String, sql: String, postgres: String? = nil) {
+      self.name = name
+      self.sql = sql
+      self.postgresOverride = postgres
+    }
+
+    /// The PostgreSQL text: the migration's own, or the translation of ``sql``.
+    public var postgres: String { postgresOverride ?? PostgresSchema.translate(sql) }
   }
 
   /// Every migration, oldest first. Append only.
   public static let migrations: [Migration] = [
-    Migration(name: "001-plans-moves-stages", sql: plansMovesStages),
+    Migration(
+      name: "001-plans-moves-stages", sql: plansMovesStages,
+      postgres: PostgresSchema.functions + PostgresSchema.translate(plansMovesStages)),
     Migration(name: "002-host-samples-and-state-changes", sql: hostRecords),
     Migration(name: "003-cluster-leases", sql: clusterLeases),
     Migration(name: "004-move-history-view", sql: moveHistoryView),
     Migration(name: "005-moves-by-host", sql: movesByHost),
     Migration(name: "006-cost-model-learning", sql: costModelLearning),
+    Migration(
+      name: "007-fencing-leaders-write-keys", sql: fencingLeadersWriteKeys,
+      postgres: PostgresSchema.translate(fencingTables) + PostgresSchema.fencing),
   ]
+
+  /// The start of the message the fencing triggers refuse a stale write with (both backends).
+  static let fencingRefusal = "ballast-fenced"
 
   /// The names of ``migrations``, in order.
   public static var migrationNames: [String] { migrations.map(\.name) }
@@ -174,6 +201,81 @@ public enum HistorySchema {
     CREATE INDEX moves_from_host ON moves (from_host, started_at);
     CREATE INDEX moves_to_host ON moves (to_host, started_at);
     """
+
+  static let fencingLeadersWriteKeys = fencingTables + sqliteFencingTriggers
+
+  /// The tables and columns of migration 007, the same on both backends.
+  static let fencingTables = """
+    -- High availability: several Ballast instances on one database (see README, "High availability").
+
+    -- Every acquisition of a migration lease by a new holder increments its epoch: the fencing
+    -- token. A released lease keeps its row (released_at set), so no epoch is ever given twice.
+    ALTER TABLE cluster_leases ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE cluster_leases ADD COLUMN released_at REAL;
+
+    -- The balancing loop's leader: one `balance --loop` per cluster acts, the others stand by.
+    CREATE TABLE loop_leaders (
+      cluster TEXT PRIMARY KEY NOT NULL,
+      holder TEXT NOT NULL,
+      pid INTEGER NOT NULL,
+      hostname TEXT NOT NULL,
+      acquired_at REAL NOT NULL,
+      renewed_at REAL NOT NULL,
+      expires_at REAL NOT NULL,
+      epoch INTEGER NOT NULL DEFAULT 0,
+      released_at REAL
+    );
+
+    -- The epoch of the migration lease a row was last written under (NULL: without a lease, as
+    -- a dry run). The triggers below refuse a row whose epoch is not its cluster's current one.
+    ALTER TABLE plans ADD COLUMN lease_epoch INTEGER;
+    ALTER TABLE moves ADD COLUMN lease_epoch INTEGER;
+    ALTER TABLE stages ADD COLUMN lease_epoch INTEGER;
+    ALTER TABLE host_state_changes ADD COLUMN lease_epoch INTEGER;
+
+    -- A write a client may retry after a lost connection carries a key the client made; the
+    -- transaction that applies it records the key (and the id it created), so a retry of a write
+    -- that did commit finds it and changes nothing.
+    CREATE TABLE write_keys (
+      key TEXT PRIMARY KEY NOT NULL,
+      result INTEGER,
+      at REAL NOT NULL
+    );
+    CREATE INDEX write_keys_by_time ON write_keys (at);
+
+    """
+
+  /// SQLite's fencing triggers (PostgreSQL's are in ``PostgresSchema/fencing``): for each table
+  /// written under a lease, a trigger per write that refuses a row whose epoch is not that of
+  /// its cluster's lease, still held.
+  static let sqliteFencingTriggers =
+    """
+    -- The fencing check, made by the database: a row written under a lease carries the epoch it
+    -- was taken at, and is refused unless that is the cluster's current lease, still held.
+
+    """
+    + [
+      ("plans", ["INSERT", "UPDATE"], "cluster_leases l WHERE l.cluster = NEW.cluster"),
+      (
+        "moves", ["INSERT", "UPDATE"], "cluster_leases l JOIN plans p ON p.cluster = l.cluster WHERE p.id = NEW.plan_id"
+      ),
+      (
+        "stages", ["INSERT", "UPDATE"],
+        "cluster_leases l JOIN plans p ON p.cluster = l.cluster JOIN moves m ON m.plan_id = p.id WHERE m.id = NEW.move_id"
+      ),
+      ("host_state_changes", ["INSERT"], "cluster_leases l WHERE l.cluster = NEW.cluster"),
+    ].flatMap { table, writes, lease in writes.map { fencingTrigger(table: table, on: $0, lease: lease) } }
+    .joined(separator: "\n")
+
+  /// One SQLite fencing trigger: `lease` finds the lease of the row's cluster (as `l`).
+  private static func fencingTrigger(table: String, on write: String, lease: String) -> String {
+    """
+    CREATE TRIGGER \(table)_fenced_\(write.lowercased()) BEFORE \(write) ON \(table)
+    WHEN NEW.lease_epoch IS NOT NULL AND NOT EXISTS (
+      SELECT 1 FROM \(lease) AND l.epoch = NEW.lease_epoch AND l.released_at IS NULL)
+    BEGIN SELECT RAISE(ABORT, '\(fencingRefusal): another process holds the lease of this cluster now'); END;
+    """
+  }
 
   static let costModelLearning = """
     -- What each completed migration showed about the cost model's inputs (the learner's input):

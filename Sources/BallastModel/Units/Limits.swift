@@ -54,6 +54,8 @@ public enum Limits {
   public static let downtime = TimeSpan.milliseconds(1)...TimeSpan.hours(1)
   /// Time between two rounds of the balancing loop (on the cluster's clock).
   public static let interval = TimeSpan.seconds(1)...TimeSpan.days(1)
+  /// How long the balancing loop's lead (and each round's migration lease) lasts unrenewed.
+  public static let lease = TimeSpan.seconds(2)...TimeSpan.hours(1)
   /// Window load is smoothed over.
   public static let window = TimeSpan.zero...TimeSpan.days(30)
   /// Age after which a host's samples are stale.

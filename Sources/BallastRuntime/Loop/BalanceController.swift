@@ -95,6 +95,18 @@ public actor BalanceController {
     }
   }
 
+  /// Starts afresh after taking the lead of the cluster from another instance (or from this
+  /// one's own past): forgets the placements, smoothed load and back-off it saw before — VMs
+  /// the other leader moved are not "moved outside Ballast" — and rebuilds the hold from the
+  /// samples in the shared history.
+  public func takeOver() async throws {
+    monitor = LoadMonitor(settings: policy.monitor)
+    hold = HoldTracker(threshold: policy.threshold, maxGap: policy.holdGap(interval: options.interval))
+    expectedPlacement = nil
+    backoffUntil = nil
+    if options.requireHold { try await restoreHold() }
+  }
+
   /// Takes a new policy (SIGHUP); the next round uses it.
   public func reload(_ newPolicy: Policy) {
     policy = newPolicy

@@ -1,5 +1,6 @@
 import BallastEngine
 import BallastModel
+import Foundation
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -16,6 +17,11 @@ import UnixSignals
 /// says (or, forced, wherever it is safe); then it returns (and the process exits 0). SIGHUP
 /// reloads the policy file: a file with errors is rejected with its errors and the old
 /// policy stays in force.
+///
+/// With several instances on one history (``led(by:onTakeover:)``) only the leader runs
+/// rounds; the others stand by, checking every interval, and the one that takes over first
+/// runs `onTakeover` (reconcile what the old leader left in flight, rebuild the hold from the
+/// shared history) before its first round.
 public struct BalanceLoopService: Service {
   let controller: BalanceController
   /// The cluster's clock: rounds are ``RoundSpacing/interval`` apart on it.
@@ -26,6 +32,9 @@ public struct BalanceLoopService: Service {
   let reloadPolicy: (@Sendable () throws -> Policy)?
   let logger: Logger
   let onRound: @Sendable (RoundReport) -> Void
+  var leadership: any LoopLeadership = SoleLeadership()
+  var onTakeover: @Sendable () async throws -> Void = {}
+  var roleObserver: (any LoopRoleObserver)?
   /// Told of each round's start and end (``observed(by:)``).
   var observer: (any LoopObserver)?
 
@@ -43,35 +52,68 @@ public struct BalanceLoopService: Service {
     self.onRound = onRound
   }
 
+  /// This loop, run only while it leads the cluster by `leadership`; when it takes the lead it
+  /// first runs `onTakeover`, and again at the next interval until that succeeds.
+  public func led(
+    by leadership: any LoopLeadership, onTakeover: @escaping @Sendable () async throws -> Void
+  ) -> BalanceLoopService {
+    var copy = self
+    copy.leadership = leadership
+    copy.onTakeover = onTakeover
+    return copy
+  }
+
+  /// This loop, telling `observer` when it stands by and when it leads.
+  public func reportingRole(to observer: any LoopRoleObserver) -> BalanceLoopService {
+    var copy = self
+    copy.roleObserver = observer
+    return copy
+  }
+
   public func run() async throws {
     let controller = self.controller
+    let leadership = self.leadership
     await withGracefulShutdownHandler {
       await withTaskGroup(of: Void.self) { group in
         if let reloadPolicy {
           group.addTask { await reloadOnHangup(reloadPolicy) }
         }
+        group.addTask { await keepLeading(leadership) }
         await runRounds()
         group.cancelAll()
       }
+      await leadership.release()
     } onGracefulShutdown: { [observer] in
       observer?.loopStopping()
       Task { await controller.stop() }
     }
   }
 
+  /// Renews the lead in the background, so a round longer than the lease keeps it.
+  private func keepLeading(_ leadership: any LoopLeadership) async {
+    while !Task.isCancelled {
+      try? await Task.sleep(for: .milliseconds(Int64(leadership.renewInterval * 1000)))
+      if !Task.isCancelled { await leadership.renew() }
+    }
+  }
+
   private func runRounds() async {
     if let note = spacing.note { logger.notice("\(note)") }
+    var role = Role.starting
     while !(await controller.isStopping) {
       let started = clock.now()
       let realFloor = ContinuousClock.now + .milliseconds(Int64(Limits.minimumRealInterval.milliseconds))
-      observer?.roundStarted()
-      do {
-        let report = try await controller.round()
-        observer?.roundEnded(report)
-        onRound(report)
-      } catch {
-        observer?.roundFailed(error)
-        logger.error("round failed, trying again next interval: \(error)")
+      role = await lead(role)
+      if case .leading = role {
+        observer?.roundStarted()
+        do {
+          let report = try await controller.round()
+          observer?.roundEnded(report)
+          onRound(report)
+        } catch {
+          observer?.roundFailed(error)
+          logger.error("round failed, trying again next interval: \(error)")
+        }
       }
       let deadline = started + spacing.interval
       while !(await controller.isStopping) {
@@ -82,6 +124,60 @@ public struct BalanceLoopService: Service {
       }
     }
     logger.notice("stopped: no migration in flight")
+  }
+
+  /// Where this instance stands between two checks of the lead.
+  enum Role: Equatable {
+    case starting
+    /// Leads, and has reconciled since it took the lead.
+    case leading
+    /// Leads but has not reconciled yet: it runs no round until it has.
+    case reconciling
+    /// Another instance leads.
+    case standingBy(String)
+    /// The history could not say who leads.
+    case unknown
+  }
+
+  /// Claims the lead and says what this instance does this interval: a leader that just took
+  /// over reconciles first; a standby says so (in the log when the leader changes, to the role
+  /// observer at every check).
+  private func lead(_ role: Role) async -> Role {
+    let claim: LeadershipClaim
+    do {
+      claim = try await leadership.claim()
+    } catch {
+      if case .leading = role, await leadership.isLeading { return .leading }
+      if role != .unknown { logger.error("cannot tell who leads the cluster, not acting: \(error)") }
+      return .unknown
+    }
+    switch claim {
+    case .standingBy(let leader):
+      roleObserver?.standingBy(leader: leader.holder.id)
+      if role != .standingBy(leader.holder.id) {
+        let until = Date(timeIntervalSince1970: leader.expiresAt).formatted(.iso8601)
+        logger.notice(
+          """
+          standing by: \(leader.holder.id) leads the balancing of cluster \(leader.cluster) (its lease runs to \
+          \(until)); this instance samples and moves nothing, and takes over if it stops renewing
+          """)
+      }
+      return .standingBy(leader.holder.id)
+    case .leading(let fresh, let previous):
+      if fresh {
+        roleObserver?.becameActive()
+        let from = previous.map { ", taking over from \($0.id)" } ?? ""
+        logger.notice("leading the balancing of this cluster\(from)")
+      }
+      guard fresh || role == .reconciling || role == .starting else { return .leading }
+      do {
+        try await onTakeover()
+        return .leading
+      } catch {
+        logger.error("took the lead but cannot settle what was in flight yet, not balancing: \(error)")
+        return .reconciling
+      }
+    }
   }
 
   private static func seconds(_ duration: Duration) -> Double {

@@ -56,15 +56,21 @@ public actor InMemoryLoopHistory: LoopHistory {
   public func noteMove(vm: String, from: String, at: Double) { moves[vm] = MoveHistory.LastMove(at: at, from: from) }
 }
 
-/// Loop history in the SQLite store: cooldowns and hold times survive restarts.
-public actor SQLiteLoopHistory: LoopHistory {
+/// Loop history in the history store (SQLite or PostgreSQL): cooldowns and hold times survive
+/// restarts, and an instance that takes the lead from another continues with them.
+public actor StoreLoopHistory: LoopHistory {
   let store: HistoryStore
   let holder: LeaseHolder
+  /// How long the migration lease of a round lasts without renewal.
+  let leaseDuration: Double
   private var external: [String: MoveHistory.LastMove] = [:]
 
-  public init(store: HistoryStore, holder: LeaseHolder) {
+  /// `leaseDuration`: the migration lease of each round that moves; a loop that leads with a
+  /// shorter lead lease passes that, so a standby taking over never waits longer for it.
+  public init(store: HistoryStore, holder: LeaseHolder, leaseDuration: Double = 60) {
     self.store = store
     self.holder = holder
+    self.leaseDuration = leaseDuration
   }
 
   public func lastMoves(cluster: String) async throws -> [String: MoveHistory.LastMove] {
@@ -89,7 +95,7 @@ public actor SQLiteLoopHistory: LoopHistory {
   ) async throws
     -> T
   {
-    try await store.withLease(cluster: cluster, holder: holder, duration: 60) { _ in try await body() }
+    try await store.withLease(cluster: cluster, holder: holder, duration: leaseDuration) { _ in try await body() }
   }
 
   /// Moves the loop made are in the journal already; moves made outside Ballast are kept here.
@@ -97,3 +103,6 @@ public actor SQLiteLoopHistory: LoopHistory {
     external[vm] = MoveHistory.LastMove(at: at, from: from)
   }
 }
+
+/// The former name of ``StoreLoopHistory``, from when the history was SQLite only.
+public typealias SQLiteLoopHistory = StoreLoopHistory

@@ -27,20 +27,23 @@ public struct ClusterSession: Sendable {
   public var statePath: String?
 
   /// Loads the files, opens (creating) the history database and makes the driver.
+  /// `databasePath` is an SQLite file or a `postgresql://` URL (``HistoryTarget``).
   /// `statePath` keeps a simulated cluster's state in a file, written through. Hosts the
   /// history says a drain put in maintenance (and no `activate` took out) are in maintenance.
-  /// The driver comes from ``DriverFactory``.
+  /// The driver comes from ``DriverFactory``. `logger` hears of the database's outages.
   /// - Throws: `FileErrors` for invalid files, ``RuntimeError`` for settings that do not apply,
   ///   and the history store's and driver's own errors.
   public static func open(
-    files: ClusterFiles, databasePath: String, statePath: String?
+    files: ClusterFiles, databasePath: String, statePath: String?,
+    logger: Logger = HistoryStore.quietLogger
   ) async throws
     -> ClusterSession
   {
     let (fileCluster, policy) = try files.load()
     var cluster = fileCluster
     // A damaged journal is refused before anything moves (SQLite quick_check), with how to recover.
-    let store = try HistoryStore(path: databasePath, verifyIntegrity: true)
+    let target = try HistoryTarget(databasePath, environment: ProcessInfo.processInfo.environment)
+    let store = try await HistoryStore.open(target, verifyIntegrity: true, logger: logger)
     let maintenance = try await store.latestHostStates(cluster: cluster.name).filter(\.value.maintenance)
     for i in cluster.hosts.indices where maintenance[cluster.hosts[i].name] != nil {
       cluster.hosts[i].state = .maintenance
@@ -72,10 +75,11 @@ public struct ClusterSession: Sendable {
   /// after. A simulated driver first adopts what another process saved in the state file.
   /// - Throws: ``LeaseError`` saying who holds the lease and until when, when another process does.
   public func withLease<T: Sendable>(
-    command: String, _ body: @escaping @Sendable () async throws -> T
+    command: String, duration: Double = 60, _ body: @escaping @Sendable () async throws -> T
   ) async throws -> T {
     let simulated = self.simulated
-    return try await store.withLease(cluster: cluster.name, holder: LeaseHolder.current(command: command)) { _ in
+    let holder = LeaseHolder.current(command: command)
+    return try await store.withLease(cluster: cluster.name, holder: holder, duration: duration) { _ in
       await simulated?.adoptStoredChanges()
       return try await body()
     }
@@ -99,6 +103,31 @@ public struct ClusterSession: Sendable {
     } catch let error as LeaseError {
       logger.notice("not reconciling now: \(error)")
       return []
+    }
+  }
+
+  /// Reconciles as an instance that just took the lead of the balancing loop: takes the
+  /// migration lease (a dead leader's expires within `leaseDuration`; waits up to `wait`
+  /// seconds for it, checking every second), settles what was left in flight, and throws
+  /// unless every move was settled.
+  /// - Throws: ``LeaseError`` when the lease stayed held, ``RuntimeError`` for unsettled moves.
+  public func reconcileTakingOver(
+    logger: Logger, leaseDuration: Double, wait: Double
+  ) async throws
+    -> [ReconcileResult]
+  {
+    let deadline = ContinuousClock.now + .milliseconds(Int64(wait * 1000))
+    while true {
+      do {
+        let results = try await withLease(command: "balance --loop (taking over)", duration: leaseDuration) {
+          try await reconcileHoldingLease(logger: logger)
+        }
+        try Self.requireSettled(results)
+        return results
+      } catch let error as LeaseError {
+        guard case .held = error, ContinuousClock.now < deadline else { throw error }
+        try await Task.sleep(for: .seconds(1))
+      }
     }
   }
 

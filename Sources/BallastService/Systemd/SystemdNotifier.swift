@@ -16,7 +16,7 @@ import Synchronization
 /// systemd passes the socket in `$NOTIFY_SOCKET` (a path, or `@name` in the abstract
 /// namespace); without it (not under systemd) every call does nothing. A datagram that cannot
 /// be sent is dropped: systemd's view must never stop the loop.
-public final class SystemdNotifier: LoopObserver, Sendable {
+public final class SystemdNotifier: LoopObserver, LoopRoleObserver, Sendable {
   /// The socket's address, `nil` when not run by systemd.
   public let socketPath: String?
   private let ready = ReadyOnce()
@@ -37,6 +37,14 @@ public final class SystemdNotifier: LoopObserver, Sendable {
   public func roundFailed(_ error: any Error) { send("STATUS=round failed: \(Self.oneLine("\(error)"))") }
 
   public func loopStopping() { send("STOPPING=1\nSTATUS=stopping: migrations in flight finish or abort") }
+
+  /// A standby is started as soon as it stands by (it runs no round until it takes the lead).
+  public func standingBy(leader: String) {
+    let status = "STATUS=standing by: \(Self.oneLine(leader)) balances the cluster"
+    send(ready.first() ? "READY=1\n" + status : status)
+  }
+
+  public func becameActive() { send("STATUS=leading the balancing of the cluster") }
 
   /// `text` on one line, short enough for a status line.
   static func oneLine(_ text: String) -> String {

@@ -9,7 +9,7 @@ import Synchronization
 /// health and readiness the HTTP endpoint serves.
 ///
 /// Every call returns at once: the state sits behind a mutex and nothing here waits for I/O.
-public final class LoopTelemetry: LoopObserver, Sendable {
+public final class LoopTelemetry: LoopObserver, LoopRoleObserver, Sendable {
   struct State {
     var facts: LoopFacts
     var hosts: [LoopStatus.HostStatus] = []

@@ -24,15 +24,16 @@ final class LoopProcess: Sendable {
   }
 
   /// Starts the loop on the demo cluster at `pace` with `--listen` (unless `listen` is nil).
+  /// `name` names its output files (several loops may share a folder); `files` replaces ``files``.
   init(
     folder: URL, pace: Double = 20, listen: String? = "127.0.0.1:0", extra: [String] = [],
-    environment: [String: String] = [:]
+    environment: [String: String] = [:], name: String = "ballast", files: [String] = LoopProcess.files
   ) throws {
     self.folder = folder
-    var arguments = ["balance", "--loop"] + Self.files + ["--interval", "1s", "--pace", "\(pace)", "--json"]
+    var arguments = ["balance", "--loop"] + files + ["--interval", "1s", "--pace", "\(pace)", "--json"]
     if let listen { arguments += ["--listen", listen] }
     child = try ChildProcess(
-      Self.executable.path, arguments + extra, in: folder, environment: environment, name: "ballast")
+      Self.executable.path, arguments + extra, in: folder, environment: environment, name: name)
   }
 
   /// The port the loop logged it listens on; throws when it did not within `seconds`.

@@ -92,9 +92,14 @@ public struct BallastProcess {
     public let stdoutURL: URL
     public let stderrURL: URL
 
-    public init(_ arguments: [String], in folder: URL, environment: [String: String] = [:]) throws {
-      stdoutURL = folder.appendingPathComponent("stdout.txt")
-      stderrURL = folder.appendingPathComponent("stderr.txt")
+    /// Starts `ballast arguments…` in `folder`; its output goes to `stdout.txt` and
+    /// `stderr.txt` there, or `NAME-stdout.txt` and `NAME-stderr.txt` when several processes
+    /// share the folder.
+    public init(_ arguments: [String], in folder: URL, environment: [String: String] = [:], name: String? = nil) throws
+    {
+      let prefix = name.map { "\($0)-" } ?? ""
+      stdoutURL = folder.appendingPathComponent("\(prefix)stdout.txt")
+      stderrURL = folder.appendingPathComponent("\(prefix)stderr.txt")
       _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
       _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
       process.executableURL = BallastProcess.executable
