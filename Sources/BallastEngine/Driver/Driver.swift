@@ -8,8 +8,8 @@ import BallastModel
 /// failure and a ``DriverError/Kind``: the engine retries only ``DriverError/Kind/transient``
 /// failures of the steps it must not give up lightly (activation, start, rollback steps).
 ///
-/// Two requirements have defaults a driver overrides when it differs: ``switchover`` (`.staged`)
-/// and ``additionalChecks(_:vm:destination:)`` (none).
+/// Three requirements have defaults a driver overrides when it differs: ``switchover`` (`.staged`),
+/// ``additionalChecks(_:vm:destination:)`` (none) and ``locateSettled(vm:)`` (``locate(vm:)``).
 public protocol Driver: Sendable {
   /// How this driver's live migration reaches commitment, which decides how the engine runs
   /// stages 2–4 and how `reconcile` reads what a killed process left. Defaults to
@@ -30,6 +30,12 @@ public protocol Driver: Sendable {
   /// Where `vm` exists right now: every host holding a definition of it, with its state there.
   /// `reconcile` uses this after a crash.
   func locate(vm: String) async throws -> [VMPlacement]
+
+  /// Where `vm` is once no migration of it is still running in the hypervisors: what
+  /// `reconcile` reads. A hypervisor that migrates on its own (libvirt peer-to-peer) goes on
+  /// after the process that started it died; reading it mid-way would show a source gone and
+  /// a destination not yet ready. Defaults to ``locate(vm:)`` (nothing migrates by itself).
+  func locateSettled(vm: String) async throws -> [VMPlacement]
 
   // MARK: Live migration
 
@@ -105,6 +111,9 @@ extension Driver {
 
   /// Default: no checks of the driver's own.
   public func additionalChecks(_ move: PlannedMove, vm: VM, destination: Host) async throws -> NotPossible? { nil }
+
+  /// Default: ``locate(vm:)``, for drivers whose migrations stop with the process that runs them.
+  public func locateSettled(vm: String) async throws -> [VMPlacement] { try await locate(vm: vm) }
 }
 
 /// How a driver's live migration gets from pre-copy to a committed destination.

@@ -99,7 +99,7 @@ public struct Reconciler: Sendable {
 
     let placements: [VMPlacement]
     do {
-      placements = try await driver.locate(vm: move.vm)
+      placements = try await driver.locateSettled(vm: move.vm)
     } catch {
       return result(
         .unresolved,
@@ -165,7 +165,7 @@ public struct Reconciler: Sendable {
   /// Asks the driver again where the VM is and throws unless it is where `expected` says: the
   /// journal records a move as ended only once the hypervisors agree.
   private func verify(_ move: PlannedMove, _ expected: Expectation) async throws {
-    let placements = try await driver.locate(vm: move.vm)
+    let placements = try await driver.locateSettled(vm: move.vm)
     let onHost = placements.filter { $0.host == expected.host }
     let fine =
       placements.count == 1 && onHost.count == 1

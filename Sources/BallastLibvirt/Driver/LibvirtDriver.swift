@@ -26,6 +26,8 @@ public actor LibvirtDriver: Driver, MaintenanceControl {
   public nonisolated let uris: [String: String]
   public nonisolated let options: LibvirtDriverOptions
   let logger: Logger
+  /// How long `reconcile` waits for a migration libvirt still runs on its own to end.
+  let settleLimit = Duration.seconds(60)
   var connections: [String: LibvirtConnection] = [:]
   var hostCPUs: [String: HostDescription] = [:]
   var descriptions: [String: [String: (state: UInt32, description: DomainDescription)]] = [:]
@@ -115,17 +117,46 @@ public actor LibvirtDriver: Driver, MaintenanceControl {
   // MARK: Locate
 
   public func locate(vm: String) async throws -> [VMPlacement] {
-    var placements: [VMPlacement] = []
-    for host in hostNames {
-      let found: VMPlacementState? = try await onHost(host, vm: vm, "looking for the VM") { connection in
-        guard let domain = try connection.domain(named: vm) else { return nil }
-        let (state, reason) = try domain.state()
-        var status = DomainStatus(state: state, reason: reason, job: nil)
-        if status.isPaused { status.job = try? domain.jobStats() }
-        return status.placement
-      }
-      if let found { placements.append(VMPlacement(host: host, state: found)) }
+    try await findings(of: vm).map(\.placement)
+  }
+
+  /// ``locate(vm:)`` once no migration job of `vm` runs on any host (peer-to-peer, the source's
+  /// daemon finishes a migration whose client died), waiting at most ``settleLimit``; after that
+  /// it says what it found, and the reconciler's rules for a job still running apply.
+  public func locateSettled(vm: String) async throws -> [VMPlacement] {
+    let deadline = ContinuousClock.now + settleLimit
+    var findings = try await findings(of: vm)
+    while findings.contains(where: \.migrating), ContinuousClock.now < deadline {
+      let hosts = findings.filter(\.migrating).map(\.placement.host).joined(separator: ", ")
+      logger.notice(
+        "a migration of the VM is still running on \(hosts): waiting for libvirt to finish it before deciding",
+        metadata: ["vm": "\(vm)"])
+      try await Task.sleep(for: .milliseconds(500))
+      findings = try await self.findings(of: vm)
     }
-    return placements
+    return findings.map(\.placement)
+  }
+
+  /// Each host's copy of `vm`, and whether a migration job of it runs there. A domain that
+  /// disappears between its lookup and its state (a migration just gave the source up) is not
+  /// there.
+  private func findings(of vm: String) async throws -> [(placement: VMPlacement, migrating: Bool)] {
+    var found: [(placement: VMPlacement, migrating: Bool)] = []
+    for host in hostNames {
+      let status: DomainStatus? = try await onHost(host, vm: vm, "looking for the VM") { connection in
+        guard let domain = try connection.domain(named: vm) else { return nil }
+        do {
+          let (state, reason) = try domain.state()
+          return DomainStatus(state: state, reason: reason, job: try? domain.jobStats())
+        } catch let failure as LibvirtFailure where failure.isNoDomain {
+          return nil
+        }
+      }
+      if let status {
+        let migrating = status.job.map { $0.isRunning && ($0.isIncomingMigration || $0.isOutgoingMigration) } ?? false
+        found.append((VMPlacement(host: host, state: status.placement), migrating))
+      }
+    }
+    return found
   }
 }
