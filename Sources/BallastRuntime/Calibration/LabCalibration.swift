@@ -189,15 +189,21 @@ public struct LabCalibration: Sendable {
     policy.downtimeLimit = settings.downtimeLimit
     policy.bandwidthCap = point.bandwidthCap
     policy.concurrency = Concurrency(perHost: 1, cluster: 1)
+    // The calibration learns itself (``learn(from:described:into:)``), not the engine's journal.
+    policy.model.learn = false
     do {
       _ = try await backend.up()
       let driver = try self.driver(cluster, lab: backend)
       try await waitForGuest(backend, driver: driver)
       try await Task.sleep(for: .seconds(settings.warmUp.seconds))
       let journal = InMemoryJournal()
+      var learned = LearnedEstimates.empty
       for number in 1...max(settings.migrations, 1) {
         let migration = try await migrate(
-          number: number, driver: driver, journal: journal, policy: policy, described: described)
+          number: number, driver: driver, journal: journal, learned: learned, policy: policy, described: described)
+        if let observation = migration.observation {
+          Self.learn(from: observation, described: described, into: &learned, settings: policy.model.learning)
+        }
         point.migrations.append(migration)
         await onMigration(migration)
         if migration.measured == nil { break }
@@ -209,10 +215,30 @@ public struct LabCalibration: Sendable {
     }
   }
 
-  /// One migration of the VM to the other host: planned with what `journal` learned, run
-  /// through the engine, rounds recorded.
+  /// What `observation` teaches, read with the figures the model predicted from: the VM as
+  /// described (its CPU use decides how auto-converge slows its dirtying), not as the
+  /// inventory sampled it while the lab ran.
+  static func learn(
+    from observation: MigrationObservation, described: VM, into learned: inout LearnedEstimates,
+    settings: LearningSettings
+  ) {
+    var observation = observation
+    observation.vmAtStart.usage = described.usage
+    observation.vmAtStart.dirtyRate = described.dirtyRate
+    observation.vmAtStart.workingSet = described.workingSet
+    var vm = learned.vms[observation.vm] ?? VMEstimates()
+    let pair = HostPair(from: observation.from, to: observation.to)
+    var link = learned.links[pair] ?? LinkEstimates()
+    CostLearner.learn(from: observation, vm: &vm, link: &link, settings: settings)
+    learned.vms[observation.vm] = vm
+    learned.links[pair] = link
+  }
+
+  /// One migration of the VM to the other host: planned with what the earlier ones taught
+  /// (`learned`), run through the engine, rounds recorded.
   private func migrate(
-    number: Int, driver: any Driver, journal: InMemoryJournal, policy: Policy, described: VM
+    number: Int, driver: any Driver, journal: InMemoryJournal, learned: LearnedEstimates, policy: Policy,
+    described: VM
   ) async throws -> CalibrationMigration {
     var cluster = try await driver.inventory()
     guard let i = cluster.vms.firstIndex(where: { $0.name == Self.vmName }),
@@ -223,7 +249,7 @@ public struct LabCalibration: Sendable {
     cluster.vms[i].dirtyRate = described.dirtyRate
     cluster.vms[i].workingSet = described.workingSet
     let vm = cluster.vms[i]
-    let model = CostModel(for: cluster, learned: await journal.learnedEstimates(cluster: cluster.name))
+    let model = CostModel(for: cluster, learned: learned)
     let plan = try ManualMove.plan(
       vm: vm.name, to: other.name, requested: .live, cluster: cluster, policy: policy, model: model)
     guard let move = plan.moves.first else { throw RuntimeError(.notPossible, "no move planned") }
@@ -231,7 +257,7 @@ public struct LabCalibration: Sendable {
     let link = model.link(from: source, to: other)
     let transfer = PreCopyRun.predict(
       model.liveParameters(vm: vm, link: link, policy: policy), bandwidth: model.preCopyRate(link, policy: policy),
-      finalBandwidth: Bandwidth(bytesPerSecond: link.finalRate.value), rateLimiter: model.rateLimiter)
+      finalBandwidth: Bandwidth(bytesPerSecond: link.finalRate.value))
     let figures = model.figures(for: vm)
     let learned =
       [figures.touchedMemory, figures.dirtyRate, link.efficiency, link.pauseSeconds, link.liveSetupSeconds]
