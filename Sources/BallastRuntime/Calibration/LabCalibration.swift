@@ -232,12 +232,7 @@ public struct LabCalibration: Sendable {
     observation.vmAtStart.usage = described.usage
     observation.vmAtStart.dirtyRate = described.dirtyRate
     observation.vmAtStart.workingSet = described.workingSet
-    var vm = learned.vms[observation.vm] ?? VMEstimates()
-    let pair = HostPair(from: observation.from, to: observation.to)
-    var link = learned.links[pair] ?? LinkEstimates()
-    CostLearner.learn(from: observation, vm: &vm, link: &link, settings: settings)
-    learned.vms[observation.vm] = vm
-    learned.links[pair] = link
+    learned.learn(from: observation, settings: settings)
   }
 
   /// One migration of the VM to the other host: planned with what the earlier ones taught
