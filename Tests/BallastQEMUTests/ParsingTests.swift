@@ -192,6 +192,27 @@ struct LiveTransferRunTests {
     #expect(run.rounds == 2)
   }
 
+  /// 64MiB of RAM of which 12000 zero pages: the first pass sent 64MiB − 12000 × 4KiB of
+  /// written pages and 12000 headers of 9 bytes. Read late, `transferred` also counts 1.8MB of
+  /// the next round's first burst, which the first round does not report.
+  @Test("the first round is what the first pass sent, not the next round's first burst")
+  func firstRoundWithoutTheNextBurst() throws {
+    var run = LiveTransferRun(settings: Self.settings(), memory: 64e6, bandwidth: 10e6)
+    let pass = 67_108_864.0 - 12_000 * 4096 + 12_000 * 9
+    let late = MigrationInfo(
+      .object([
+        "status": "active", "total-time": .int(520),
+        "ram": [
+          "transferred": .int(Int64(pass) + 1_800_000), "remaining": .int(3_000_000), "dirty-sync-count": .int(2),
+          "total": 67_108_864, "duplicate": .int(12_000), "page-size": .int(4096),
+        ],
+      ]))
+    let observed = run.observe(late)
+    let round = try #require(observed)
+    #expect(round.index == 0)
+    #expect(abs(round.bytesSent - pass) < 1)
+  }
+
   @Test("a migration that stops straight after round 0 (no sync) still reports that round")
   func singleRound() throws {
     var run = LiveTransferRun(settings: Self.settings(), memory: 64e6, bandwidth: 10e6)

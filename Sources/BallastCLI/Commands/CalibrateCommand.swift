@@ -16,9 +16,10 @@ struct CalibrateCommand: AsyncParsableCommand {
       test guest dirties its working set at that rate, and migrates it back and forth \
       (--migrations, 2 by default) through the migration engine. The first migration is \
       predicted from the VM's description only (the static model), each later one with what the \
-      earlier ones taught. Unless --link is given, an idle guest is migrated first with no cap to \
-      measure the lab's link. Prints, per migration, the transfer (pre-copy and pause) and the \
-      whole move predicted vs measured, then the mean absolute errors before and after learning. \
+      earlier ones taught. Unless --link is given, an idle guest is migrated first, three times \
+      with no cap, and the fastest gives the lab's link. Prints, per migration, the transfer \
+      (pre-copy and pause) and the whole move predicted vs measured, then the mean absolute \
+      errors before and after learning. \
       Takes a few minutes; other labs on the machine skew it (run it alone). Needs what `lab up` \
       needs.
       """)

@@ -125,7 +125,8 @@ extension MigrationEngine {
       cap: policy.bandwidthCap?.bytesPerSecond, fairShare: transfer.fairShare, totalSeconds: total,
       setupSeconds: setup, transferSeconds: transferSeconds, finishSeconds: max(total - setup - transferSeconds, 0),
       bytes: result.bytesSent, rounds: result.rounds, firstRoundBytes: transfer.firstRoundBytes,
-      finalCopyBytes: transfer.finalCopyBytes, downtimeSeconds: result.downtimeMs / 1000, throttle: result.throttle)
+      finalCopyBytes: transfer.finalCopyBytes, downtimeSeconds: result.downtimeMs / 1000, throttle: result.throttle,
+      rateLimiter: accepted.rateLimiter)
   }
 
   /// Figures of a completed stop-and-copy: every round, every byte sent, the downtime.

@@ -42,6 +42,9 @@ public struct PreflightResult: Sendable, Hashable {
   /// The source and destination hosts as the inventory shows them.
   public var source: Host?
   public var destination: Host?
+  /// Whether the hosts enforce a bandwidth cap with QEMU's windowed rate limiter (QEMU and
+  /// libvirt hosts; the simulated ones send at a steady rate).
+  public var rateLimiter = false
 }
 
 /// Stage 0: the checks a move must pass against the cluster as it is now, not as planned.
@@ -122,7 +125,8 @@ public enum PreflightCheck {
     return .success(
       PreflightResult(
         vm: vm, disksToCopy: move.kind == .cold ? unreachable : [], running: running, hold: hold,
-        source: cluster.host(named: move.from), destination: cluster.host(named: move.to)))
+        source: cluster.host(named: move.from), destination: cluster.host(named: move.to),
+        rateLimiter: cluster.driver != .simulated))
   }
 
   /// The VM's power state on its source does not allow the move's kind.

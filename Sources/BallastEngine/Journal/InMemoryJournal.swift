@@ -30,12 +30,7 @@ public actor InMemoryJournal: MigrationJournal {
     observations.append(observation)
     guard learn, let plan = moves[move]?.plan, let cluster = planClusters[plan] else { return }
     var learned = estimates[cluster] ?? .empty
-    var vm = learned.vms[observation.vm] ?? VMEstimates()
-    let pair = HostPair(from: observation.from, to: observation.to)
-    var link = learned.links[pair] ?? LinkEstimates()
-    CostLearner.learn(from: observation, vm: &vm, link: &link, settings: settings)
-    learned.vms[observation.vm] = vm
-    learned.links[pair] = link
+    learned.learn(from: observation, settings: settings)
     estimates[cluster] = learned
   }
 

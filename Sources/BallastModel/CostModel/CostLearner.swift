@@ -9,7 +9,8 @@
 ///   links (``MigrationObservation/fairShare``): what the link really delivers.
 /// - **Touched memory** (per VM): the first round's bytes, less what the zero pages cost.
 /// - **Dirty rate** (per VM): the rate at which ``PreCopyRun``, at the rate the transfer
-///   really had, sends as many bytes as were measured (found by bisection).
+///   really had (its cap, paced by QEMU's windows, when it beat the cap), sends as many bytes
+///   as were measured (found by bisection).
 /// - **The pause** (per host pair): a line through (bytes left at the stop, pause): its fixed
 ///   part and the final copy's rate.
 /// - **Shutdown and boot** (per VM) and the **steps around the transfer** (per host pair and
@@ -50,10 +51,6 @@ public enum CostLearner {
         update(
           &vm.touchedMemory, "touched memory", prior: PreCopyParameters.touchedMemory(of: o.vmAtStart).double, touched)
       }
-      if let achieved {
-        let rate = dirtyRate(o, touched: touched ?? vm.touchedMemory?.value, rate: achieved)
-        update(&vm.dirtyRate, "dirty rate", prior: o.vmAtStart.dirtyRate.bytesPerSecond, rate)
-      }
       if let left = o.finalCopyBytes, o.downtimeSeconds > 0 {
         var line =
           link.pause
@@ -61,6 +58,24 @@ public enum CostLearner {
             intercept: priors.pauseSeconds, slope: 1 / max(o.nominalRate * (link.efficiency?.value ?? 1), 1))
         if line.take(x: left, y: o.downtimeSeconds, settings: settings) { learned.append("pause") }
         link.pause = line
+      }
+      if let achieved {
+        // Replayed as the planner will predict it: at most at the rate it was entitled to and,
+        // under QEMU's windowed rate limiter (recorded, or told by a transfer that beat its
+        // cap: only the limiter's unslept last window does that), paced by windows whose bytes
+        // leave at the final copy's rate.
+        var limiter: RateLimiterWindows?
+        var rate = achieved
+        let capped = o.cap.map { $0 < o.nominalRate } ?? false
+        if entitled > 0, capped, o.rateLimiter ?? (achieved > entitled * 1.001) {
+          rate = min(achieved, entitled)
+          let efficiency = min(max(link.efficiency?.value ?? 1, 0.01), 1)
+          let slope = link.pause?.slope ?? 0
+          limiter = RateLimiterWindows(
+            cappedRate: rate, burstRate: slope > 0 ? 1 / slope : o.nominalRate * efficiency)
+        }
+        let dirty = dirtyRate(o, touched: touched ?? vm.touchedMemory?.value, rate: rate, limiter: limiter)
+        update(&vm.dirtyRate, "dirty rate", prior: o.vmAtStart.dirtyRate.bytesPerSecond, dirty)
       }
       update(&link.liveSetupSeconds, "live setup", prior: priors.liveSetupSeconds, o.setupSeconds)
       update(&link.liveFinishSeconds, "live finish", prior: priors.liveFinishSeconds, o.finishSeconds)
@@ -78,9 +93,12 @@ public enum CostLearner {
     return learned
   }
 
-  /// The dirty rate at which the pre-copy model, at `rate`, sends the bytes `observation`
-  /// measured (bisection; the model sends more the faster the guest dirties).
-  static func dirtyRate(_ observation: MigrationObservation, touched: Double?, rate: Double) -> Double? {
+  /// The dirty rate at which the pre-copy model, at `rate` (paced by `limiter` when QEMU's
+  /// rate limiter paced it), sends the bytes `observation` measured (bisection; the model
+  /// sends more the faster the guest dirties).
+  static func dirtyRate(
+    _ observation: MigrationObservation, touched: Double?, rate: Double, limiter: RateLimiterWindows? = nil
+  ) -> Double? {
     let vm = observation.vmAtStart
     let measured = observation.bytes
     guard rate > 0, measured > 0 else { return nil }
@@ -89,7 +107,7 @@ public enum CostLearner {
         memory: vm.memory, touchedMemory: ByteCount(Int64((touched ?? PreCopyParameters.touchedMemory(of: vm).double))),
         dirtyRate: Bandwidth(bytesPerSecond: dirty), workingSet: vm.workingSet,
         downtimeLimit: TimeSpan(seconds: observation.downtimeLimitSeconds), convergence: observation.convergence,
-        cpuBusy: vm.usage.cpu)
+        cpuBusy: vm.usage.cpu, rateLimiter: limiter)
       return PreCopyRun.predict(parameters, bandwidth: Bandwidth(bytesPerSecond: rate)).bytes
     }
     if bytes(0) >= measured { return 0 }

@@ -85,8 +85,6 @@ public struct MoveProfile: Sendable, Hashable {
   public var finalRate: Double?
   /// Whether the VM runs and is down from its shutdown to its boot (cold).
   public var shutsDown: Bool
-  /// Whether a cap is QEMU's windowed rate limiter (``CostModel/rateLimiter``).
-  public var rateLimiter: Bool = false
 }
 
 /// The cost model: the pre-copy model (``PreCopyRun``) and the cold model, fed with each VM's
@@ -103,7 +101,7 @@ public struct CostModel: Sendable, Hashable {
   /// What history taught (``LearnedEstimates/empty`` to use the file's values only).
   public var learned: LearnedEstimates
   /// Whether a bandwidth cap is QEMU's windowed rate limiter (QEMU and libvirt hosts), not a
-  /// steady rate (the simulated hypervisors): see ``PreCopyRun/predict(_:bandwidth:finalBandwidth:rateLimiter:)``.
+  /// steady rate (the simulated hypervisors): see ``RateLimiterWindows``.
   public var rateLimiter: Bool
 
   public init(priors: CostPriors = CostPriors(), learned: LearnedEstimates = .empty, rateLimiter: Bool = false) {
@@ -167,13 +165,20 @@ public struct CostModel: Sendable, Hashable {
   // MARK: Live
 
   /// The pre-copy inputs for moving `vm` live over `link` under `policy`.
+  /// With QEMU's rate limiter (``rateLimiter``) and a cap below the link, the rounds are paced
+  /// by its windows, their bytes leaving at the final copy's rate.
   public func liveParameters(vm: VM, link: LinkFigures, policy: Policy) -> PreCopyParameters {
     let figures = figures(for: vm)
+    var limiter: RateLimiterWindows?
+    if rateLimiter, let cap = policy.bandwidthCap?.bytesPerSecond, cap < link.nominal {
+      limiter = RateLimiterWindows(
+        cappedRate: preCopyRate(link, policy: policy).bytesPerSecond, burstRate: link.finalRate.value)
+    }
     return PreCopyParameters(
       memory: vm.memory, touchedMemory: ByteCount(Int64(figures.touchedMemory.value.rounded())),
       dirtyRate: Bandwidth(bytesPerSecond: figures.dirtyRate.value), workingSet: vm.workingSet,
       downtimeLimit: policy.downtimeLimit, convergence: policy.convergence, cpuBusy: vm.usage.cpu,
-      pauseOverhead: TimeSpan(seconds: link.pauseSeconds.value))
+      pauseOverhead: TimeSpan(seconds: link.pauseSeconds.value), rateLimiter: limiter)
   }
 
   /// The rate pre-copy gets over `link` alone under `policy`'s cap.
@@ -188,7 +193,7 @@ public struct CostModel: Sendable, Hashable {
     let link = link(from: from, to: to)
     var prediction = PreCopyRun.predict(
       liveParameters(vm: vm, link: link, policy: policy), bandwidth: preCopyRate(link, policy: policy),
-      finalBandwidth: Bandwidth(bytesPerSecond: link.finalRate.value), rateLimiter: rateLimiter)
+      finalBandwidth: Bandwidth(bytesPerSecond: link.finalRate.value))
     prediction.totalSeconds += link.liveSetupSeconds.value + link.liveFinishSeconds.value
     return prediction
   }
@@ -230,7 +235,7 @@ public struct CostModel: Sendable, Hashable {
         kind: .live, from: move.from, to: move.to, setupSeconds: link.liveSetupSeconds.value,
         finishSeconds: link.liveFinishSeconds.value, live: liveParameters(vm: vm, link: link, policy: policy),
         copyBytes: 0, cap: policy.bandwidthCap?.bytesPerSecond, efficiency: link.efficiency.value,
-        finalRate: learnedFinal, shutsDown: false, rateLimiter: rateLimiter)
+        finalRate: learnedFinal, shutsDown: false)
     case .cold:
       let figures = figures(for: vm)
       let running = vm.state.isRunning

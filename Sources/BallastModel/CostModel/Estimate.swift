@@ -148,7 +148,13 @@ public struct LineEstimate: Sendable, Hashable, Codable {
     let n11 = (p11 - k1 * pp1) / lambda
     // Keep the covariance bounded (it grows where the data say nothing) and the line physical.
     (p00, p01, p11) = (min(max(n00, 0), 100), n01, min(max(n11, 0), 100))
-    intercept = max(intercept, 0)
+    if intercept < 0 {
+      // The point lies below what the slope alone gives (the prior's scale makes the fit move
+      // the intercept most): keep the fitted value at this x with no fixed part, so the slope
+      // takes the correction rather than losing it to the clamp.
+      if u > 0 { factor += intercept / u }
+      intercept = 0
+    }
     factor = max(factor, 0.01)
     let weight = count == 0 ? 1 : max(1 / Double(count + 1), settings.alpha)
     deviation += weight * (abs(residual) - deviation)

@@ -95,4 +95,15 @@ public struct LearnedEstimates: Sendable, Hashable, Codable {
   public static let empty = LearnedEstimates()
 
   public var isEmpty: Bool { vms.isEmpty && links.isEmpty }
+
+  /// Takes in what `observation` shows (``CostLearner``): the estimates of its VM and of its
+  /// host pair.
+  public mutating func learn(from observation: MigrationObservation, settings: LearningSettings = LearningSettings()) {
+    var vm = vms[observation.vm] ?? VMEstimates()
+    let pair = HostPair(from: observation.from, to: observation.to)
+    var link = links[pair] ?? LinkEstimates()
+    CostLearner.learn(from: observation, vm: &vm, link: &link, settings: settings)
+    vms[observation.vm] = vm
+    links[pair] = link
+  }
 }

@@ -18,6 +18,9 @@ public struct MigrationObservation: Sendable, Hashable, Codable {
   public var nominalRate: Double
   /// The policy's bandwidth cap, bytes per second.
   public var cap: Double?
+  /// Whether the cap was enforced by QEMU's windowed rate limiter (``RateLimiterWindows``;
+  /// QEMU and libvirt hosts); `nil` when not recorded.
+  public var rateLimiter: Bool?
   /// The average rate the transfer was entitled to with the transfers that shared its links,
   /// over the rate it would have had alone (1: it ran alone).
   public var fairShare: Double
@@ -51,7 +54,7 @@ public struct MigrationObservation: Sendable, Hashable, Codable {
     convergence: Convergence, nominalRate: Double, cap: Double?, fairShare: Double, totalSeconds: Double,
     setupSeconds: Double, transferSeconds: Double, finishSeconds: Double, bytes: Double, rounds: Int,
     firstRoundBytes: Double? = nil, finalCopyBytes: Double? = nil, downtimeSeconds: Double, throttle: Double = 0,
-    shutdownSeconds: Double? = nil, bootSeconds: Double? = nil
+    shutdownSeconds: Double? = nil, bootSeconds: Double? = nil, rateLimiter: Bool? = nil
   ) {
     self.vm = vm
     self.from = from
@@ -75,6 +78,7 @@ public struct MigrationObservation: Sendable, Hashable, Codable {
     self.throttle = throttle
     self.shutdownSeconds = shutdownSeconds
     self.bootSeconds = bootSeconds
+    self.rateLimiter = rateLimiter
   }
 
   /// The rate the transfer would have had alone, under the cap, bytes per second.

@@ -19,11 +19,14 @@ public struct PreCopyParameters: Sendable, Hashable, Codable {
   /// The fixed part of the pause: stopping the vCPUs, the device state, the destination's
   /// take-over (what the pause costs with nothing left to copy).
   public var pauseOverhead: TimeSpan
+  /// QEMU's windowed rate limiter, when a cap below the link paces pre-copy (`nil`: the
+  /// rounds go at a steady rate).
+  public var rateLimiter: RateLimiterWindows?
 
   public init(
     memory: ByteCount, touchedMemory: ByteCount? = nil, dirtyRate: Bandwidth, workingSet: ByteCount,
     downtimeLimit: TimeSpan, convergence: Convergence = Convergence(), cpuBusy: Double = 0,
-    pauseOverhead: TimeSpan = .zero
+    pauseOverhead: TimeSpan = .zero, rateLimiter: RateLimiterWindows? = nil
   ) {
     self.memory = memory
     self.touchedMemory = touchedMemory.map { min($0, memory) } ?? memory
@@ -33,6 +36,7 @@ public struct PreCopyParameters: Sendable, Hashable, Codable {
     self.convergence = convergence
     self.cpuBusy = cpuBusy
     self.pauseOverhead = pauseOverhead
+    self.rateLimiter = rateLimiter
   }
 
   /// The inputs for migrating `vm` live as its description says (the file's values: the
@@ -53,6 +57,42 @@ public struct PreCopyParameters: Sendable, Hashable, Codable {
     let memory = vm.memory.double
     let touched = vm.usage.memory > 0 ? memory * min(vm.usage.memory, 1) : memory
     return ByteCount(clamping: min(max(touched, vm.workingSet.double), memory))
+  }
+}
+
+/// QEMU's rate limiter (7.2, `migration_thread`): a cap below the link is enforced per window
+/// of 100 ms (`BUFFER_DELAY`). The window's share of the cap leaves at once, at the link's rate;
+/// the sender then sleeps out the window and looks at the dirty bitmap again when the next one
+/// opens. A round that empties the bitmap mid-window syncs at once, without the sleep.
+public struct RateLimiterWindows: Sendable, Hashable, Codable {
+  /// The rate the cap allows (a window carries a tenth of it), bytes per second.
+  public var cappedRate: Double
+  /// The rate a window's bytes leave at (the link's), bytes per second.
+  public var burstRate: Double
+
+  public init(cappedRate: Double, burstRate: Double) {
+    self.cappedRate = cappedRate
+    self.burstRate = burstRate
+  }
+
+  /// The bytes of a window when pre-copy runs at `rate`; `nil` when the limiter does not pace
+  /// it (a share of the link below the cap, or a link no faster than the cap).
+  public func window(at rate: Double) -> Double? {
+    guard burstRate > rate, rate > 0, rate >= cappedRate * 0.999 else { return nil }
+    return rate * PreCopyRun.iterationSeconds
+  }
+
+  /// When the `bytes`-th byte of pre-copy has left, in seconds from its start, with windows of
+  /// `window` bytes: after the window's sleep when the round ended at a window's end (the
+  /// bitmap is looked at when the next opens), straight after the burst when it `emptied` the
+  /// bitmap.
+  public func time(of bytes: Double, window: Double, emptied: Bool) -> Double {
+    let tolerance = 1.0  // a byte: the round's end on a window's edge
+    let full =
+      emptied
+      ? max(((bytes - tolerance) / window).rounded(.up) - 1, 0) : ((bytes + tolerance) / window).rounded(.down)
+    let rest = max(bytes - full * window, 0)
+    return full * PreCopyRun.iterationSeconds + rest / burstRate
   }
 }
 
@@ -80,6 +120,10 @@ public enum PreCopyStep: Sendable, Hashable {
 ///   min(W, left + D·t). The switchover decision is taken there, mid-pass: when what is left
 ///   plus what was dirtied is under B·T, the guest stops; otherwise the pass goes on with the
 ///   new pages. Each sync ends a round.
+/// - **Under QEMU's rate limiter** (``PreCopyParameters/rateLimiter``) the guest dirties for
+///   the time the windows really take: a round that empties the bitmap ends after its last
+///   burst, not after the steady-rate time of its bytes; one that ends with pages left ends
+///   when the next window opens. Rounds after the first end on window edges.
 /// - **The final copy** goes without the bandwidth cap (QEMU lifts the rate limit once the
 ///   guest is stopped), at the link's full rate, plus a fixed ``PreCopyParameters/pauseOverhead``.
 /// - **Auto-converge** (policy `onNoConvergence: throttle`): at a sync more than a second after
@@ -125,8 +169,15 @@ public struct PreCopyRun: Sendable, Hashable {
   public private(set) var neededIntervention = false
   /// Bytes newly dirtied at the last sync.
   public private(set) var lastDirtied: Double = 0
+  /// Seconds of pre-copy so far as the guest lived them: ``elapsed`` unless QEMU's rate
+  /// limiter paced the rounds (then the windows' time, whatever the caller's clock said).
+  public private(set) var pacedElapsed: Double = 0
   /// Bytes of the round in progress, as the last ``next(bandwidth:)`` returned it.
   private var roundBytes: Double = 0
+  /// The window of the round in progress when the rate limiter paces it, and whether it
+  /// empties the bitmap.
+  private var roundWindow: Double?
+  private var roundEmpties = false
   private var previousRemaining = Double.infinity
   private var stalledRounds = 0
   private var highDirtyPeriods = 0
@@ -155,10 +206,12 @@ public struct PreCopyRun: Sendable, Hashable {
   /// The next step at `bandwidth`; call ``completeRound(seconds:)`` after each `.round`.
   public mutating func next(bandwidth: Bandwidth) -> PreCopyStep {
     let rate = max(bandwidth.bytesPerSecond, 1)
+    roundWindow = parameters.rateLimiter?.window(at: rate)
     if rounds == 0 {
       let touched = parameters.touchedMemory.double
       roundBytes = touched + (parameters.memory.double - touched) * Self.zeroPageCost
-      return .round(index: 0, bytes: roundBytes, seconds: roundBytes / rate, throttle: throttle)
+      roundEmpties = true
+      return .round(index: 0, bytes: roundBytes, seconds: roundSeconds(rate), throttle: throttle)
     }
     let threshold = rate * parameters.downtimeLimit.seconds
     if remaining < threshold || remaining <= 0 { return stop() }
@@ -184,17 +237,44 @@ public struct PreCopyRun: Sendable, Hashable {
     }
     // Iterations of 100 ms until what is left in the bitmap is under the threshold.
     let iteration = rate * Self.iterationSeconds
-    let iterations = ((remaining - threshold) / iteration).rounded(.down) + 1
-    roundBytes = min(remaining, iterations * iteration)
-    return .round(index: rounds, bytes: roundBytes, seconds: roundBytes / rate, throttle: throttle)
+    if let window = roundWindow {
+      // The bitmap is looked at when a window opens: the first after this round's start, then
+      // one per window.
+      let offset = bytesSent.truncatingRemainder(dividingBy: window)
+      let first = offset < 1 || window - offset < 1 ? window : window - offset
+      let excess = remaining - threshold - first
+      let windows = excess >= 0 ? (excess / window).rounded(.down) + 1 : 0
+      roundBytes = min(remaining, first + windows * window)
+    } else {
+      let iterations = ((remaining - threshold) / iteration).rounded(.down) + 1
+      roundBytes = min(remaining, iterations * iteration)
+    }
+    roundEmpties = roundBytes >= remaining
+    return .round(index: rounds, bytes: roundBytes, seconds: roundSeconds(rate), throttle: throttle)
+  }
+
+  /// Seconds the round in progress takes at `rate`: its windows' time when the rate limiter
+  /// paces it, its bytes at `rate` otherwise.
+  private func roundSeconds(_ rate: Double) -> Double {
+    guard let window = roundWindow, let limiter = parameters.rateLimiter else { return roundBytes / rate }
+    let end = limiter.time(of: bytesSent + roundBytes, window: window, emptied: roundEmpties)
+    return max(end - pacedElapsed, 0)
   }
 
   /// Records that the round just returned by ``next(bandwidth:)`` took `seconds` to send, and
   /// syncs the bitmap: what the guest dirtied meanwhile joins what the round left.
   public mutating func completeRound(seconds: Double) {
     let seconds = max(seconds, 0)
+    // Under the rate limiter the guest dirties for the windows' time, whatever the caller's
+    // clock (a steady share of a link) says.
+    var lived = seconds
+    if let window = roundWindow, let limiter = parameters.rateLimiter {
+      let end = limiter.time(of: bytesSent + roundBytes, window: window, emptied: roundEmpties)
+      lived = max(end - pacedElapsed, 0)
+    }
+    pacedElapsed += lived
     let left = rounds == 0 ? 0 : max(remaining - roundBytes, 0)
-    let dirtied = effectiveDirtyRate * seconds
+    let dirtied = effectiveDirtyRate * lived
     let workingSet = parameters.workingSet.double
     let next = max(left, min(workingSet, left + dirtied))
     lastDirtied = next - left
@@ -205,6 +285,7 @@ public struct PreCopyRun: Sendable, Hashable {
     rounds += 1
     remaining = next
     roundBytes = 0
+    roundWindow = nil
     autoConverge()
   }
 
@@ -216,7 +297,7 @@ public struct PreCopyRun: Sendable, Hashable {
     periodDirtied += lastDirtied
     // QEMU asks for more than a second; its rounds run a little over their nominal time, so a
     // round of exactly one nominal second counts.
-    guard elapsed - periodStart >= Self.throttleCheckPeriod else { return }
+    guard pacedElapsed - periodStart >= Self.throttleCheckPeriod else { return }
     if periodDirtied > Self.throttleTriggerShare * (bytesSent - periodSent) {
       highDirtyPeriods += 1
       if highDirtyPeriods >= 2 {
@@ -225,7 +306,7 @@ public struct PreCopyRun: Sendable, Hashable {
         neededIntervention = true
       }
     }
-    periodStart = elapsed
+    periodStart = pacedElapsed
     periodSent = bytesSent
     periodDirtied = 0
   }
@@ -256,44 +337,31 @@ public struct PreCopyRun: Sendable, Hashable {
   /// Runs the model to the end: pre-copy at `bandwidth`, the final copy at `finalBandwidth`
   /// (the link without the cap; `bandwidth` when not given).
   ///
-  /// With `rateLimiter` (QEMU's), a cap below the link is enforced per 100 ms window: each
-  /// window's bytes leave at once at the link's rate and the sender sleeps out the window; the
-  /// last window is not slept out, so pre-copy ends `r × (1/B − 1/L)` sooner than at a steady B
-  /// (r: its bytes, L: the link).
+  /// With the parameters' ``PreCopyParameters/rateLimiter`` (QEMU's, under a cap below the
+  /// link), pre-copy takes the windows' time: each window's bytes leave at once at the link's
+  /// rate and the sender sleeps out the window, except after a round that empties the bitmap.
   public static func predict(
-    _ parameters: PreCopyParameters, bandwidth: Bandwidth, finalBandwidth: Bandwidth? = nil, rateLimiter: Bool = false
+    _ parameters: PreCopyParameters, bandwidth: Bandwidth, finalBandwidth: Bandwidth? = nil
   ) -> LivePrediction {
-    var run = PreCopyRun(parameters)
     let rate = max(bandwidth.bytesPerSecond, 1)
     let final = max((finalBandwidth ?? bandwidth).bytesPerSecond, rate)
+    var run = PreCopyRun(parameters)
     while true {
       switch run.next(bandwidth: bandwidth) {
       case .round(_, _, let seconds, _):
         run.completeRound(seconds: seconds)
       case .stopAndCopy(let bytes, let throttle):
         let pause = bytes / final + parameters.pauseOverhead.seconds
-        let preCopy = run.bytesSent - bytes
-        let saving = rateLimiter ? limiterSaving(preCopyBytes: preCopy, rate: rate, linkRate: final) : 0
         return LivePrediction(
-          totalSeconds: max(run.elapsed - saving, 0) + pause, downtimeSeconds: pause, bytes: run.bytesSent,
+          totalSeconds: run.pacedElapsed + pause, downtimeSeconds: pause, bytes: run.bytesSent,
           rounds: run.rounds, converges: true, throttle: throttle,
           intervention: run.neededIntervention ? parameters.convergence.onNoConvergence : nil, abortReason: nil)
       case .abort(let reason):
         return LivePrediction(
-          totalSeconds: run.elapsed, downtimeSeconds: 0, bytes: run.bytesSent, rounds: run.rounds,
+          totalSeconds: run.pacedElapsed, downtimeSeconds: 0, bytes: run.bytesSent, rounds: run.rounds,
           converges: false, throttle: run.throttle, intervention: .abort, abortReason: reason)
       }
     }
-  }
-
-  /// How much sooner QEMU's windowed rate limiter ends `preCopyBytes` at `rate` than a steady
-  /// `rate` would, on a link of `linkRate`: the last window's bytes go at the link's rate.
-  public static func limiterSaving(preCopyBytes: Double, rate: Double, linkRate: Double) -> Double {
-    guard linkRate > rate, rate > 0, preCopyBytes > 0 else { return 0 }
-    let window = rate * iterationSeconds
-    let full = (preCopyBytes / window).rounded(.up) - 1
-    let last = preCopyBytes - max(full, 0) * window
-    return last * (1 / rate - 1 / linkRate)
   }
 }
 

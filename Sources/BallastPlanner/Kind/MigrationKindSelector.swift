@@ -231,7 +231,7 @@ extension MigrationKindSelector {
         let vm = state.vm(v)
         var made = PreCopyRun.predict(
           model.liveParameters(vm: vm, link: link, policy: policy), bandwidth: rate,
-          finalBandwidth: Bandwidth(bytesPerSecond: link.finalRate.value), rateLimiter: model.rateLimiter)
+          finalBandwidth: Bandwidth(bytesPerSecond: link.finalRate.value))
         made.totalSeconds += key.steps
         prediction = made
         cache.store(prediction, vm: v, key: key)

@@ -299,13 +299,9 @@ struct SharedLinks {
     case .round(_, let bytes, _, _):
       send(i, bytes: bytes, final: false)
     case .stopAndCopy(let bytes, _):
-      if let profile = profiles?[i], profile.rateLimiter, let cap = profile.cap,
-        let rate = links[flow]?.rate, rate >= cap * profile.efficiency * 0.999
-      {
-        let link = profile.finalRate ?? min(bandwidth[profile.from] ?? 0, bandwidth[profile.to] ?? 0)
-        running[i]?.limiterSaving = PreCopyRun.limiterSaving(
-          preCopyBytes: run.bytesSent - bytes, rate: rate, linkRate: link * profile.efficiency)
-      }
+      // QEMU's rate limiter paced the rounds (``PreCopyParameters/rateLimiter``): pre-copy took
+      // the windows' time, not its bytes at the steady share the links gave.
+      running[i]?.limiterSaving = max(run.elapsed - run.pacedElapsed, 0)
       if let rate = profiles?[i].finalRate, rate > 0 {
         // A learned final rate: the copy takes what it learned, the flow stays open.
         running[i]?.downtime += bytes / rate

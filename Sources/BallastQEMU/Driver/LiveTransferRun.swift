@@ -51,7 +51,10 @@ struct LiveTransferRun: Sendable {
   private mutating func endRound(_ info: MigrationInfo, index: Int) -> PreCopyRound {
     let now = info.totalTimeMs ?? roundStartMs
     let seconds = max(Double(now - roundStartMs) / 1000, 0.001)
-    let sent = Double(info.transferred - roundStartTransferred)
+    var sent = Double(info.transferred - roundStartTransferred)
+    if index == 0, info.duplicatePages > 0 {
+      sent = min(sent, Self.firstPassBytes(info))
+    }
     let remaining = Double(info.remaining)
     let bandwidth = sent / seconds
     let round = PreCopyRound(
@@ -62,6 +65,16 @@ struct LiveTransferRun: Sendable {
     roundStartTransferred = info.transferred
     roundStartMs = now
     return round
+  }
+
+  /// What the first pass sent: every page once, the written ones whole, the zero ones as a
+  /// 9-byte header. Read after the first sync, `transferred` already counts the next round's
+  /// first burst (under a cap, QEMU spends the rest of the window's share at once, before
+  /// `query-migrate` answers); the zero pages are all counted by then, and later rounds send
+  /// (almost) none.
+  static func firstPassBytes(_ info: MigrationInfo) -> Double {
+    let zero = Double(info.duplicatePages) * Double(max(info.pageSize, 1))
+    return max(Double(info.total) - zero, 0) + zero * PreCopyRun.zeroPageCost
   }
 
   /// The figures of the completed migration.

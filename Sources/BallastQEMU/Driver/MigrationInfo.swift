@@ -8,6 +8,8 @@ public struct MigrationInfo: Sendable, Hashable {
   public var remaining: Int64
   /// Guest RAM size.
   public var total: Int64
+  /// Zero pages sent so far (`duplicate`): QEMU sends each as a 9-byte header.
+  public var duplicatePages: Int64
   /// Bitmap syncs so far: 1 at setup, one at the end of every pre-copy round, one in the
   /// final stop-and-copy.
   public var dirtySyncCount: Int64
@@ -33,6 +35,7 @@ public struct MigrationInfo: Sendable, Hashable {
     transferred = ram?["transferred"]?.int ?? 0
     remaining = ram?["remaining"]?.int ?? 0
     total = ram?["total"]?.int ?? 0
+    duplicatePages = ram?["duplicate"]?.int ?? 0
     dirtySyncCount = ram?["dirty-sync-count"]?.int ?? 0
     dirtyPagesRate = ram?["dirty-pages-rate"]?.int ?? 0
     pageSize = ram?["page-size"]?.int ?? 4096
