@@ -69,10 +69,9 @@ func withTwoStores<T>(
 /// A new database on the shared test PostgreSQL server (its URL) and a temporary folder, both
 /// removed when `body` ends.
 func withPostgresDatabase<T>(_ body: (String, URL) async throws -> T) async throws -> T {
-  let server = try PostgresTestServer.shared
-  let name = try server.makeDatabase()
-  defer { server.dropDatabase(name) }
-  return try await withTemporaryDirectory { directory in try await body(server.url(database: name), directory) }
+  try await PostgresTestServer.withDatabase { server, name in
+    try await withTemporaryDirectory { directory in try await body(server.url(database: name), directory) }
+  }
 }
 
 extension HistoryStore {

@@ -12,7 +12,8 @@ struct CopyTests {
   private func fill(_ store: HistoryStore) async throws {
     let clock = 1_767_225_600.0
     let moves = [liveMove("web1", from: "h1", to: "h2"), coldMove("db1", from: "h1", to: "h3")]
-    try await store.withLease(cluster: "lab", holder: LeaseHolder.current(command: "test"), duration: 60) { _ in
+    // A long lease: on a loaded machine a short one may go unrenewed, and its writes be refused.
+    try await store.withLease(cluster: "lab", holder: LeaseHolder.current(command: "test"), duration: 3600) { _ in
       let planID = try await store.recordPlan(plan(moves), dryRun: false, at: clock)
       for (index, move) in moves.enumerated() {
         let id = try await journalMove(store, plan: planID, index: index, move, at: clock + Double(index) * 100)

@@ -154,74 +154,73 @@ struct PostgresTests {
 
   @Test("a server that asks for a password gets it from PGPASSWORD or the password file, and says what to do without")
   func passwordFromTheEnvironment() async throws {
-    let server = try PostgresTestServer.shared
-    let name = try server.makeDatabase()
-    defer { server.dropDatabase(name) }
-    try server.makePasswordUser(password: "s3cret:pass", database: name)
-    let url = try PostgresURL(
-      "postgresql://\(PostgresTestServer.passwordUser)@127.0.0.1:\(server.port)/\(name)?sslmode=disable",
-      environment: [:])
-    let quiet = HistoryStore.quietLogger
+    try await PostgresTestServer.withDatabase { server, name in
+      try await server.makePasswordUser(password: "s3cret:pass", database: name)
+      let url = try PostgresURL(
+        "postgresql://\(PostgresTestServer.passwordUser)@127.0.0.1:\(server.port)/\(name)?sslmode=disable",
+        environment: [:])
+      let quiet = HistoryStore.quietLogger
 
-    let refused = try await #require(throws: HistoryError.self) {
-      _ = try await PostgresHistoryDatabase.open(url, clock: nil, access: .readWrite, logger: quiet, environment: [:])
-    }
-    #expect(
-      refused.message.contains("asks user \(PostgresTestServer.passwordUser) for a password and none was given"),
-      "\(refused)")
-    #expect(refused.hint?.contains("PGPASSWORD or ~/.pgpass") == true)
-    let wrong = try await #require(throws: HistoryError.self) {
-      _ = try await PostgresHistoryDatabase.open(
-        url, clock: nil, access: .readWrite, logger: quiet, environment: ["PGPASSWORD": "guess"])
-    }
-    #expect(wrong.message.contains("refused user \(PostgresTestServer.passwordUser)"), "\(wrong)")
-    #expect(wrong.hint?.contains("PGPASSWORD or ~/.pgpass") == true)
-    #expect(!wrong.description.contains("guess"))
+      let refused = try await #require(throws: HistoryError.self) {
+        _ = try await PostgresHistoryDatabase.open(url, clock: nil, access: .readWrite, logger: quiet, environment: [:])
+      }
+      #expect(
+        refused.message.contains("asks user \(PostgresTestServer.passwordUser) for a password and none was given"),
+        "\(refused)")
+      #expect(refused.hint?.contains("PGPASSWORD or ~/.pgpass") == true)
+      let wrong = try await #require(throws: HistoryError.self) {
+        _ = try await PostgresHistoryDatabase.open(
+          url, clock: nil, access: .readWrite, logger: quiet, environment: ["PGPASSWORD": "guess"])
+      }
+      #expect(wrong.message.contains("refused user \(PostgresTestServer.passwordUser)"), "\(wrong)")
+      #expect(wrong.hint?.contains("PGPASSWORD or ~/.pgpass") == true)
+      #expect(!wrong.description.contains("guess"))
 
-    let fromVariable = try await PostgresHistoryDatabase.open(
-      url, clock: nil, access: .readWrite, logger: quiet, environment: ["PGPASSWORD": "s3cret:pass"])
-    #expect(
-      try await HistoryStore(database: fromVariable, logger: quiet).appliedMigrations() == HistorySchema.migrationNames)
-    await fromVariable.close()
+      let fromVariable = try await PostgresHistoryDatabase.open(
+        url, clock: nil, access: .readWrite, logger: quiet, environment: ["PGPASSWORD": "s3cret:pass"])
+      #expect(
+        try await HistoryStore(database: fromVariable, logger: quiet).appliedMigrations()
+          == HistorySchema.migrationNames)
+      await fromVariable.close()
 
-    try await withTemporaryDirectory { directory in
-      let file = directory.appendingPathComponent("pgpass").path
-      try "127.0.0.1:\(server.port):\(name):\(PostgresTestServer.passwordUser):s3cret\\:pass\n".write(
-        toFile: file, atomically: false, encoding: .utf8)
-      chmod(file, 0o600)
-      let fromFile = try await PostgresHistoryDatabase.open(
-        url, clock: nil, access: .readOnly, logger: quiet, environment: ["PGPASSFILE": file])
-      #expect(try await HistoryStore(database: fromFile, logger: quiet).plans().isEmpty)
-      await fromFile.close()
+      try await withTemporaryDirectory { directory in
+        let file = directory.appendingPathComponent("pgpass").path
+        try "127.0.0.1:\(server.port):\(name):\(PostgresTestServer.passwordUser):s3cret\\:pass\n".write(
+          toFile: file, atomically: false, encoding: .utf8)
+        chmod(file, 0o600)
+        let fromFile = try await PostgresHistoryDatabase.open(
+          url, clock: nil, access: .readOnly, logger: quiet, environment: ["PGPASSFILE": file])
+        #expect(try await HistoryStore(database: fromFile, logger: quiet).plans().isEmpty)
+        await fromFile.close()
+      }
     }
   }
 
   @Test("sslmode is honoured: TLS when asked, the server's certificate checked against sslrootcert with verify-full")
   func sslModes() async throws {
-    let server = try PostgresTestServer.shared
-    let name = try server.makeDatabase()
-    defer { server.dropDatabase(name) }
-    let base = "postgresql://\(PostgresTestServer.user)@127.0.0.1:\(server.port)/\(name)"
-    func encrypted(_ query: String) async throws -> Bool {
-      let store = try await HistoryStore.open(.postgres(try PostgresURL(base + query, environment: [:])))
-      defer { Task { await store.close() } }
-      let row = try await store.rowsForTest("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").first
-      return try row?.decode(Bool.self, forColumn: "ssl") == true
+    try await PostgresTestServer.withDatabase { server, name in
+      let base = "postgresql://\(PostgresTestServer.user)@127.0.0.1:\(server.port)/\(name)"
+      func encrypted(_ query: String) async throws -> Bool {
+        let store = try await HistoryStore.open(.postgres(try PostgresURL(base + query, environment: [:])))
+        defer { Task { await store.close() } }
+        let row = try await store.rowsForTest("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").first
+        return try row?.decode(Bool.self, forColumn: "ssl") == true
+      }
+      #expect(try await encrypted("?sslmode=disable") == false)
+      #expect(try await encrypted("?sslmode=prefer") == true)
+      #expect(try await encrypted("?sslmode=require") == true)
+      #expect(try await encrypted("?sslmode=verify-full&sslrootcert=\(server.certificateAuthority)") == true)
+      #expect(try await encrypted("?sslmode=verify-ca&sslrootcert=\(server.certificateAuthority)") == true)
+      // Without the test's authority the certificate is not trusted.
+      let untrusted = try PostgresURL(
+        base + "?sslmode=verify-full&connect_timeout=5", environment: ["HOME": "/nonexistent"])
+      await #expect(throws: HistoryError.self) { try await HistoryStore.open(.postgres(untrusted)) }
     }
-    #expect(try await encrypted("?sslmode=disable") == false)
-    #expect(try await encrypted("?sslmode=prefer") == true)
-    #expect(try await encrypted("?sslmode=require") == true)
-    #expect(try await encrypted("?sslmode=verify-full&sslrootcert=\(server.certificateAuthority)") == true)
-    #expect(try await encrypted("?sslmode=verify-ca&sslrootcert=\(server.certificateAuthority)") == true)
-    // Without the test's authority the certificate is not trusted.
-    let untrusted = try PostgresURL(
-      base + "?sslmode=verify-full&connect_timeout=5", environment: ["HOME": "/nonexistent"])
-    await #expect(throws: HistoryError.self) { try await HistoryStore.open(.postgres(untrusted)) }
   }
 
   @Test("a database that does not exist is reported with how to create it")
   func missingDatabase() async throws {
-    let server = try PostgresTestServer.shared
+    let server = try await PostgresTestServer.shared()
     let url = try PostgresURL(server.url(database: "no_such_database"), environment: [:])
     let error = try await #require(throws: HistoryError.self) { try await HistoryStore.open(.postgres(url)) }
     #expect(error.message.contains("there is no database no_such_database"))

@@ -38,7 +38,7 @@ final class LoopLog: LoopRoleObserver, Sendable {
 struct LoopLeadershipTests {
   static let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-  /// Runs the loop with `leadership` until `done` says so (or 30 real seconds pass).
+  /// Runs the loop with `leadership` until `done` says so (or 90 real seconds pass).
   static func run(
     _ leadership: any LoopLeadership, log: LoopLog, onTakeover: @escaping @Sendable () async throws -> Void,
     until done: @escaping @Sendable ([String]) -> Bool
@@ -60,7 +60,8 @@ struct LoopLeadershipTests {
       onRound: { _ in log.add("round") }
     ).led(by: leadership, onTakeover: onTakeover).reportingRole(to: log)
     let running = Task { try await service.run() }
-    _ = await eventually(timeout: 30) { done(log.entries.withLock { $0 }) }
+    // Generous: the loop and its pacer share the cooperative pool with every other test.
+    _ = await eventually(timeout: 90) { done(log.entries.withLock { $0 }) }
     await controller.stop()
     try await running.value
   }

@@ -5,12 +5,13 @@ import Synchronization
 /// its `postgres` process started by this test process (its process id known), listening on
 /// loopback only, on a free port, with a UNIX socket in its folder.
 ///
-/// ``shared`` is one server for the whole test process, started when a test first asks for it
+/// ``shared()`` is one server for the whole test process, started when a test first asks for it
 /// and stopped (by process id) when the process exits; tests that restart a server start one of
-/// their own with ``start(fsync:)`` and ``stop()`` it. Every server started is also stopped at
+/// their own with ``start(fsync:)`` and ``remove()`` it. Every server started is also stopped at
 /// exit if its test did not, and a server a crashed test process left is stopped by the next
 /// test process (``removeStale()``). Tests make their own databases (``makeDatabase()``) and
-/// drop them (``dropDatabase(_:)``).
+/// drop them (``withDatabase(_:)``). Everything that waits for a program runs on a thread of
+/// its own, never on the few threads every test's async code shares.
 ///
 /// Needs Debian's `postgresql` (15; `.ci/run` installs it; its `ssl-cert` brings `openssl`, which
 /// makes the server's TLS certificate). As root the server runs as the
@@ -43,21 +44,40 @@ public final class PostgresTestServer: Sendable {
     server = Mutex(nil)
   }
 
-  /// One server for the test process, started at first use.
+  /// One server for the test process, started at first use (on a thread of its own: starting
+  /// takes seconds, which the few threads every test's async code shares must not wait out).
   /// - Throws: ``PostgresTestServerError`` when it cannot be started (saying why).
-  public static var shared: PostgresTestServer {
-    get throws { try sharedServer.get() }
+  public static func shared() async throws -> PostgresTestServer {
+    try await offThePool { try sharedServer.get() }
+  }
+
+  /// A new database on ``shared()`` for `body`, dropped when `body` ends (also when it throws).
+  public static func withDatabase<T>(_ body: (PostgresTestServer, String) async throws -> T) async throws -> T {
+    let server = try await shared()
+    let name = try await server.makeDatabase()
+    do {
+      let result = try await body(server, name)
+      await server.dropDatabase(name)
+      return result
+    } catch {
+      await server.dropDatabase(name)
+      throw error
+    }
   }
 
   private static let sharedServer = Result<PostgresTestServer, any Error>(catching: {
     removeStale()
-    return try start(fsync: false)
+    return try startNow(fsync: false)
   })
 
-  /// Makes a cluster in a new temporary folder and starts its server; waits until it accepts
-  /// connections. `fsync: false` (tests) trades durability across a machine crash for speed;
-  /// the benchmark keeps it on.
-  public static func start(fsync: Bool = false) throws -> PostgresTestServer {
+  /// Makes a cluster in a new temporary folder and starts its server (off the cooperative
+  /// pool); waits until it accepts connections. `fsync: false` trades durability across a
+  /// machine crash (not a restart of the server) for speed.
+  public static func start(fsync: Bool = false) async throws -> PostgresTestServer {
+    try await offThePool { try startNow(fsync: fsync) }
+  }
+
+  private static func startNow(fsync: Bool) throws -> PostgresTestServer {
     guard isInstalled else {
       throw PostgresTestServerError(
         "PostgreSQL 15 is not installed (\(binaries)/initdb missing): apt-get install postgresql")
@@ -85,7 +105,11 @@ public final class PostgresTestServer: Sendable {
   public static let passwordUser = "ballast_password"
 
   /// Creates (or gives a new password to) ``passwordUser``, allowed to create tables in `database`.
-  public func makePasswordUser(password: String, database: String) throws {
+  public func makePasswordUser(password: String, database: String) async throws {
+    try await offThePool { try self.makePasswordUserNow(password: password, database: database) }
+  }
+
+  private func makePasswordUserNow(password: String, database: String) throws {
     let quoted = password.replacingOccurrences(of: "'", with: "''")
     try psql(
       "DO $$ BEGIN CREATE ROLE \(Self.passwordUser) LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
@@ -151,21 +175,27 @@ public final class PostgresTestServer: Sendable {
   }
 
   /// Creates a new, empty database with a unique name; returns its name.
-  public func makeDatabase() throws -> String {
+  public func makeDatabase() async throws -> String {
     let name = "ballast_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-    try psql("CREATE DATABASE \(name)")
+    try await sql("CREATE DATABASE \(name)")
     return name
   }
 
   /// Drops database `name`, ending the sessions still connected to it.
-  public func dropDatabase(_ name: String) {
-    _ = try? psql("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+  public func dropDatabase(_ name: String) async {
+    _ = try? await sql("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
   }
 
-  /// Runs `sql` (one statement) as the superuser in database `database`; returns what psql printed
-  /// (unaligned, tuples only).
+  /// Runs `query` (one statement) as the superuser in `database` with psql, on a thread of its
+  /// own; returns what it printed (unaligned, tuples only), trimmed.
   @discardableResult
-  public func psql(_ sql: String, database: String = "postgres") throws -> String {
+  public func sql(_ query: String, database: String = "postgres") async throws -> String {
+    try await offThePool { try self.psql(query, database: database).trimmingCharacters(in: .whitespacesAndNewlines) }
+  }
+
+  /// ``sql(_:database:)`` on the calling thread (the server's own threads).
+  @discardableResult
+  private func psql(_ sql: String, database: String = "postgres") throws -> String {
     try Self.runTool(
       "psql",
       [
@@ -199,8 +229,12 @@ public final class PostgresTestServer: Sendable {
   public var processID: Int32? { server.withLock { $0.map(\.processIdentifier) } }
 
   /// Stops the server (a fast shutdown: SIGINT to its process, as `pg_ctl stop -m fast`) and
-  /// waits for it to exit; then it can be started again with ``restart()``.
-  public func stop() {
+  /// waits for it to exit (off the cooperative pool); then ``restart()`` starts it again.
+  public func stop() async {
+    await offThePool { self.stopNow() }
+  }
+
+  private func stopNow() {
     let running = server.withLock { server -> Process? in
       defer { server = nil }
       return server
@@ -212,11 +246,11 @@ public final class PostgresTestServer: Sendable {
   }
 
   /// Starts the server again on the same port and folder after ``stop()``.
-  public func restart() throws { try launch() }
+  public func restart() async throws { try await offThePool { try self.launch() } }
 
   /// Stops the server and removes its folder.
-  public func remove() {
-    stop()
+  public func remove() async {
+    await stop()
     try? FileManager.default.removeItem(at: folder)
   }
 
@@ -257,7 +291,7 @@ public final class PostgresTestServer: Sendable {
       if (try? psql("SELECT 1")) != nil { return }
       usleep(100_000)
     }
-    stop()
+    stopNow()
     throw PostgresTestServerError("postgres did not accept connections within 60 s; see \(log.path)")
   }
 
@@ -394,4 +428,19 @@ public struct PostgresTestServerError: Error, CustomStringConvertible {
   public var description: String
 
   public init(_ description: String) { self.description = description }
+}
+
+/// Runs `work` on a thread of its own and waits for it without holding a thread of the
+/// cooperative pool (which every test's async code shares: two on a two-core machine).
+public func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+  try await withCheckedThrowingContinuation { continuation in
+    Thread { continuation.resume(with: Result { try work() }) }.start()
+  }
+}
+
+/// ``offThePool(_:)`` for work that cannot fail.
+public func offThePool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+  await withCheckedContinuation { continuation in
+    Thread { continuation.resume(returning: work()) }.start()
+  }
 }
