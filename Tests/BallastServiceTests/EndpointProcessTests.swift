@@ -150,7 +150,10 @@ struct EndpointProcessTests {
         return
       }
       let lockHolder = try ChildProcess(
-        "/bin/sh", ["-c", "(echo 'BEGIN IMMEDIATE;'; sleep 600) | \(sqlite.path) h.sqlite"], in: loop.folder,
+        // `.timeout`: the shell waits for the loop's own writes (rounds every 50 ms at this
+        // pace) instead of failing BEGIN at once and holding nothing.
+        "/bin/sh", ["-c", "(echo '.timeout 30000'; echo 'BEGIN IMMEDIATE;'; sleep 600) | \(sqlite.path) h.sqlite"],
+        in: loop.folder,
         name: "sqlite3")
       locker = lockHolder
       var health = try await loop.get("/healthz", port: port)

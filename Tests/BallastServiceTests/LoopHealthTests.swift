@@ -91,3 +91,13 @@ struct LoopHealthTests {
     #expect(health.readiness(facts, now: 2).reason == "stopping")
   }
 }
+
+/// A loop paced faster than a round a second is judged on two seconds, not two of its intervals.
+@Suite("loop health at a high pace")
+struct FastLoopHealthTests {
+  @Test func aRoundLateByLessThanTheMinimumIsOnTime() {
+    let health = LoopHealth(interval: 0.05)
+    #expect(health.limit == LoopHealth.minimumLimit)
+    #expect(LoopHealth(interval: 10).limit == 20)
+  }
+}

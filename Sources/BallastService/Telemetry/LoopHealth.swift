@@ -63,8 +63,13 @@ public struct LoopHealth: Sendable {
 
   public init(interval: Double) { self.interval = interval }
 
-  /// How late a round may be: two intervals.
-  public var limit: Double { 2 * interval }
+  /// How late a round may be: two intervals, and never less than ``minimumLimit`` (a
+  /// simulated cluster at a high `--pace` starts rounds every 50 ms of real time; a round's own
+  /// sampling and planning can take longer than two of those on a busy machine).
+  public var limit: Double { max(2 * interval, Self.minimumLimit) }
+
+  /// The shortest lateness that makes a loop unhealthy, in real seconds.
+  public static let minimumLimit = 2.0
 
   public func health(_ facts: LoopFacts, now: Double) -> HealthVerdict {
     if let leader = facts.standingByFor {
