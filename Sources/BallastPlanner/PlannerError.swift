@@ -9,6 +9,9 @@ public enum PlannerError: Error, Sendable, Hashable, CustomStringConvertible {
   case unknownHost(String, cluster: String, suggestion: String?)
   /// No VM has this name; `suggestion` is the closest known name, if any.
   case unknownVM(String, cluster: String, suggestion: String?)
+  /// The planner contradicted itself: the moves its search chose did not pass again when
+  /// replayed from the snapshot. A bug, reported as a failure rather than an empty plan.
+  case inconsistentPlan(String)
 
   public var description: String {
     switch self {
@@ -18,6 +21,9 @@ public enum PlannerError: Error, Sendable, Hashable, CustomStringConvertible {
     case .unknownVM(let name, let cluster, let suggestion):
       return "no VM named \(name) in cluster \(cluster)"
         + (suggestion.map { "; did you mean \($0)?" } ?? "; check the VM names in the cluster file")
+    case .inconsistentPlan(let detail):
+      return "the balance planner failed: the moves it chose do not replay from the snapshot (\(detail)); "
+        + "nothing was moved — please report this with the cluster and policy files"
     }
   }
 

@@ -33,9 +33,9 @@ struct BalancePlannerTests {
   }
 
   @Test("Nothing moves while the imbalance is within the threshold")
-  func withinThreshold() {
+  func withinThreshold() throws {
     let policy = Fixture.policy { $0.threshold = 0.9 }
-    let plan = BalancePlanner.plan(cluster: Self.hot, policy: policy)
+    let plan = try BalancePlanner.plan(cluster: Self.hot, policy: policy)
     #expect(plan.moves.isEmpty)
     #expect(plan.after == plan.before)
     #expect(plan.notes.contains { $0.contains("within the threshold") })
@@ -44,7 +44,7 @@ struct BalancePlannerTests {
   @Test("Moves cut the imbalance, each by at least the minimum per cost unit, until within the threshold")
   func movesReduceImbalance() throws {
     let policy = Policy()
-    let plan = BalancePlanner.plan(cluster: Self.hot, policy: policy)
+    let plan = try BalancePlanner.plan(cluster: Self.hot, policy: policy)
     #expect(!plan.moves.isEmpty)
     #expect(plan.after.imbalance < plan.before.imbalance)
     #expect(plan.moves.allSatisfy { $0.from == "h1" })
@@ -71,21 +71,21 @@ struct BalancePlannerTests {
   }
 
   @Test("At most maxMovesPerRound moves, and no VM moves twice")
-  func moveLimit() {
+  func moveLimit() throws {
     let policy = Fixture.policy {
       $0.maxMovesPerRound = 2
       $0.minImprovement = 1e-9
       $0.threshold = 0
     }
-    let plan = BalancePlanner.plan(cluster: Self.hot, policy: policy)
+    let plan = try BalancePlanner.plan(cluster: Self.hot, policy: policy)
     #expect(plan.moves.count == 2)
     #expect(Set(plan.moves.map(\.vm)).count == plan.moves.count)
     #expect(plan.notes.contains("stopped at the policy's 2 moves per round"))
   }
 
   @Test("Stopped VMs are not load and are never moved for balance")
-  func stoppedVMs() {
-    let plan = BalancePlanner.plan(cluster: Self.hot, policy: Fixture.policy { $0.minImprovement = 1e-9 })
+  func stoppedVMs() throws {
+    let plan = try BalancePlanner.plan(cluster: Self.hot, policy: Fixture.policy { $0.minImprovement = 1e-9 })
     #expect(!plan.moves.contains { $0.vm == "parked" })
     let h1 = plan.before.hosts.first { $0.name == "h1" }
     // 14 GiB of 28 running VMs on a 64 GiB host: the stopped 32 GiB VM does not count.
@@ -95,10 +95,10 @@ struct BalancePlannerTests {
   @Test("A VM inside its cooldown stays put, and the plan says why")
   func cooldown() throws {
     let policy = Policy()
-    let free = BalancePlanner.plan(cluster: Self.hot, policy: policy)
+    let free = try BalancePlanner.plan(cluster: Self.hot, policy: policy)
     let first = try #require(free.moves.first?.vm)
     let history = MoveHistory(lastMove: [first: .init(at: 1000, from: "h3")], now: 1000 + 600)
-    let plan = BalancePlanner.plan(cluster: Self.hot, policy: policy, history: history)
+    let plan = try BalancePlanner.plan(cluster: Self.hot, policy: policy, history: history)
     #expect(!plan.moves.contains { $0.vm == first })
     let rejection = try #require(plan.rejected.first { $0.vm == first })
     #expect(rejection.filter == "cooldown")
@@ -106,21 +106,21 @@ struct BalancePlannerTests {
     #expect(rejection.reason == "moved 10m 0s ago from h3; it stays put for the 1h cooldown (50m 0s left)")
     // Once the cooldown is over it may move again.
     let later = MoveHistory(lastMove: [first: .init(at: 1000, from: "h3")], now: 1000 + 3601)
-    #expect(BalancePlanner.plan(cluster: Self.hot, policy: policy, history: later).moves.first?.vm == first)
+    #expect(try BalancePlanner.plan(cluster: Self.hot, policy: policy, history: later).moves.first?.vm == first)
   }
 
   @Test("Hosts in maintenance are neither sources nor destinations")
-  func maintenanceHosts() {
+  func maintenanceHosts() throws {
     var cluster = Self.hot
     cluster.hosts.append(Fixture.host("h4", state: .maintenance))
     cluster.vms.append(Fixture.vm("leaving", on: "h4", vcpus: 8, memoryGiB: 32, cpu: 1))
-    let plan = BalancePlanner.plan(cluster: cluster, policy: Fixture.policy { $0.minImprovement = 1e-9 })
+    let plan = try BalancePlanner.plan(cluster: cluster, policy: Fixture.policy { $0.minImprovement = 1e-9 })
     #expect(!plan.moves.isEmpty)
     #expect(!plan.moves.contains { $0.to == "h4" || $0.from == "h4" })
   }
 
   @Test("Under liveIneligible: skip a VM on local storage never moves; the plan lists why")
-  func skipLocal() {
+  func skipLocal() throws {
     let cluster = Fixture.cluster(
       [Fixture.host("h1", stores: ["san", "h1-local"]), Fixture.host("h2")],
       [
@@ -128,13 +128,13 @@ struct BalancePlannerTests {
           "local", on: "h1", vcpus: 8, memoryGiB: 16, cpu: 0.9, disks: [Disk(datastore: "h1-local", size: .gib(10))]),
         Fixture.vm("shared", on: "h1", vcpus: 2, memoryGiB: 4, cpu: 0.5),
       ])
-    let plan = BalancePlanner.plan(cluster: cluster, policy: Fixture.policy { $0.liveIneligible = .skip })
+    let plan = try BalancePlanner.plan(cluster: cluster, policy: Fixture.policy { $0.liveIneligible = .skip })
     #expect(plan.moves.map(\.vm) == ["shared"])
     #expect(plan.rejected.contains { $0.vm == "local" && $0.filter == "storage" })
   }
 
   @Test("Under liveIneligible: cold a move that shuts a VM down must be worth its outage")
-  func coldIsCostly() {
+  func coldIsCostly() throws {
     let cluster = Fixture.cluster(
       [Fixture.host("h1", stores: ["san", "h1-local"]), Fixture.host("h2")],
       [
@@ -142,7 +142,7 @@ struct BalancePlannerTests {
           "local", on: "h1", vcpus: 8, memoryGiB: 16, cpu: 0.9, disks: [Disk(datastore: "h1-local", size: .gib(10))]),
         Fixture.vm("shared", on: "h1", vcpus: 4, memoryGiB: 8, cpu: 0.9),
       ])
-    let plan = BalancePlanner.plan(
+    let plan = try BalancePlanner.plan(
       cluster: cluster, policy: Fixture.policy { $0.maxMovesPerRound = 1 })
     #expect(plan.moves.map(\.vm) == ["shared"])
     #expect(plan.moves.first?.kind == .live)
@@ -183,20 +183,20 @@ struct BalancePlannerTests {
   }
 
   @Test("Same input, same plan")
-  func deterministic() {
+  func deterministic() throws {
     let cluster = Fixture.large(hosts: 60, vms: 900, seed: 3)
     let policy = Fixture.policy { $0.minImprovement = 1e-5 }
-    let first = BalancePlanner.plan(cluster: cluster, policy: policy)
-    let second = BalancePlanner.plan(cluster: cluster, policy: policy)
+    let first = try BalancePlanner.plan(cluster: cluster, policy: policy)
+    let second = try BalancePlanner.plan(cluster: cluster, policy: policy)
     #expect(first == second)
     #expect(!first.moves.isEmpty)
   }
 
   @Test("A large partitioned cluster: valid live moves that cut the imbalance")
-  func largeCluster() {
+  func largeCluster() throws {
     let cluster = Fixture.large(hosts: 300, vms: 6000, seed: 11)
     let policy = Fixture.policy { $0.minImprovement = 1e-5 }
-    let plan = BalancePlanner.plan(cluster: cluster, policy: policy)
+    let plan = try BalancePlanner.plan(cluster: cluster, policy: policy)
     #expect(plan.moves.count == policy.maxMovesPerRound)
     #expect(plan.after.imbalance < plan.before.imbalance)
     #expect(plan.moves.allSatisfy { $0.kind == .live })

@@ -39,15 +39,15 @@ struct BalanceQualityTests {
     var ratio: Double { before - optimum > 1e-12 ? (before - planned) / (before - optimum) : 1 }
   }
 
-  static func outcomes(hosts: Int, vms: Int, maxMoves: Int, seeds: ClosedRange<UInt64>) -> [Outcome] {
-    seeds.map { seed in
+  static func outcomes(hosts: Int, vms: Int, maxMoves: Int, seeds: ClosedRange<UInt64>) throws -> [Outcome] {
+    try seeds.map { seed in
       let cluster = Fixture.random(hosts: hosts, vms: vms, seed: seed)
       let policy = Fixture.policy {
         $0.threshold = 0
         $0.minImprovement = 1e-6
         $0.maxMovesPerRound = maxMoves
       }
-      let plan = BalancePlanner.plan(cluster: cluster, policy: policy)
+      let plan = try BalancePlanner.plan(cluster: cluster, policy: policy)
       let state = PlacementState(cluster: cluster, policy: policy)
       let optimum = optimum(state, moves: plan.moves.count, pipeline: PlacementPipeline(policy: policy))
       return Outcome(before: plan.before.imbalance, planned: plan.after.imbalance, optimum: optimum)
@@ -61,8 +61,8 @@ struct BalanceQualityTests {
 
   /// Measured: mean 99.0 % of the optimal reduction, worst 80 %, optimal in 35 of 40.
   @Test("4 hosts, 9 VMs, up to 3 moves: close to the optimum")
-  func fourHosts() {
-    let outcomes = Self.outcomes(hosts: 4, vms: 9, maxMoves: 3, seeds: 1...40)
+  func fourHosts() throws {
+    let outcomes = try Self.outcomes(hosts: 4, vms: 9, maxMoves: 3, seeds: 1...40)
     let (mean, worst, optimal) = Self.summary(outcomes)
     for o in outcomes { #expect(o.planned >= o.optimum - 1e-9) }
     #expect(mean >= 0.97)
@@ -72,8 +72,8 @@ struct BalanceQualityTests {
 
   /// Measured: mean 99.0 % of the optimal reduction, worst 89.7 %, optimal in 16 of 20.
   @Test("5 hosts, 10 VMs, up to 3 moves: close to the optimum")
-  func fiveHosts() {
-    let outcomes = Self.outcomes(hosts: 5, vms: 10, maxMoves: 3, seeds: 101...120)
+  func fiveHosts() throws {
+    let outcomes = try Self.outcomes(hosts: 5, vms: 10, maxMoves: 3, seeds: 101...120)
     let (mean, worst, optimal) = Self.summary(outcomes)
     for o in outcomes { #expect(o.planned >= o.optimum - 1e-9) }
     #expect(mean >= 0.97)

@@ -32,6 +32,7 @@ struct ActivateCommand: AsyncParsableCommand {
   var json = false
 
   func run() async throws {
+    MoveSignals.ignoreHangups()
     let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)
     let (host, clusterPath, save) = (self.host, files.cluster, self.save)
     let why = reason ?? "ballast activate \(host)"

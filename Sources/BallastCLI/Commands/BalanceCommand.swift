@@ -53,52 +53,63 @@ struct BalanceCommand: AsyncParsableCommand {
 
   func validate() throws {
     if loop && once { throw ValidationError("--loop and --once exclude each other") }
-    if let interval, TimeSpan(parsing: interval).map({ $0.seconds > 0 }) != true {
-      throw ValidationError("--interval: expected a time like 60s or 5m, got '\(interval)'")
-    }
+    if let interval { _ = try FlagValue.timeSpan(interval, flag: "--interval", in: Limits.interval) }
   }
 
   private var intervalSeconds: Double? { interval.flatMap { TimeSpan(parsing: $0)?.seconds } }
 
   func run() async throws {
+    MoveSignals.ignoreHangups()
     let logger = Logger(label: "ballast.balance", factory: { StreamLogHandler.standardError(label: $0) })
     let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)
     let unresolved = try await session.reconcile(logger: logger).filter { $0.resolution == .unresolved }
     if !unresolved.isEmpty {
-      throw ValidationError(
+      throw CommandFailure(
         "\(unresolved.count) migration(s) left in flight by an earlier process could not be settled; "
           + "see `ballast history` and run `ballast balance` again once the hosts answer")
     }
     let holder = LeaseHolder.current(command: loop ? "balance --loop" : "balance")
+    // With --loop a simulated cluster's clock runs at --pace (1 unless told otherwise).
+    let pace = session.simulated == nil ? nil : (simulation.pace ?? (loop ? 1 : nil))
+    let spacing = RoundSpacing(interval: intervalSeconds ?? session.policy.monitor.interval.seconds, pace: pace)
     let controller = BalanceController(
       driver: session.driver, clock: session.clock, journal: session.store,
       history: SQLiteLoopHistory(store: session.store, holder: holder), policy: session.policy,
       options: .init(
         cluster: session.cluster.name, dryRun: dryRun, requireHold: loop || once,
-        trigger: loop || once ? .loop : .balance, interval: intervalSeconds),
+        trigger: loop || once ? .loop : .balance, interval: loop ? spacing.interval : intervalSeconds),
       hosts: session.cluster.hosts, logger: logger)
     if loop || once { try await controller.restoreHold() }
-    let pacer = session.simulated.flatMap { driver in
-      (loop || simulation.pace != nil) ? VirtualPacer(clock: driver.clock, rate: simulation.pace ?? 1) : nil
-    }
+    let pacer = session.simulated.flatMap { driver in pace.map { VirtualPacer(clock: driver.clock, rate: $0) } }
     defer { pacer?.stop() }
     let print = RoundPrinter(json: json)
 
     if loop {
-      let seconds = intervalSeconds ?? session.policy.monitor.interval.seconds
       let policyPath = files.policy
       let cluster = session.cluster
       let service = BalanceLoopService(
-        controller: controller, interval: seconds,
+        controller: controller, clock: session.clock, spacing: spacing,
         reloadPolicy: policyPath.map { path in { @Sendable in try ClusterFiles.policy(at: path, for: cluster) } },
         logger: logger, onRound: { print.round($0) })
       let group = ServiceGroup(
         configuration: .init(
           services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
-          gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+          logger: logger))
+      // SIGTERM / SIGINT stop the loop (migrations in flight finish, or abort per onCancel); a
+      // second one aborts them where it is safe.
+      let signals = await StopSignals.trap { force in
+        if force {
+          logger.notice("stopping now: migrations in flight abort where it is safe; each rollback is recorded")
+        }
+        Task { await controller.stop(force: force) }
+      }
       try await group.run()
+      await signals.restore()
     } else {
-      print.round(try await controller.round())
+      let signals = await StopSignals.trap { force in Task { await controller.stop(force: force) } }
+      let report = try await controller.round()
+      await signals.restore()
+      print.round(report)
     }
     if save, let simulated = session.simulated {
       let final = try await simulated.inventory()

@@ -31,17 +31,22 @@ struct BenchCommand: AsyncParsableCommand {
 
   func validate() throws {
     _ = try parsedSizes()
-    if minImprovement != "policy", Double(minImprovement) == nil {
-      throw ValidationError("--min-improvement must be a number or 'policy', got \(minImprovement)")
+    if minImprovement != "policy" {
+      guard let value = Double(minImprovement) else {
+        throw ValidationError("--min-improvement must be a number or 'policy', got \(SafeName.quoted(minImprovement))")
+      }
+      try FlagValue.check(value, flag: "--min-improvement", in: 0...1, what: "an imbalance reduction")
     }
   }
 
   func parsedSizes() throws -> [(hosts: Int, vms: Int)] {
     try sizes.split(separator: ",").map { item in
       let parts = item.split(separator: "x")
-      guard parts.count == 2, let hosts = Int(parts[0]), let vms = Int(parts[1]), hosts > 0, vms >= 0 else {
-        throw ValidationError("--sizes: expected HOSTSxVMS like 1000x20000, got '\(item)'")
+      guard parts.count == 2, let hosts = Int(parts[0]), let vms = Int(parts[1]) else {
+        throw ValidationError("--sizes: expected HOSTSxVMS like 1000x20000, got \(SafeName.quoted(String(item)))")
       }
+      try FlagValue.check(hosts, flag: "--sizes (hosts)", in: GenerateCommand.hostRange)
+      try FlagValue.check(vms, flag: "--sizes (VMs)", in: GenerateCommand.vmRange)
       return (hosts, vms)
     }
   }
@@ -71,7 +76,7 @@ struct BenchCommand: AsyncParsableCommand {
       guard let cluster else { continue }
       let indexTime = clock.measure { _ = PlacementState(cluster: cluster, policy: policyValue) }
       var balance: MigrationPlan?
-      let balanceTime = clock.measure { balance = BalancePlanner.plan(cluster: cluster, policy: policyValue) }
+      let balanceTime = try clock.measure { balance = try BalancePlanner.plan(cluster: cluster, policy: policyValue) }
       let target = Self.largestHost(cluster)
       var drain: MigrationPlan?
       let drainTime = clock.measure {

@@ -50,6 +50,7 @@ struct DrainCommand: AsyncParsableCommand {
   @OptionGroup var simulation: SimulationOptions
 
   func run() async throws {
+    MoveSignals.ignoreHangups()
     let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)
     if dryRun {
       try await showPlan(session)

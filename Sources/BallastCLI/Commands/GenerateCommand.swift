@@ -34,12 +34,14 @@ struct GenerateCommand: AsyncParsableCommand {
         + "into this folder, and point each VM's trace: at its file.", valueName: "dir"))
   var traces: String?
 
+  /// Clusters this command generates: far beyond any real one, small enough to fit in memory.
+  static let hostRange = 1...100_000
+  static let vmRange = 0...2_000_000
+
   func validate() throws {
-    guard hosts >= 1 else { throw ValidationError("--hosts must be at least 1, got \(hosts)") }
-    guard vms >= 0 else { throw ValidationError("--vms must be 0 or more, got \(vms)") }
-    guard (0...1).contains(sharedRatio) else {
-      throw ValidationError("--shared-ratio must be between 0 and 1, got \(sharedRatio)")
-    }
+    try FlagValue.check(hosts, flag: "--hosts", in: Self.hostRange)
+    try FlagValue.check(vms, flag: "--vms", in: Self.vmRange)
+    try FlagValue.check(sharedRatio, flag: "--shared-ratio", in: 0...1, what: "a fraction")
     for model in models where CPUModels.features[model] == nil {
       throw ValidationError(
         "--cpu-models: unknown CPU model '\(model)'; known: \(CPUModels.names.joined(separator: ", "))")
@@ -74,13 +76,13 @@ struct GenerateCommand: AsyncParsableCommand {
     do {
       try FileManager.default.createDirectory(at: folderURL, withIntermediateDirectories: true)
     } catch {
-      throw ValidationError("--traces: cannot create the folder \(folder): \(error.localizedDescription)")
+      throw CommandFailure("--traces: cannot create the folder \(folder): \(error.localizedDescription)")
     }
     let base = output.map { URL(fileURLWithPath: $0).deletingLastPathComponent().standardizedFileURL.path }
     let generated = TraceGenerator(seed: seed).traces(for: cluster)
     for i in cluster.vms.indices {
       guard let trace = generated[cluster.vms[i].name] else { continue }
-      let file = folderURL.appendingPathComponent("\(cluster.vms[i].name).txt")
+      let file = folderURL.appendingPathComponent(SafeName.fileName(cluster.vms[i].name) + ".txt")
       try AtomicFile.write(TraceGenerator.text(trace), to: file.path)
       cluster.vms[i].trace = Self.relative(file.standardizedFileURL.path, to: base) ?? file.path
     }

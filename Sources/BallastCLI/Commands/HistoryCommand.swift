@@ -78,7 +78,7 @@ struct HistoryShowCommand: AsyncParsableCommand {
   func run() async throws {
     let store = try database.openExistingStore()
     guard let detail = try await store.migration(id: id) else {
-      throw ValidationError("no migration \(id) in \(store.path) — list them with `ballast history`")
+      throw CommandFailure("no migration \(id) in \(store.path) — list them with `ballast history`")
     }
     print(json ? try JSONOutput.string(detail) : HistoryText.migration(detail))
   }
@@ -138,7 +138,7 @@ struct HistoryQueryOptions: ParsableArguments {
   var limit = 50
 
   func validate() throws {
-    guard limit > 0 else { throw ValidationError("--limit must be at least 1, got \(limit)") }
+    try FlagValue.check(limit, flag: "--limit", in: 1...1_000_000)
   }
 
   /// `--since` as seconds since the Unix epoch.

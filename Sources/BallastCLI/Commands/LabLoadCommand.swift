@@ -32,12 +32,8 @@ extension LabCommand {
         throw ValidationError("give --duty, --rate or --working-set")
       }
       if let duty, !(0...100).contains(duty) { throw ValidationError("--duty: expected 0 to 100, got \(duty)") }
-      if let rate, Bandwidth(parsing: rate) == nil {
-        throw ValidationError("--rate: expected a rate like 8MB/s, got '\(rate)'")
-      }
-      if let workingSet, ByteCount(parsing: workingSet) == nil {
-        throw ValidationError("--working-set: expected a size like 16MiB, got '\(workingSet)'")
-      }
+      if let rate { _ = try FlagValue.bandwidth(rate, flag: "--rate", in: Limits.dirtyRate) }
+      if let workingSet { _ = try FlagValue.bytes(workingSet, flag: "--working-set", in: Limits.workingSet) }
     }
 
     func run() async throws {

@@ -50,6 +50,7 @@ struct MigrateCommand: AsyncParsableCommand {
   }
 
   func run() async throws {
+    MoveSignals.ignoreHangups()
     let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)
     let requested: ManualMove.Requested = live ? .live : cold ? .cold : .auto
     let asJSON = json || !standardOutputIsTerminal

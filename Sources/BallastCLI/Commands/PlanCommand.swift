@@ -54,6 +54,7 @@ struct PlanCommand: AsyncParsableCommand {
 
   func run() async throws {
     if execute {
+      MoveSignals.ignoreHangups()
       try await runPlan()
       return
     }
@@ -68,7 +69,7 @@ struct PlanCommand: AsyncParsableCommand {
     }
     let clock = ContinuousClock()
     var plan: MigrationPlan?
-    let elapsed = clock.measure { plan = BalancePlanner.plan(cluster: cluster, policy: policy) }
+    let elapsed = try clock.measure { plan = try BalancePlanner.plan(cluster: cluster, policy: policy) }
     guard let plan else { return }
     let millis = noTiming ? nil : elapsed.milliseconds
     print(
@@ -88,7 +89,7 @@ struct PlanCommand: AsyncParsableCommand {
       let cluster = try await session.inventory()
       let moved = MoveHistory(
         lastMove: try await history.lastMoves(cluster: cluster.name), now: session.clock.now())
-      let plan = BalancePlanner.plan(cluster: cluster, policy: session.policy, history: moved)
+      let plan = try BalancePlanner.plan(cluster: cluster, policy: session.policy, history: moved)
       Self.announce(plan, policy: session.policy, json: asJSON)
       guard plan.refusal == nil, !plan.moves.isEmpty else {
         let id = try await session.store.recordPlan(plan, dryRun: false, at: session.clock.now())

@@ -27,6 +27,7 @@ struct ReconcileCommand: AsyncParsableCommand {
   var json = false
 
   func run() async throws {
+    MoveSignals.ignoreHangups()
     let session = try await ClusterSession.open(files: files, database: database, statePath: simulation.state)
     let quiet = Logger(label: "ballast.reconcile", factory: { _ in SwiftLogNoOpLogHandler() })
     let results = try await session.withLease(command: "reconcile") {

@@ -51,13 +51,12 @@ struct SimulateCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Log every round's decision to standard error.")
   var verbose = false
 
+  /// Simulated time one replay may cover.
+  static let durationRange = TimeSpan.seconds(1)...TimeSpan.days(366)
+
   func validate() throws {
-    guard let duration = TimeSpan(parsing: duration), duration.seconds > 0 else {
-      throw ValidationError("--duration: expected a time like 24h or 90m, got '\(self.duration)'")
-    }
-    guard let step = TimeSpan(parsing: step), step.seconds > 0 else {
-      throw ValidationError("--step: expected a time like 5m or 60s, got '\(self.step)'")
-    }
+    let duration = try FlagValue.timeSpan(duration, flag: "--duration", in: Self.durationRange)
+    let step = try FlagValue.timeSpan(step, flag: "--step", in: Limits.interval)
     if duration.seconds / step.seconds > 100_000 {
       throw ValidationError("--duration / --step is over 100,000 rounds; use a longer --step")
     }
@@ -166,7 +165,7 @@ enum SimulationText {
       table.add([
         s.policy, f3(s.imbalanceMean), f3(s.imbalanceP95), f3(s.imbalanceMax), "\(s.migrations)", "\(s.live)",
         "\(s.cold)", "\(TimeSpan.milliseconds(s.downtimeTotalMs))", "\(TimeSpan.milliseconds(s.downtimeMaxMs))",
-        "\(ByteCount(Int64(s.bytesMoved)))", "\(TimeSpan(seconds: s.overloadHostSeconds)) host-time",
+        "\(ByteCount(clamping: s.bytesMoved))", "\(TimeSpan(seconds: s.overloadHostSeconds)) host-time",
       ])
     }
     return table.render()

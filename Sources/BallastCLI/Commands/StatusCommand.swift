@@ -37,6 +37,7 @@ struct StatusCommand: AsyncParsableCommand {
       guard let saved = try FileStateStore(path: state).load() else {
         throw CommandFailure("no simulated state in \(state) yet: migrate, drain or balance with --state write it")
       }
+      try saved.check(against: cluster, stateFile: state)
       cluster = saved.cluster
     } else {
       // A real backend's state: where each VM runs now, its measured CPU and memory.

@@ -3,12 +3,16 @@ import BallastModel
 import BallastRuntime
 
 extension PlanRunner {
-  /// A runner for a command: a SIGINT or SIGTERM says on standard error what happens next.
+  /// A runner for a command: each SIGINT or SIGTERM says on standard error what happens next.
   static func forCommand(policy: Policy, pace: Double?, journal: any MigrationJournal) -> PlanRunner {
     PlanRunner(
       policy: policy, pace: pace, journal: journal,
-      onStopRequested: {
-        printError("\nstopping: no new migrations start; migrations in flight finish or abort per the policy")
+      onStopRequested: { force in
+        printError(
+          force
+            ? "\nstopping now: migrations in flight abort where it is safe; each rollback is recorded"
+            : "\nstopping: no new migrations start; migrations in flight finish or abort per the policy "
+              + "(again to abort them now)")
       })
   }
 

@@ -32,5 +32,5 @@ enum RunReport {
     milliseconds >= 10_000 ? String(format: "%.1f s", milliseconds / 1000) : String(format: "%.0f ms", milliseconds)
   }
 
-  static func bytes(_ value: Double) -> String { ByteCount(Int64(max(value, 0).rounded())).description }
+  static func bytes(_ value: Double) -> String { ByteCount(clamping: value).description }
 }

@@ -109,7 +109,7 @@ enum HistoryText {
     if let remaining = f.remaining { parts.append("remaining \(bytes(remaining))") }
     if let rate = f.bandwidthBytesPerSecond { parts.append(Bandwidth(bytesPerSecond: rate).description) }
     if let downtime = f.downtimeMs { parts.append("downtime \(milliseconds(downtime))") }
-    if let throttle = f.throttle, throttle > 0 { parts.append("throttle \(Int((throttle * 100).rounded()))%") }
+    if let throttle = f.throttle, throttle > 0 { parts.append("throttle \(PlanRenderer.percent(throttle))") }
     if let checksum = f.checksum { parts.append("checksum \(checksum)") }
     if let note = f.note { parts.append(note) }
     return parts.joined(separator: ", ")
@@ -123,6 +123,6 @@ enum HistoryText {
 
   static func duration(_ seconds: Double) -> String { TimeSpan(seconds: max(0, seconds)).description }
   static func milliseconds(_ ms: Double) -> String { TimeSpan.milliseconds(max(0, ms)).description }
-  static func bytes(_ value: Double) -> String { ByteCount(Int64(max(0, value).rounded())).description }
+  static func bytes(_ value: Double) -> String { ByteCount(clamping: value).description }
   static func imbalance(_ value: Double) -> String { String(format: "%.3f", value) }
 }

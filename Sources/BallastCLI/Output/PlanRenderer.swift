@@ -92,7 +92,7 @@ enum PlanRenderer {
     } else if move.requiresShutdown {
       cost += ", VM down ~\(duration(predicted.downtimeMs / 1000)) (shut down, moved, restarted)"
     }
-    cost += ", sends \(ByteCount(Int64(predicted.bytes.rounded())))"
+    cost += ", sends \(ByteCount(clamping: predicted.bytes))"
     var lines = [
       "  \(position). \(move.vm)  \(move.from) → \(move.to)  \(move.kind.rawValue)  "
         + "starts at \(move.plannedStartSeconds > 0 ? "+" + duration(move.plannedStartSeconds) : "0s"), \(cost)",
@@ -124,10 +124,18 @@ enum PlanRenderer {
     return rounded == rounded.rounded() ? String(format: "%.0f", rounded) : String(format: "%.2f", rounded)
   }
 
-  static func percent(_ fraction: Double) -> String { "\(Int((fraction * 100).rounded()))%" }
+  /// `0.25` → `25%`; values that are not finite (a damaged history) as `?%`.
+  static func percent(_ fraction: Double) -> String {
+    let percent = (fraction * 100).rounded()
+    guard percent.isFinite, abs(percent) < 1e15 else {
+      return fraction.isNaN ? "?%" : String(format: "%.3g%%", percent)
+    }
+    return "\(Int(percent))%"
+  }
 
   static func duration(_ seconds: Double) -> String {
-    guard seconds.isFinite else { return "?" }
+    guard seconds.isFinite, abs(seconds) < 1e15 else { return seconds.isFinite ? fixed(seconds / 3600, 0) + "h" : "?" }
+    let seconds = max(seconds, 0)
     if seconds < 1 { return "\(Int((seconds * 1000).rounded()))ms" }
     if seconds < 60 { return fixed(seconds, 1) + "s" }
     let whole = Int(seconds.rounded())

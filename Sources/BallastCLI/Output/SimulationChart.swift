@@ -37,7 +37,8 @@ enum SimulationChart {
       table += "<tr><td>\(escape(s.policy))</td><td>\(f3(s.imbalanceMean))</td><td>\(f3(s.imbalanceP95))</td>"
       table += "<td>\(f3(s.imbalanceMax))</td><td>\(s.migrations)</td><td>\(s.live)</td><td>\(s.cold)</td>"
       table += "<td>\(TimeSpan.milliseconds(s.downtimeTotalMs))</td><td>\(TimeSpan.milliseconds(s.downtimeMaxMs))</td>"
-      table += "<td>\(ByteCount(Int64(s.bytesMoved)))</td><td>\(TimeSpan(seconds: s.overloadHostSeconds))</td></tr>\n"
+      table +=
+        "<td>\(ByteCount(clamping: s.bytesMoved))</td><td>\(TimeSpan(seconds: s.overloadHostSeconds))</td></tr>\n"
     }
     return table + "</table>\n"
   }

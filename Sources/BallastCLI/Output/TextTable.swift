@@ -28,7 +28,7 @@ struct TextTable {
   /// A bar of `width` cells filled to `fraction` (clamped to 0…1), then the percentage;
   /// values over 100 % end in `!`.
   static func bar(_ fraction: Double, width: Int = 16) -> String {
-    let clamped = min(max(fraction, 0), 1)
+    let clamped = fraction.isNaN ? 0 : min(max(fraction, 0), 1)
     let filled = Int((clamped * Double(width)).rounded())
     let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
     return bar + " " + percent(fraction) + (fraction > 1 ? "!" : "")
@@ -36,7 +36,7 @@ struct TextTable {
 
   /// `0.625` → ` 63%`.
   static func percent(_ fraction: Double) -> String {
-    let text = "\(Int((fraction * 100).rounded()))%"
+    let text = PlanRenderer.percent(fraction)
     return String(repeating: " ", count: max(0, 4 - text.count)) + text
   }
 }

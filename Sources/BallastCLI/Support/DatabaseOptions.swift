@@ -14,7 +14,8 @@ struct DatabaseOptions: ParsableArguments {
   /// The database path after `--db` and the environment.
   var path: String { HistoryLocation.path(option: db, environment: ProcessInfo.processInfo.environment) }
 
-  /// Opens an existing history database, for commands that only read it.
+  /// Opens an existing history database read-only, for commands that only read it: works on
+  /// a database this user may not write (another user's, mode 0444).
   func openExistingStore() throws -> HistoryStore {
     guard FileManager.default.fileExists(atPath: path) else {
       throw HistoryError(
@@ -22,6 +23,6 @@ struct DatabaseOptions: ParsableArguments {
         hint: "Ballast records one when it plans or migrates; run from that directory, or pass --db PATH "
           + "or set \(HistoryLocation.environmentVariable)")
     }
-    return try HistoryStore(path: path)
+    return try HistoryStore(path: path, access: .readOnly)
   }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BallastModel
 
 /// `--state FILE`: where a simulated cluster's hypervisors keep their state between runs.
 struct StateOption: ParsableArguments {
@@ -25,6 +26,8 @@ struct SimulationOptions: ParsableArguments {
   var state: String? { stateOption.state }
 
   func validate() throws {
-    if let pace, pace <= 0 { throw ValidationError("--pace must be positive") }
+    if let pace {
+      try FlagValue.check(pace, flag: "--pace", in: Limits.pace, what: "virtual seconds per real second")
+    }
   }
 }

@@ -34,6 +34,8 @@ public final class MigrationEngine: Sendable {
 
   struct Shared {
     var cancelRequested = false
+    /// A forced stop: moves in flight abort where it is safe, whatever the policy's `onCancel`.
+    var forceRequested = false
     /// Capacity held on destinations by moves in flight, by move token.
     var holds: [Int: CapacityHold] = [:]
     /// Live transfers before commitment, by move token: what cancellation aborts.
@@ -74,11 +76,17 @@ public final class MigrationEngine: Sendable {
 
   /// Stops the run: no new move starts; moves in flight finish, or abort where it is safe
   /// (before commitment) when the policy's `onCancel` is `abort`.
-  public func cancel() {
+  ///
+  /// With `force` (an operator insisting: a second Ctrl-C or SIGTERM), moves in flight abort
+  /// where it is safe whatever `onCancel` says, so the run ends promptly; each rollback is
+  /// journaled as usual, and a move past commitment still completes its activation.
+  public func cancel(force: Bool = false) {
     let inFlight: [Reservation] = shared.withLock { state in
-      guard !state.cancelRequested else { return [] }
+      let aborting = policy.onCancel == .abort || state.forceRequested
+      let startsAborting = !(state.cancelRequested && aborting) && (force || policy.onCancel == .abort)
       state.cancelRequested = true
-      return policy.onCancel == .abort ? state.transfers.sorted { $0.key < $1.key }.map(\.value) : []
+      if force { state.forceRequested = true }
+      return startsAborting ? state.transfers.sorted { $0.key < $1.key }.map(\.value) : []
     }
     for reservation in inFlight { abortTransfer(reservation) }
   }
@@ -90,7 +98,9 @@ public final class MigrationEngine: Sendable {
   public var isCancelled: Bool { shared.withLock { $0.cancelRequested } }
 
   /// Whether a move in flight must stop at its next safe point.
-  var mustAbort: Bool { policy.onCancel == .abort && isCancelled }
+  var mustAbort: Bool {
+    shared.withLock { $0.cancelRequested && (policy.onCancel == .abort || $0.forceRequested) }
+  }
 
   /// Asks the driver to stop a transfer and resume the VM on its source, without waiting.
   func abortTransfer(_ reservation: Reservation) {

@@ -9,9 +9,12 @@ import BallastModel
 extension SimulatedDriver {
   /// Adopts the state another process saved in the store since this driver last read or wrote
   /// it. Nothing changes while this driver has transfers in flight (the lease should make that
-  /// impossible) or when the store cannot be read (the next save replaces it).
+  /// impossible), when the store cannot be read, or when what it holds is not this cluster's
+  /// state (see ``SimulatedState/problems(against:)``): the next save replaces it.
   public func adoptStoredChanges() {
-    guard let store, activeTransfers.isEmpty, let stored = try? store.loadIfChanged() else { return }
+    guard let store, activeTransfers.isEmpty, let stored = try? store.loadIfChanged(),
+      stored.problems(against: state.cluster).isEmpty
+    else { return }
     state = stored
     (vmPosition, hostPosition) = Self.positions(stored.cluster)
     residents = Self.residents(stored)

@@ -68,14 +68,18 @@ public actor SimulatedDriver: Driver {
   }
 
   /// Hypervisors in the state a previous process left in `store`; the clock resumes at the
-  /// saved time.
+  /// saved time. With `cluster` (the cluster file), a state that does not match it (another
+  /// cluster, VMs missing, on unknown hosts or on two hosts, numbers out of range) is refused
+  /// with every reason (see ``SimulatedState/problems(against:)``).
   public init(
-    resumingFrom store: any SimulatedStateStore, timings: SimulationTimings = SimulationTimings(),
-    faults: [SimulatedFault] = [], origin: Double = VirtualClock.defaultOrigin, switchover: SwitchoverStyle = .staged
+    resumingFrom store: any SimulatedStateStore, expecting cluster: Cluster? = nil,
+    timings: SimulationTimings = SimulationTimings(), faults: [SimulatedFault] = [],
+    origin: Double = VirtualClock.defaultOrigin, switchover: SwitchoverStyle = .staged
   ) throws {
     guard let saved = try store.load() else {
       throw SimulationError("no simulated state saved yet", hint: "start from the cluster file instead")
     }
+    if let cluster { try saved.check(against: cluster, stateFile: (store as? FileStateStore)?.path ?? "saved") }
     self.clock = VirtualClock(origin: origin, elapsed: saved.elapsed)
     self.timings = timings
     self.switchover = switchover

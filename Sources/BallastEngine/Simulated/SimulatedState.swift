@@ -133,3 +133,113 @@ public struct SimulatedReservation: Sendable, Hashable, Codable {
     self.copiedDisks = []
   }
 }
+
+extension SimulatedState {
+  /// Why this state cannot be the hypervisors of `cluster` (the cluster file it is used with),
+  /// in an operator's words; empty when it can.
+  ///
+  /// A state file is written by Ballast but read back as untrusted input: it must be for the
+  /// same cluster (name, hosts, datastores, each VM's size), every VM must be on a known host
+  /// with exactly one owner and run at most once, and every number must be in range.
+  public func problems(against cluster: Cluster) -> [String] {
+    var problems: [String] = []
+    let saved = self.cluster
+    if saved.name != cluster.name {
+      problems.append("it was made for cluster \(SafeName.quoted(saved.name)), not \(SafeName.quoted(cluster.name))")
+    }
+    problems += Self.differences(
+      "host", saved.hosts.map(\.name), cluster.hosts.map(\.name))
+    problems += Self.differences("datastore", saved.datastores.map(\.name), cluster.datastores.map(\.name))
+    problems += Self.differences("VM", saved.vms.map(\.name), cluster.vms.map(\.name))
+    let fileHosts = Dictionary(cluster.hosts.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+    for host in saved.hosts {
+      guard let file = fileHosts[host.name] else { continue }
+      if host.cores != file.cores || host.memory != file.memory || host.cpuModel != file.cpuModel
+        || host.migrationBandwidth != file.migrationBandwidth || Set(host.datastores) != Set(file.datastores)
+      {
+        problems.append("host \(host.name) has another size, CPU, link or datastores than in the cluster file")
+      }
+    }
+    let fileVMs = Dictionary(cluster.vms.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+    for vm in saved.vms {
+      if fileHosts[vm.host] == nil { problems.append("VM \(vm.name) is on unknown host \(SafeName.quoted(vm.host))") }
+      if let file = fileVMs[vm.name],
+        vm.vcpus != file.vcpus || vm.memory != file.memory || vm.disks.map(\.size) != file.disks.map(\.size)
+          || vm.dirtyRate != file.dirtyRate || vm.workingSet != file.workingSet
+      {
+        // Not its CPU model: a cold move starts a VM with its new host's.
+        problems.append("VM \(vm.name) has another size or other disks than in the cluster file")
+      }
+      if !(0...1).contains(vm.usage.cpu) || !(0...1).contains(vm.usage.memory) {
+        problems.append("VM \(vm.name) has a load outside 0…1")
+      }
+      let instances = instances(of: vm.name)
+      if instances.isEmpty { problems.append("VM \(vm.name) is on no host") }
+      for instance in instances where fileHosts[instance.host] == nil {
+        problems.append("VM \(vm.name) has an instance on unknown host \(SafeName.quoted(instance.host))")
+      }
+    }
+    for name in instances.keys where fileVMs[name] == nil {
+      problems.append("it holds instances of VM \(SafeName.quoted(name)), which the cluster file does not have")
+    }
+    problems += violations()
+    problems += numberProblems()
+    return problems
+  }
+
+  /// Throws ``SimulationError`` with every reason this state (read from `stateFile`) cannot be
+  /// the hypervisors of `cluster`; see ``problems(against:)``.
+  public func check(against cluster: Cluster, stateFile: String) throws {
+    let problems = problems(against: cluster)
+    guard !problems.isEmpty else { return }
+    let shown = problems.prefix(10).joined(separator: "; ") + (problems.count > 10 ? "; …" : "")
+    throw SimulationError(
+      "the simulated state \(stateFile) does not match cluster \(cluster.name): \(shown)",
+      hint: "use the state file made with this cluster file, or delete it to start from the cluster file")
+  }
+
+  /// Numbers out of range: clocks, counters, reservations, link overrides.
+  private func numberProblems() -> [String] {
+    var problems: [String] = []
+    if !elapsed.isFinite || !Limits.clockTime.contains(elapsed) {
+      problems.append("its elapsed time \(elapsed) is not a time (\(Limits.clockTime.phrase) seconds)")
+    }
+    if let clockTime, !clockTime.isFinite || !Limits.clockTime.contains(clockTime) {
+      problems.append("its clock time \(clockTime) is not a time (\(Limits.clockTime.phrase) seconds since 1970)")
+    }
+    if !Self.reservationNumbers.contains(nextReservation) {
+      problems.append("its next reservation number \(nextReservation) is not \(Self.reservationNumbers.phrase)")
+    }
+    for (token, reservation) in reservations.sorted(by: { $0.key < $1.key }) {
+      if !(0...Limits.vmMemory.upperBound.bytes).contains(reservation.memory)
+        || !(0...Limits.vcpus.upperBound).contains(reservation.vcpus)
+      {
+        problems.append("reservation \(SafeName.quoted(token)) holds more memory or vCPUs than any VM may have")
+      }
+    }
+    for (host, bandwidth) in bandwidthOverrides.sorted(by: { $0.key < $1.key })
+    where !(Bandwidth.zero...Limits.linkBandwidth.upperBound).contains(bandwidth) || !bandwidth.bytesPerSecond.isFinite
+    {
+      problems.append("the link of host \(SafeName.quoted(host)) is set to \(bandwidth), out of range")
+    }
+    return problems
+  }
+
+  /// Reservation numbers a state may hold: far more than any run makes, far from overflowing.
+  static let reservationNumbers = 1...(1 << 52)
+
+  /// Names in `saved` and `file` that only one has, or that `saved` repeats.
+  private static func differences(_ kind: String, _ saved: [String], _ file: [String]) -> [String] {
+    let savedSet = Set(saved)
+    let fileSet = Set(file)
+    var problems: [String] = []
+    if savedSet.count != saved.count { problems.append("it names a \(kind) twice") }
+    for name in fileSet.subtracting(savedSet).sorted() {
+      problems.append("\(kind) \(SafeName.quoted(name)) of the cluster file is missing from it")
+    }
+    for name in savedSet.subtracting(fileSet).sorted() {
+      problems.append("it has a \(kind) \(SafeName.quoted(name)) the cluster file does not")
+    }
+    return problems
+  }
+}

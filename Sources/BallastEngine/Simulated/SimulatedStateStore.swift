@@ -1,3 +1,4 @@
+import BallastModel
 import Foundation
 import Synchronization
 
@@ -36,8 +37,9 @@ public final class InMemoryStateStore: SimulatedStateStore {
   public var saveCount: Int { writes.load(ordering: .relaxed) }
 }
 
-/// A store in a JSON file, replaced atomically (written to a temporary file, flushed, renamed),
-/// so a process killed at any moment leaves either the old or the new state behind.
+/// A store in a JSON file, replaced atomically (see ``AtomicFile``: an exclusive temporary file,
+/// flushed, renamed), so a process killed at any moment leaves either the old or the new state
+/// behind. The file is readable by its owner only.
 public struct FileStateStore: SimulatedStateStore {
   public let path: String
   /// The file as this store last read or wrote it, to tell when another process replaced it.
@@ -63,7 +65,8 @@ public struct FileStateStore: SimulatedStateStore {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     let data = try encoder.encode(state)
-    try DurableFile.replace(path, with: data)
+    // Owner-only whatever the umask, like the history database: it says where every VM is.
+    try AtomicFile.write(data, to: path, permissions: 0o600)
     seen.set(FileVersion(path: path))
   }
 
@@ -100,29 +103,6 @@ final class FileVersionMemo: Sendable {
 
   func get() -> FileVersion? { version.withLock { $0 } }
   func set(_ value: FileVersion?) { version.withLock { $0 = value } }
-}
-
-/// Atomic, durable replacement of a file: temporary file in the same directory, fsync, rename.
-enum DurableFile {
-  /// Writes `data` to `path` so readers see either the old file or the whole new one.
-  static func replace(_ path: String, with data: Data) throws {
-    let temporary = path + ".tmp-\(getpid())"
-    guard FileManager.default.createFile(atPath: temporary, contents: nil) else {
-      throw SimulationError("cannot create \(temporary)", hint: "check that the directory exists and is writable")
-    }
-    do {
-      let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
-      try handle.write(contentsOf: data)
-      try handle.synchronize()
-      try handle.close()
-      guard rename(temporary, path) == 0 else {
-        throw SimulationError("cannot rename \(temporary) to \(path): errno \(errno)")
-      }
-    } catch {
-      try? FileManager.default.removeItem(atPath: temporary)
-      throw error
-    }
-  }
 }
 
 /// A failure of the simulation itself (not of a simulated hypervisor).

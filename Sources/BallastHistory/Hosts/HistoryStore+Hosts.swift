@@ -40,11 +40,16 @@ extension HistoryStore {
     }
   }
 
-  /// Deletes samples taken before `time`; returns how many were deleted.
+  /// Deletes samples taken before `time` (of `cluster` only, when given); returns how many
+  /// were deleted. The balancing loop calls it every round with its retention.
   @discardableResult
-  public func pruneHostSamples(before time: Double) async throws -> Int {
+  public func pruneHostSamples(before time: Double, cluster: String? = nil) async throws -> Int {
     try await write("prune host samples") { db in
-      try db.execute(sql: "DELETE FROM host_samples WHERE at < ?", arguments: [time])
+      var filter = SQLConditions()
+      filter.add("at < ?", time)
+      filter.add("cluster = ?", cluster)
+      try db.execute(
+        sql: "DELETE FROM host_samples \(filter.whereClause)", arguments: StatementArguments(filter.arguments))
       return db.changesCount
     }
   }

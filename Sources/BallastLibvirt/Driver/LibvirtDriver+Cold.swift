@@ -198,8 +198,8 @@ extension LibvirtDriver {
 enum VolumeXML {
   /// An empty volume called `name` of `capacity` bytes in `format`, to upload a copy into.
   static func copy(of name: String, capacity: Int64, format: String) -> String {
-    "<volume><name>\(XMLText.escape(name))</name><capacity unit='bytes'>\(max(capacity, 0))</capacity>"
-      + "<target><format type='\(XMLText.escape(format))'/></target></volume>"
+    "<volume><name>\(SafeName.xmlEscaped(name))</name><capacity unit='bytes'>\(max(capacity, 0))</capacity>"
+      + "<target><format type='\(SafeName.xmlEscaped(format))'/></target></volume>"
   }
 }
 

@@ -262,7 +262,7 @@ extension LibvirtDriver {
         continue
       }
       let model = result[i].cpuModel
-      let xml = "<cpu mode='custom' match='exact'><model fallback='forbid'>\(XMLText.escape(model))</model></cpu>"
+      let xml = "<cpu mode='custom' match='exact'><model fallback='forbid'>\(SafeName.xmlEscaped(model))</model></cpu>"
       let features = try? await onHost(result[i].host, vm: result[i].name, "expanding CPU model \(model)") {
         connection in
         try CPUFeatureList.parse(connection.expandCPU(xml))

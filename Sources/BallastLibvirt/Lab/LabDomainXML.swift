@@ -24,24 +24,24 @@ struct LabDomainXML {
       devices += """
             <disk type='file' device='disk'>
               <driver name='qemu' type='qcow2' cache='none'/>
-              <source file='\(XMLText.escape(path))'/>
+              <source file='\(SafeName.xmlEscaped(path))'/>
               <target dev='vd\(letter)' bus='virtio'/>
             </disk>
 
         """
     }
     return """
-      <domain type='\(XMLText.escape(type))'>
-        <name>\(XMLText.escape(vm.name))</name>
+      <domain type='\(SafeName.xmlEscaped(type))'>
+        <name>\(SafeName.xmlEscaped(vm.name))</name>
         <memory unit='MiB'>\(memoryMiB)</memory>
         <vcpu>\(max(vm.vcpus ?? 1, 1))</vcpu>
         <os>
           <type arch='x86_64' machine='pc'>hvm</type>
-          <kernel>\(XMLText.escape(kernel))</kernel>
-          <cmdline>\(XMLText.escape(workload.commandLine))</cmdline>
+          <kernel>\(SafeName.xmlEscaped(kernel))</kernel>
+          <cmdline>\(SafeName.xmlEscaped(workload.commandLine))</cmdline>
         </os>
         <cpu mode='custom' match='exact' check='none'>
-          <model fallback='forbid'>\(XMLText.escape(vm.cpuModel ?? "qemu64"))</model>
+          <model fallback='forbid'>\(SafeName.xmlEscaped(vm.cpuModel ?? "qemu64"))</model>
         </cpu>
         <on_poweroff>destroy</on_poweroff>
         <devices>

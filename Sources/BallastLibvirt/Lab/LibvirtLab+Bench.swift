@@ -1,4 +1,5 @@
 import BallastEngine
+import BallastModel
 import Foundation
 
 extension LibvirtLab {
@@ -13,7 +14,7 @@ extension LibvirtLab {
       let connection = try LibvirtConnection.open(uri)
       for name in names where try connection.domain(named: name) == nil {
         _ = try connection.define(
-          "<domain type='qemu'><name>\(XMLText.escape(name))</name><memory unit='MiB'>16</memory><vcpu>1</vcpu>"
+          "<domain type='qemu'><name>\(SafeName.xmlEscaped(name))</name><memory unit='MiB'>16</memory><vcpu>1</vcpu>"
             + "<os><type arch='x86_64'>hvm</type></os></domain>")
       }
     }

@@ -189,7 +189,7 @@ public struct LibvirtLab: Sendable {
       let connection = try LibvirtConnection.open(uri)
       for (name, folder) in wanted where try connection.storagePool(named: name) == nil {
         let xml =
-          "<pool type='dir'><name>\(XMLText.escape(name))</name><target><path>\(XMLText.escape(folder))</path>"
+          "<pool type='dir'><name>\(SafeName.xmlEscaped(name))</name><target><path>\(SafeName.xmlEscaped(folder))</path>"
           + "</target></pool>"
         guard let pool = virStoragePoolDefineXML(connection.pointer, xml, 0) else {
           throw Libvirt.lastFailure("defining pool \(name)")

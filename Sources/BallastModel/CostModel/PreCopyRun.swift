@@ -33,7 +33,7 @@ public struct PreCopyParameters: Sendable, Hashable, Codable {
     let touched = vm.usage.memory > 0 ? vm.memory.double * min(vm.usage.memory, 1) : vm.memory.double
     let sent = min(max(touched, vm.workingSet.double), vm.memory.double)
     self.init(
-      memory: ByteCount(Int64(sent.rounded())), dirtyRate: vm.dirtyRate, workingSet: vm.workingSet,
+      memory: ByteCount(clamping: sent), dirtyRate: vm.dirtyRate, workingSet: vm.workingSet,
       downtimeLimit: downtimeLimit, convergence: convergence)
   }
 }
@@ -145,7 +145,7 @@ public struct PreCopyRun: Sendable, Hashable {
 
   private func abortReason(_ rate: Double) -> String {
     let pause = TimeSpan(seconds: remaining / rate)
-    return "pre-copy does not converge: after \(rounds) rounds \(ByteCount(Int64(remaining))) stay dirty, "
+    return "pre-copy does not converge: after \(rounds) rounds \(ByteCount(clamping: remaining)) stay dirty, "
       + "a \(pause) pause, over the \(parameters.downtimeLimit) limit"
   }
 

@@ -12,7 +12,8 @@ public enum ClusterFile {
     return try parse(text, file: path, policy: policy)
   }
 
-  /// Parses and validates cluster YAML `text` (named `file` in errors).
+  /// Parses and validates cluster YAML `text` (named `file` in errors). Every error is
+  /// reported at once, in file order: a broken value does not hide the others.
   public static func parse(_ text: String, file: String, policy: Policy? = nil) throws -> Cluster {
     let diagnostics = YAMLDiagnostics(file: file)
     guard let root = diagnostics.compose(text) else {
@@ -22,55 +23,25 @@ public enum ClusterFile {
       throw FileErrors(diagnostics.issues)
     }
     let reader = ClusterReader(diagnostics: diagnostics)
-    let cluster = reader.read(YAMLValue(node: root, path: "", diagnostics: diagnostics))
-    var issues = diagnostics.issues
-    if let cluster, issues.isEmpty {
-      issues += ClusterValidator.check(cluster, sourceMap: diagnostics.sourceMap, policy: policy)
+    guard let read = reader.read(YAMLValue(node: root, path: "", diagnostics: diagnostics)) else {
+      throw FileErrors(diagnostics.issues)
     }
-    guard let cluster, issues.isEmpty else { throw FileErrors(issues) }
-    return cluster
+    let issues =
+      diagnostics.issues
+      + ClusterValidator.check(read.cluster, sourceMap: diagnostics.sourceMap, policy: policy, origins: read.origins)
+    guard issues.isEmpty else { throw FileErrors(issues.sorted(by: FileIssue.inFileOrder)) }
+    return read.cluster
   }
 
-  static func readText(_ path: String) throws -> String {
-    guard FileManager.default.fileExists(atPath: path) else {
-      throw FileErrors([
-        FileIssue(file: path, line: 0, column: 0, keyPath: "", message: "no such file; check the path")
-      ])
-    }
-    guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
-    else {
-      throw FileErrors([
-        FileIssue(file: path, line: 0, column: 0, keyPath: "", message: "cannot read the file as UTF-8 text")
-      ])
-    }
-    return text
+  /// The text of the file at `path`, or ``FileErrors`` saying what is wrong with it: missing,
+  /// a directory, not a regular file (a FIFO is never opened for reading, so it cannot hang),
+  /// not readable, too large, or not UTF-8 (with the line of the first bad byte).
+  public static func readText(_ path: String) throws -> String {
+    try TextFile.read(path)
   }
 
   /// Writes `cluster` to `path` atomically (a temporary file renamed over the old one).
   public static func save(_ cluster: Cluster, to path: String) throws {
     try AtomicFile.write(ClusterWriter.yaml(cluster), to: path)
-  }
-}
-
-/// Writes text files atomically: a temporary file in the same folder, renamed into place.
-public enum AtomicFile {
-  /// Replaces `path` with `text`; readers see the old or the new file, never a mix.
-  public static func write(_ text: String, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let temporary = url.deletingLastPathComponent()
-      .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
-    do {
-      try Data(text.utf8).write(to: temporary)
-      if rename(temporary.path, url.path) != 0 {
-        throw CocoaError(.fileWriteUnknown)
-      }
-    } catch {
-      try? FileManager.default.removeItem(at: temporary)
-      throw FileErrors([
-        FileIssue(
-          file: path, line: 0, column: 0, keyPath: "",
-          message: "cannot write the file (\(error.localizedDescription)); check the folder exists and is writable")
-      ])
-    }
   }
 }

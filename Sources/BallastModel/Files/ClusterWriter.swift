@@ -75,18 +75,47 @@ public enum ClusterWriter {
     return out
   }
 
-  static func number(_ x: Double) -> String {
-    x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : String(x)
-  }
+  static func number(_ x: Double) -> String { UnitParser.wholeNumber(x) ?? String(x) }
 
   static func list(_ items: [String]) -> String { "[\(items.map(quoted).joined(separator: ", "))]" }
 
-  /// `text` as a plain scalar when that reads back as the same string, else double-quoted.
+  /// `text` as a plain scalar when that reads back as the same string, else double-quoted
+  /// with every character YAML would fold, trim or refuse escaped: what the reader reads
+  /// back is exactly `text`, whatever it holds (newlines, quotes, `:`, `#`, leading spaces,
+  /// any Unicode).
   static func quoted(_ text: String) -> String {
     let plain = text.allSatisfy { $0.isLetter || $0.isNumber || "-_./".contains($0) }
-    let ambiguous = ["true", "false", "yes", "no", "on", "off", "null", "~"].contains(text.lowercased())
-    if plain, !text.isEmpty, !ambiguous, Double(text) == nil, !text.hasPrefix("-") { return text }
-    let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+    let ambiguous = ["true", "false", "yes", "no", "on", "off", "y", "n", "null", "~"].contains(text.lowercased())
+    if plain, let first = text.unicodeScalars.first, first.properties.isAlphabetic || ("0"..."9").contains(first),
+      !ambiguous, Double(text) == nil, text.unicodeScalars.allSatisfy(isPrintable)
+    {
+      return text
+    }
+    var escaped = ""
+    for scalar in text.unicodeScalars {
+      switch scalar {
+      case "\\": escaped += "\\\\"
+      case "\"": escaped += "\\\""
+      case "\n": escaped += "\\n"
+      case "\t": escaped += "\\t"
+      case "\r": escaped += "\\r"
+      case _ where !isPrintable(scalar) || scalar.value == 0x85 || scalar.value == 0x2028 || scalar.value == 0x2029:
+        let hex = String(scalar.value, radix: 16, uppercase: true)
+        escaped +=
+          scalar.value > 0xFFFF
+          ? "\\U" + String(repeating: "0", count: 8 - hex.count) + hex
+          : "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+      default: escaped.unicodeScalars.append(scalar)
+      }
+    }
     return "\"\(escaped)\""
+  }
+
+  /// What YAML allows unescaped in a scalar (its `nb-char` minus the BOM).
+  static func isPrintable(_ scalar: Unicode.Scalar) -> Bool {
+    switch scalar.value {
+    case 0x20...0x7E, 0xA0...0xD7FF, 0xE000...0xFFFD, 0x10000...0x10FFFF: scalar.value != 0xFEFF
+    default: false
+    }
   }
 }

@@ -17,6 +17,11 @@ public struct FileIssue: Sendable, Hashable, Codable, CustomStringConvertible {
     self.message = message
   }
 
+  /// Orders issues of one file by position (stable for issues at the same place).
+  public static func inFileOrder(_ a: FileIssue, _ b: FileIssue) -> Bool {
+    (a.line, a.column) < (b.line, b.column)
+  }
+
   /// `file:line:column: keyPath: message`, the form editors and terminals link to.
   public var description: String {
     let location = line > 0 ? "\(file):\(line):\(column)" : file
@@ -52,7 +57,7 @@ public struct SourceMap: Sendable, Hashable {
     positions[keyPath] = Position(line: line, column: column)
   }
 
-  /// An issue at `keyPath` (or at the nearest recorded parent path).
+  /// An issue at `keyPath` (or at the nearest recorded parent path; line 1 when none is).
   public func issue(_ keyPath: String, _ message: String) -> FileIssue {
     var path = Substring(keyPath)
     while true {
@@ -63,6 +68,6 @@ public struct SourceMap: Sendable, Hashable {
       guard let cut = path.lastIndex(where: { $0 == "." || $0 == "[" }) else { break }
       path = path[..<cut]
     }
-    return FileIssue(file: file, line: 0, column: 0, keyPath: keyPath, message: message)
+    return FileIssue(file: file, line: 1, column: 1, keyPath: keyPath, message: message)
   }
 }

@@ -3,6 +3,7 @@ public enum Suggestion {
   /// The candidate closest to `word` (case-insensitive edit distance ≤ 2 or a case-only
   /// difference), or `nil`.
   static func closest(to word: String, in candidates: [String]) -> String? {
+    guard word.utf8.count <= 64 else { return nil }  // no name is that long: no suggestion, no quadratic work
     let lowered = word.lowercased()
     var best: (String, Int)?
     for candidate in candidates {

@@ -1,3 +1,4 @@
+import Foundation
 import Yams
 
 /// Collects the issues of one file while it is read, and where each key path sits.
@@ -11,10 +12,14 @@ final class YAMLDiagnostics {
     self.sourceMap = SourceMap(file: file)
   }
 
+  /// Records `message` at `node` (line 1 when there is none: every issue of a file's content
+  /// has a line).
   func report(_ node: Node?, _ keyPath: String, _ message: String) {
     let mark = node?.mark
     issues.append(
-      FileIssue(file: file, line: mark?.line ?? 0, column: mark?.column ?? 0, keyPath: keyPath, message: message))
+      FileIssue(
+        file: file, line: max(mark?.line ?? 1, 1), column: max(mark?.column ?? 1, 1), keyPath: keyPath,
+        message: message))
   }
 
   /// Parses `text` into a node tree, reporting a syntax error with its line.
@@ -24,24 +29,53 @@ final class YAMLDiagnostics {
       // themselves, and Yams' regex-based tag resolution is most of the parse time.
       return try Yams.compose(yaml: text, .basic)
     } catch let error as YamlError {
-      issues.append(syntaxIssue(error))
+      issues.append(syntaxIssue(error, in: text))
     } catch {
-      issues.append(FileIssue(file: file, line: 0, column: 0, keyPath: "", message: "\(error)"))
+      issues.append(FileIssue(file: file, line: 1, column: 1, keyPath: "", message: "cannot parse the file: \(error)"))
     }
     return nil
   }
 
-  private func syntaxIssue(_ error: YamlError) -> FileIssue {
+  /// The issue of a Yams error, at its line (never the document itself as context).
+  private func syntaxIssue(_ error: YamlError, in text: String) -> FileIssue {
+    func issue(_ line: Int, _ column: Int, _ message: String) -> FileIssue {
+      FileIssue(file: file, line: max(line, 1), column: max(column, 1), keyPath: "", message: message)
+    }
     switch error {
     case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
       .composer(let context, let problem, let mark, _):
       let detail = context.map { "\($0.text) " } ?? ""
-      return FileIssue(
-        file: file, line: mark.line, column: mark.column, keyPath: "",
-        message: "YAML syntax error: \(detail)\(problem)")
+      return issue(mark.line, mark.column, "YAML syntax error: \(detail)\(problem)")
+    case .reader(let problem, let offset, let value, _):
+      let (line, column) = offset.map { Self.position(ofCharacter: $0, in: text) } ?? (1, 1)
+      let character = value >= 0 ? String(format: " (U+%04X)", value) : ""
+      return issue(
+        line, column,
+        "YAML cannot read this character\(character): \(problem); remove it or write it as an escape in a quoted string"
+      )
+    case .duplicatedKeysInMapping(let duplicates, let context):
+      let keys = duplicates.sorted().map { SafeName.quoted($0) }.joined(separator: ", ")
+      return issue(
+        context.mark.line, context.mark.column,
+        "duplicate key \(keys) in one mapping (first written here); keep one of them")
     default:
-      return FileIssue(file: file, line: 0, column: 0, keyPath: "", message: "YAML error: \(error)")
+      return issue(1, 1, "YAML error: \(error)")
     }
+  }
+
+  /// 1-based line and column of the character at `offset` (in `Character`s, as Yams counts).
+  static func position(ofCharacter offset: Int, in text: String) -> (line: Int, column: Int) {
+    var line = 1
+    var column = 1
+    for character in text.prefix(offset) {
+      if character.isNewline {
+        line += 1
+        column = 1
+      } else {
+        column += 1
+      }
+    }
+    return (line, column)
   }
 }
 
@@ -87,36 +121,70 @@ struct YAMLValue {
     return text
   }
 
+  /// A name (of a VM, host, datastore, rule, cluster, label): not blank, at most 255 bytes,
+  /// no control characters. Names go into paths, command lines and terminals only through
+  /// ``SafeName``; these limits keep them printable and storable everywhere.
+  func name() -> String? {
+    guard let text = nonEmptyString() else { return nil }
+    if let problem = SafeName.problem(with: text) {
+      fail(problem)
+      return nil
+    }
+    return text
+  }
+
+  /// A path written in the file: not blank, at most 4,096 bytes, no control characters.
+  func filePath() -> String? {
+    guard let text = string() else { return nil }
+    if text.isEmpty {
+      fail("expected a path, got an empty string")
+      return nil
+    }
+    if text.utf8.count > Limits.pathBytes.upperBound {
+      fail("a path is at most \(Limits.pathBytes.upperBound) bytes, this one has \(text.utf8.count)")
+      return nil
+    }
+    if text.unicodeScalars.contains(where: SafeName.isControl) {
+      fail("a path cannot contain control characters (\(SafeName.quoted(text)))")
+      return nil
+    }
+    return text
+  }
+
   func int(atLeast minimum: Int) -> Int? {
     guard let text = scalarOrFail("a whole number") else { return nil }
-    guard let value = Int(text) else {
-      fail("expected a whole number, got '\(text)'")
-      return nil
-    }
-    guard value >= minimum else {
-      fail("expected a whole number of at least \(minimum), got \(value)")
-      return nil
-    }
-    return value
+    if let value = Int(text), value >= minimum { return value }
+    fail(
+      Self.isWholeNumber(text)
+        ? "expected a whole number of at least \(minimum), got \(SafeName.quoted(text))"
+        : "expected a whole number, got \(SafeName.quoted(text))")
+    return nil
   }
 
   func int(in range: ClosedRange<Int>) -> Int? {
-    guard let value = int(atLeast: range.lowerBound) else { return nil }
-    guard range.contains(value) else {
-      fail("expected a whole number from \(range.lowerBound) to \(range.upperBound), got \(value)")
-      return nil
-    }
-    return value
+    guard let text = scalarOrFail("a whole number") else { return nil }
+    if let value = Int(text), range.contains(value) { return value }
+    fail(
+      Self.isWholeNumber(text)
+        ? "expected a whole number \(range.phrase), got \(SafeName.quoted(text))"
+        : "expected a whole number, got \(SafeName.quoted(text))")
+    return nil
+  }
+
+  /// Whether `text` is written as a whole number (an optional sign, then digits), whatever its size.
+  private static func isWholeNumber(_ text: String) -> Bool {
+    let digits = text.trimmingWhitespace().drop { $0 == "-" || $0 == "+" }
+    return !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isWholeNumber }
   }
 
   func double(in range: ClosedRange<Double>, what: String = "a number") -> Double? {
     guard let text = scalarOrFail(what) else { return nil }
     guard let value = Double(text), value.isFinite else {
-      fail("expected \(what), got '\(text)'")
+      fail("expected \(what) \(range.phrase), got \(SafeName.quoted(text))")
       return nil
     }
     guard range.contains(value) else {
-      fail("expected \(what) from \(range.lowerBound) to \(range.upperBound), got \(text)")
+      fail("expected \(what) \(range.phrase), got \(SafeName.quoted(text))")
       return nil
     }
     return value
@@ -128,45 +196,45 @@ struct YAMLValue {
     case "true", "yes", "on": return true
     case "false", "no", "off": return false
     default:
-      fail("expected true or false, got '\(text)'")
+      fail("expected true or false, got \(SafeName.quoted(text))")
       return nil
     }
   }
 
-  func bytes(positive: Bool = true) -> ByteCount? {
-    guard let text = scalarOrFail("a size like 8GiB") else { return nil }
-    guard let value = ByteCount(parsing: text) else {
-      fail("expected a size with a unit like 8GiB, 512MiB or 40GB, got '\(text)'")
-      return nil
-    }
-    if positive, value.bytes <= 0 {
-      fail("expected a size above zero, got '\(text)'")
-      return nil
-    }
-    return value
+  func bytes(in range: ClosedRange<ByteCount>) -> ByteCount? {
+    quantity(
+      "size", like: "8GiB", examples: "8GiB, 512MiB or 40GB", units: ByteCount.units, range: range,
+      phrase: range.phrase, parse: ByteCount.init(parsing:))
   }
 
-  func bandwidth(positive: Bool = true) -> Bandwidth? {
-    guard let text = scalarOrFail("a rate like 10Gbit/s") else { return nil }
-    guard let value = Bandwidth(parsing: text) else {
-      fail("expected a rate with a unit like 10Gbit/s, 800Mbit/s or 200MB/s, got '\(text)'")
-      return nil
-    }
-    if positive, value.bytesPerSecond <= 0 {
-      fail("expected a rate above zero, got '\(text)'")
-      return nil
-    }
-    return value
+  func bandwidth(in range: ClosedRange<Bandwidth>) -> Bandwidth? {
+    quantity(
+      "rate", like: "10Gbit/s", examples: "10Gbit/s, 800Mbit/s or 200MB/s", units: Bandwidth.units, range: range,
+      phrase: range.phrase, parse: Bandwidth.init(parsing:))
   }
 
-  func timeSpan(positive: Bool = false) -> TimeSpan? {
-    guard let text = scalarOrFail("a time like 5m") else { return nil }
-    guard let value = TimeSpan(parsing: text) else {
-      fail("expected a time with a unit like 300ms, 60s, 5m or 1h, got '\(text)'")
+  func timeSpan(in range: ClosedRange<TimeSpan>) -> TimeSpan? {
+    quantity(
+      "time", like: "5m", examples: "300ms, 60s, 5m or 1h", units: TimeSpan.units, range: range,
+      phrase: range.phrase, parse: TimeSpan.init(parsing:))
+  }
+
+  /// A quantity with a unit (`8GiB`, `10Gbit/s`, `5m`) within `range` (`phrase` in words),
+  /// reporting a missing unit, an unknown one and an out-of-range value each in its own words.
+  private func quantity<Quantity: Comparable>(
+    _ noun: String, like example: String, examples: String, units: [(suffix: String, factor: Double)],
+    range: ClosedRange<Quantity>, phrase: String, parse: (String) -> Quantity?
+  ) -> Quantity? {
+    guard let text = scalarOrFail("a \(noun) like \(example)") else { return nil }
+    guard let value = parse(text) else {
+      fail(
+        UnitParser.hasUnit(text, units)
+          ? "expected a \(noun) \(phrase), got \(SafeName.quoted(text))"
+          : "expected a \(noun) with a unit like \(examples), got \(SafeName.quoted(text))")
       return nil
     }
-    if positive, value.seconds <= 0 {
-      fail("expected a time above zero, got '\(text)'")
+    guard range.contains(value) else {
+      fail("expected a \(noun) \(phrase), got \(SafeName.quoted(text))")
       return nil
     }
     return value
@@ -177,7 +245,7 @@ struct YAMLValue {
     guard let text = scalarOrFail("one of \(allowed.joined(separator: ", "))") else { return nil }
     guard let value = E(rawValue: text) else {
       fail(
-        "expected one of \(allowed.joined(separator: ", ")), got '\(text)'"
+        "expected one of \(allowed.joined(separator: ", ")), got \(SafeName.quoted(text))"
           + Suggestion.hint(for: text, in: allowed))
       return nil
     }
@@ -192,10 +260,11 @@ struct YAMLValue {
     return sequence.enumerated().map { YAMLValue(node: $1, path: "\(path)[\($0)]", diagnostics: diagnostics) }
   }
 
-  func stringList() -> [String]? {
+  /// A list of names (see ``name()``).
+  func nameList() -> [String]? {
     guard let items = list() else { return nil }
-    let strings = items.compactMap { $0.nonEmptyString() }
-    return strings.count == items.count ? strings : nil
+    let names = items.compactMap { $0.name() }
+    return names.count == items.count ? names : nil
   }
 
   func stringMap() -> [String: String]? {
@@ -207,6 +276,14 @@ struct YAMLValue {
     for (key, value) in mapping {
       guard let k = key.scalar?.string, let v = value.scalar?.string else {
         diagnostics.report(key, path, "expected plain key: value pairs")
+        continue
+      }
+      if let problem = SafeName.problem(with: k) {
+        diagnostics.report(key, path, problem)
+        continue
+      }
+      if !v.isEmpty, let problem = SafeName.problem(with: v) {
+        diagnostics.report(value, "\(path).\(k)", problem)
         continue
       }
       result[k] = v
@@ -226,16 +303,18 @@ struct YAMLValue {
         diagnostics.report(keyNode, path, "expected a plain key")
         continue
       }
-      let childPath = path.isEmpty ? key : "\(path).\(key)"
       guard keys.contains(key) else {
+        let shown = key.count > 64 ? String(key.prefix(60)) + "…" : key
+        let childPath = path.isEmpty ? shown : "\(path).\(shown)"
         diagnostics.report(
           keyNode, childPath,
-          "unknown key '\(key)'" + Suggestion.hint(for: key, in: keys)
+          "unknown key \(SafeName.quoted(key))" + Suggestion.hint(for: key, in: keys)
             + (Suggestion.closest(to: key, in: keys) == nil ? "; expected one of \(keys.joined(separator: ", "))" : ""))
         continue
       }
+      let childPath = path.isEmpty ? key : "\(path).\(key)"
       if fields[key] != nil {
-        diagnostics.report(keyNode, childPath, "duplicate key '\(key)'")
+        diagnostics.report(keyNode, childPath, "duplicate key \(SafeName.quoted(key))")
         continue
       }
       fields[key] = YAMLValue(node: valueNode, path: childPath, diagnostics: diagnostics)

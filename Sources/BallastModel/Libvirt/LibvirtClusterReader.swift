@@ -1,23 +1,29 @@
 /// Reading a `driver: libvirt` cluster file: hosts with their URIs, the `libvirt:` section, and
-/// per-VM overrides instead of a VM list.
+/// per-VM overrides instead of a VM list. Quantities are range-checked like a simulated file's
+/// (``Limits``), names like every name (``SafeName/problem(with:)``).
 extension ClusterReader {
   func readLibvirt(
-    _ top: YAMLObject, version: Int?, name: String?, labRoot: String?, datastores: [Datastore]
-  ) -> Cluster? {
+    _ top: YAMLObject, version: Int?, name: String?, labRoot: String?, datastores: [Datastore],
+    origins: ClusterValidator.Origins
+  ) -> Result? {
+    var origins = origins
     let section = top.optional("libvirt")?.object(["mode", "tls", "unsafe", "migrationBandwidth"])
     let mode = section?.optional("mode").map { $0.choice(LibvirtSettings.MigrationMode.self) } ?? .direct
-    let tls = section?.optional("tls")?.bool() ?? false
-    let unsafe = section?.optional("unsafe")?.bool() ?? false
-    let bandwidth = section?.optional("migrationBandwidth")?.bandwidth() ?? .gbit(10)
-    let hosts = top.required("hosts", "a list of hosts with their libvirt uri")?.list()?.compactMap(libvirtHost)
-    let vms = top.optional("vms")?.list()?.compactMap(vmOverride) ?? []
-    let rules = top.optional("rules")?.list()?.compactMap(PolicyReader.rule) ?? []
-    guard let name, let hosts, let mode else { return nil }
+    let tls = section?.optional("tls").map { $0.bool() } ?? false
+    let unsafe = section?.optional("unsafe").map { $0.bool() } ?? false
+    let bandwidth =
+      section?.optional("migrationBandwidth").map { $0.bandwidth(in: Limits.linkBandwidth) } ?? .gbit(10)
+    let hosts = entries(
+      top.required("hosts", "a list of hosts with their libvirt uri"), libvirtHost, into: &origins.hosts)
+    let vms = entries(top.optional("vms"), vmOverride, into: &origins.vms)
+    let rules = entries(top.optional("rules"), PolicyReader.rule, into: &origins.rules)
     let settings = LibvirtSettings(
-      mode: mode, tls: tls, unsafe: unsafe, migrationBandwidth: bandwidth, hosts: hosts, vms: vms)
-    return Cluster(
-      version: version ?? 1, name: name, driver: .libvirt, labRoot: labRoot, datastores: datastores, hosts: [],
-      vms: [], rules: rules, libvirt: settings)
+      mode: mode ?? .direct, tls: tls ?? false, unsafe: unsafe ?? false, migrationBandwidth: bandwidth ?? .gbit(10),
+      hosts: hosts, vms: vms)
+    let cluster = Cluster(
+      version: version ?? ClusterFile.currentVersion, name: name ?? "", driver: .libvirt, labRoot: labRoot,
+      datastores: datastores, hosts: [], vms: [], rules: rules, libvirt: settings)
+    return Result(cluster: cluster, origins: origins)
   }
 
   private func libvirtHost(_ value: YAMLValue) -> LibvirtHost? {
@@ -26,18 +32,20 @@ extension ClusterReader {
         "name", "uri", "migrationURI", "cpuModel", "cpuFeatures", "migrationBandwidth", "cores", "memory",
       ])
     else { return nil }
-    let name = object.required("name", "the host's name")?.nonEmptyString()
-    let uri = object.optional("uri")?.nonEmptyString()
-    let migrationURI = object.optional("migrationURI")?.nonEmptyString()
-    let cpuModel = object.optional("cpuModel")?.nonEmptyString()
-    let features = object.optional("cpuFeatures")?.stringList() ?? []
-    let bandwidth = object.optional("migrationBandwidth")?.bandwidth()
-    let cores = object.optional("cores")?.int(atLeast: 1)
-    let memory = object.optional("memory")?.bytes()
-    guard let name else { return nil }
+    let name = object.required("name", "the host's name")?.name()
+    let uri = object.optional("uri").map { $0.nonEmptyString() }
+    let migrationURI = object.optional("migrationURI").map { $0.nonEmptyString() }
+    let cpuModel = object.optional("cpuModel").map { $0.name() }
+    let features = object.optional("cpuFeatures").map { $0.nameList() } ?? []
+    let bandwidth = object.optional("migrationBandwidth").map { $0.bandwidth(in: Limits.linkBandwidth) }
+    let cores = object.optional("cores").map { $0.int(in: Limits.hostCores) }
+    let memory = object.optional("memory").map { $0.bytes(in: Limits.hostMemory) }
+    guard let name, uri != .some(nil), migrationURI != .some(nil), cpuModel != .some(nil), let features,
+      bandwidth != .some(nil), cores != .some(nil), memory != .some(nil)
+    else { return nil }
     return LibvirtHost(
-      name: name, uri: uri, migrationURI: migrationURI, cpuModel: cpuModel, cpuFeatures: features,
-      migrationBandwidth: bandwidth, cores: cores, memory: memory)
+      name: name, uri: uri ?? nil, migrationURI: migrationURI ?? nil, cpuModel: cpuModel ?? nil,
+      cpuFeatures: features, migrationBandwidth: bandwidth ?? nil, cores: cores ?? nil, memory: memory ?? nil)
   }
 
   private func vmOverride(_ value: YAMLValue) -> VMOverride? {
@@ -47,20 +55,24 @@ extension ClusterReader {
         "usage",
       ])
     else { return nil }
-    let name = object.required("name", "the VM's name, as libvirt knows it")?.nonEmptyString()
-    let cpuModel = object.optional("cpuModel")?.nonEmptyString()
-    let dirtyRate = object.optional("dirtyRate")?.bandwidth(positive: false)
-    let workingSet = object.optional("workingSet")?.bytes(positive: false)
-    let labels = object.optional("labels")?.stringMap() ?? [:]
-    let host = object.optional("host")?.nonEmptyString()
-    let state = object.optional("state").map { $0.choice(PowerState.self) } ?? nil
-    let vcpus = object.optional("vcpus")?.int(atLeast: 1)
-    let memory = object.optional("memory")?.bytes()
-    let disks = object.optional("disks")?.list()?.compactMap(disk) ?? []
-    let usage = object.optional("usage").map(usage) ?? nil
-    guard let name else { return nil }
+    let name = object.required("name", "the VM's name, as libvirt knows it")?.name()
+    let cpuModel = object.optional("cpuModel").map { $0.name() }
+    let dirtyRate = object.optional("dirtyRate").map { $0.bandwidth(in: Limits.dirtyRate) }
+    let workingSet = object.optional("workingSet").map { $0.bytes(in: Limits.workingSet) }
+    let labels = object.optional("labels").map { $0.stringMap() } ?? [:]
+    let host = object.optional("host").map { $0.name() }
+    let state = object.optional("state").map { $0.choice(PowerState.self) }
+    let vcpus = object.optional("vcpus").map { $0.int(in: Limits.vcpus) }
+    let memory = object.optional("memory").map { $0.bytes(in: Limits.vmMemory) }
+    let disks = whole(object.optional("disks"), disk)
+    let usage = object.optional("usage").map(self.usage)
+    guard let name, cpuModel != .some(nil), dirtyRate != .some(nil), workingSet != .some(nil), let labels,
+      host != .some(nil), state != .some(nil), vcpus != .some(nil), memory != .some(nil), let disks,
+      usage != .some(nil)
+    else { return nil }
     return VMOverride(
-      name: name, cpuModel: cpuModel, dirtyRate: dirtyRate, workingSet: workingSet, labels: labels, host: host,
-      state: state, vcpus: vcpus, memory: memory, disks: disks, usage: usage)
+      name: name, cpuModel: cpuModel ?? nil, dirtyRate: dirtyRate ?? nil, workingSet: workingSet ?? nil,
+      labels: labels, host: host ?? nil, state: state ?? nil, vcpus: vcpus ?? nil, memory: memory ?? nil,
+      disks: disks, usage: usage ?? nil)
   }
 }

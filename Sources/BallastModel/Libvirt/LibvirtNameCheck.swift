@@ -9,10 +9,12 @@ extension ClusterFile {
     if let text = try? readText(path) {
       let diagnostics = YAMLDiagnostics(file: path)
       if let root = diagnostics.compose(text),
-        let cluster = ClusterReader(diagnostics: diagnostics).read(
+        let read = ClusterReader(diagnostics: diagnostics).read(
           YAMLValue(node: root, path: "", diagnostics: diagnostics))
       {
-        issues += PolicyFile.checkRules(cluster.rules, against: inventory, sourceMap: diagnostics.sourceMap)
+        issues += PolicyFile.checkRules(
+          read.cluster.rules, positions: read.origins.rules.positions, against: inventory,
+          sourceMap: diagnostics.sourceMap)
       }
     }
     if let policyPath {

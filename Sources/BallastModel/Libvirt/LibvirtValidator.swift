@@ -9,13 +9,15 @@ enum LibvirtValidator {
   static let transports: Set<String> = ["", "ssh", "libssh", "libssh2", "tls", "tcp", "unix", "ext"]
   static let migrationSchemes: Set<String> = ["tcp", "rdma", "unix"]
 
-  static func check(_ settings: LibvirtSettings, cluster: Cluster, sourceMap: SourceMap) -> [FileIssue] {
+  static func check(
+    _ settings: LibvirtSettings, cluster: Cluster, sourceMap: SourceMap, origins: ClusterValidator.Origins
+  ) -> [FileIssue] {
     var issues: [FileIssue] = []
     func report(_ path: String, _ message: String) { issues.append(sourceMap.issue(path, message)) }
     let datastoreNames = Set(cluster.datastores.map(\.name))
     var hostNames: Set<String> = []
     for (i, host) in settings.hosts.enumerated() {
-      let path = "hosts[\(i)]"
+      let path = "hosts[\(origins.hosts.positions[i])]"
       if !hostNames.insert(host.name).inserted { report("\(path).name", "duplicate host name '\(host.name)'") }
       if let uri = host.uri {
         if let problem = uriProblem(uri) { report("\(path).uri", problem) }
@@ -35,9 +37,9 @@ enum LibvirtValidator {
     }
     var vmNames: Set<String> = []
     for (i, vm) in settings.vms.enumerated() {
-      let path = "vms[\(i)]"
+      let path = "vms[\(origins.vms.positions[i])]"
       if !vmNames.insert(vm.name).inserted { report("\(path).name", "duplicate VM name '\(vm.name)'") }
-      if let host = vm.host, !hostNames.contains(host) {
+      if let host = vm.host, !hostNames.contains(host), !origins.hosts.mayHold(host) {
         report(
           "\(path).host",
           "VM \(vm.name) is on unknown host '\(host)'" + Suggestion.hint(for: host, in: Array(hostNames)))
@@ -51,7 +53,8 @@ enum LibvirtValidator {
       if let workingSet = vm.workingSet, let memory = vm.memory, workingSet > memory {
         report("\(path).workingSet", "working set \(workingSet) is larger than the VM's memory \(memory)")
       }
-      for (j, disk) in vm.disks.enumerated() where !datastoreNames.contains(disk.datastore) {
+      for (j, disk) in vm.disks.enumerated()
+      where !datastoreNames.contains(disk.datastore) && !origins.datastores.mayHold(disk.datastore) {
         report(
           "\(path).disks[\(j)].datastore",
           "unknown datastore '\(disk.datastore)'" + Suggestion.hint(for: disk.datastore, in: Array(datastoreNames))

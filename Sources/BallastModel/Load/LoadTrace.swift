@@ -28,17 +28,19 @@ public struct LoadTrace: Sendable, Hashable {
     for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
       let trimmed = String(line).trimmingWhitespace()
       if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-      guard let percent = Double(trimmed), percent >= 0 else {
+      // The line is not quoted: a trace path may name any file (even a secret one), and its
+      // content must not end up in an error message or a log.
+      guard let percent = Double(trimmed), percent.isFinite, percent >= 0 else {
         throw FileErrors([
           FileIssue(
             file: file, line: number + 1, column: 1, keyPath: "",
-            message: "expected a CPU percentage (a number from 0 to 100), got '\(trimmed)'")
+            message: "expected a CPU percentage (a number from 0 to 100) on this line; is this a trace file?")
         ])
       }
       values.append(min(percent, 100) / 100)
     }
     guard !values.isEmpty else {
-      throw FileErrors([FileIssue(file: file, line: 0, column: 0, keyPath: "", message: "the trace has no values")])
+      throw FileErrors([FileIssue(file: file, line: 1, column: 1, keyPath: "", message: "the trace has no values")])
     }
     return LoadTrace(stepSeconds: stepSeconds, cpu: values)
   }

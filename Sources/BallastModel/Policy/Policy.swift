@@ -46,6 +46,24 @@ public struct Policy: Sendable, Hashable, Codable {
     return minImprovement * Double(1 << (5 - level)) / 4
   }
 
+  /// A gap between two observations of the imbalance longer than this breaks the hold: three
+  /// intervals (`interval`, else `monitor.interval`), or `monitor.staleAfter` when longer.
+  public func holdGap(interval: Double? = nil) -> Double {
+    max(3 * (interval ?? monitor.interval.seconds), monitor.staleAfter.seconds)
+  }
+
+  /// The shortest time host samples may be kept: what rebuilding the hold after a restart
+  /// reads back, `holdFor` + ``holdGap(interval:)``.
+  public func minimumSampleRetention(interval: Double? = nil) -> TimeSpan {
+    TimeSpan(seconds: holdFor.seconds + holdGap(interval: interval))
+  }
+
+  /// How long the loop keeps host samples: `monitor.sampleRetention`, never less than
+  /// ``minimumSampleRetention(interval:)``.
+  public func sampleRetention(interval: Double? = nil) -> TimeSpan {
+    max(monitor.sampleRetention, minimumSampleRetention(interval: interval))
+  }
+
   /// Clusters up to this many active hosts use `minImprovement` as written.
   public static let minImprovementReferenceHosts = 16
 
@@ -175,6 +193,9 @@ public struct MonitorSettings: Sendable, Hashable, Codable {
   public var alpha: Double = 0.3
   /// A host whose newest sample is older than this is stale: nothing moves onto or off it.
   public var staleAfter: TimeSpan = .minutes(3)
+  /// How long the loop keeps host samples in the history; older ones are deleted each round.
+  /// Never shorter than ``Policy/minimumSampleRetention(interval:)``.
+  public var sampleRetention: TimeSpan = .days(7)
 
   public init() {}
 }

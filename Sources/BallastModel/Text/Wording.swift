@@ -3,7 +3,7 @@
 public enum Wording {
   /// `x` with at most `decimals` decimals and no trailing zeros: `8`, `1.5`, `0.25`.
   public static func number(_ x: Double, decimals: Int = 2) -> String {
-    guard x.isFinite else { return x > 0 ? "∞" : "-∞" }
+    guard x.isFinite else { return x.isNaN ? "?" : x > 0 ? "∞" : "-∞" }
     var scale = 1.0
     for _ in 0..<max(0, decimals) { scale *= 10 }
     let rounded = (x * scale).rounded() / scale
@@ -35,7 +35,7 @@ public enum Wording {
   }
 
   /// Bytes in the largest binary unit: `6.5GiB`.
-  public static func bytes(_ x: Double) -> String { ByteCount(Int64(max(0, x).rounded())).description }
+  public static func bytes(_ x: Double) -> String { ByteCount(clamping: x).description }
 
   /// A duration an operator reads: `850ms`, `9.2s`, `4m 12s`, `1h 5m`.
   public static func duration(_ seconds: Double) -> String {

@@ -24,7 +24,8 @@ public struct Bandwidth: Sendable, Hashable, Comparable, Codable, CustomStringCo
     ("GB/s", 1e9), ("MB/s", 1e6), ("kB/s", 1e3), ("KB/s", 1e3), ("B/s", 1),
   ]
 
-  /// Parses `10Gbit/s`, `200MB/s`, `1GiB/s`; `nil` when there is no known unit.
+  /// Parses `10Gbit/s`, `200MB/s`, `1GiB/s`; `nil` when there is no known unit or the value is
+  /// negative or not finite (ranges are checked where the value is read, see ``Limits``).
   public init?(parsing text: String) {
     guard let value = UnitParser.parse(text, units: Self.units), value >= 0 else { return nil }
     self.bytesPerSecond = value
@@ -51,11 +52,10 @@ public struct Bandwidth: Sendable, Hashable, Comparable, Codable, CustomStringCo
     let candidates: [(String, Double)] = [
       ("Gbit/s", bits / 1e9), ("MB/s", bytesPerSecond / 1e6), ("Mbit/s", bits / 1e6), ("kB/s", bytesPerSecond / 1e3),
     ]
-    for (suffix, value) in candidates where value >= 1 && value == value.rounded() {
-      return "\(Int64(value))\(suffix)"
+    for (suffix, value) in candidates where value >= 1 {
+      if let whole = UnitParser.wholeNumber(value) { return whole + suffix }
     }
-    let whole = bytesPerSecond == bytesPerSecond.rounded() && bytesPerSecond < 1e15
-    return (whole ? String(Int64(bytesPerSecond)) : String(bytesPerSecond)) + "B/s"
+    return (UnitParser.wholeNumber(bytesPerSecond) ?? String(bytesPerSecond)) + "B/s"
   }
 
   public func encode(to encoder: any Encoder) throws {

@@ -9,19 +9,41 @@ public struct ByteCount: Sendable, Hashable, Comparable, Codable, CustomStringCo
   /// Creates an amount from a number of bytes.
   public init(_ bytes: Int64) { self.bytes = bytes }
 
-  /// `n` kibibytes, mebibytes, gibibytes and tebibytes.
-  public static func kib(_ n: Double) -> ByteCount { ByteCount(Int64(n * 1024)) }
-  public static func mib(_ n: Double) -> ByteCount { ByteCount(Int64(n * 1_048_576)) }
-  public static func gib(_ n: Double) -> ByteCount { ByteCount(Int64(n * 1_073_741_824)) }
-  public static func tib(_ n: Double) -> ByteCount { ByteCount(Int64(n * 1_099_511_627_776)) }
+  /// The amount nearest to `bytes` that fits: rounded, clamped to `0…Int64.max`; NaN is zero.
+  /// For amounts computed in floating point (bytes sent, predictions): never traps.
+  public init(clamping bytes: Double) {
+    guard bytes.isFinite else {
+      self.bytes = bytes > 0 ? .max : 0
+      return
+    }
+    self.bytes = bytes >= 9.2e18 ? .max : Int64(max(bytes, 0).rounded())
+  }
+
+  /// `n` kibibytes, mebibytes, gibibytes, tebibytes and pebibytes (clamped, see ``init(clamping:)``).
+  public static func kib(_ n: Double) -> ByteCount { ByteCount(clamping: n * 1024) }
+  public static func mib(_ n: Double) -> ByteCount { ByteCount(clamping: n * 1_048_576) }
+  public static func gib(_ n: Double) -> ByteCount { ByteCount(clamping: n * 1_073_741_824) }
+  public static func tib(_ n: Double) -> ByteCount { ByteCount(clamping: n * 1_099_511_627_776) }
+  public static func pib(_ n: Double) -> ByteCount { ByteCount(clamping: n * 1_125_899_906_842_624) }
 
   public static let zero = ByteCount(0)
 
   public static func < (a: ByteCount, b: ByteCount) -> Bool { a.bytes < b.bytes }
-  public static func + (a: ByteCount, b: ByteCount) -> ByteCount { ByteCount(a.bytes + b.bytes) }
-  public static func - (a: ByteCount, b: ByteCount) -> ByteCount { ByteCount(a.bytes - b.bytes) }
-  public static func += (a: inout ByteCount, b: ByteCount) { a.bytes += b.bytes }
-  public static func -= (a: inout ByteCount, b: ByteCount) { a.bytes -= b.bytes }
+  /// Sums and differences saturate at `Int64.min` / `Int64.max` instead of trapping: totals of
+  /// many large VMs stay comparable with a host's capacity.
+  public static func + (a: ByteCount, b: ByteCount) -> ByteCount {
+    ByteCount(saturated(a.bytes.addingReportingOverflow(b.bytes)))
+  }
+  public static func - (a: ByteCount, b: ByteCount) -> ByteCount {
+    ByteCount(saturated(a.bytes.subtractingReportingOverflow(b.bytes)))
+  }
+  public static func += (a: inout ByteCount, b: ByteCount) { a = a + b }
+  public static func -= (a: inout ByteCount, b: ByteCount) { a = a - b }
+
+  private static func saturated(_ result: (partialValue: Int64, overflow: Bool)) -> Int64 {
+    guard result.overflow else { return result.partialValue }
+    return result.partialValue < 0 ? .max : .min  // the true result has the wrapped one's opposite sign
+  }
 
   /// The amount as a floating-point number of bytes, for arithmetic with rates.
   public var double: Double { Double(bytes) }
@@ -31,7 +53,8 @@ public struct ByteCount: Sendable, Hashable, Comparable, Codable, CustomStringCo
     ("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3), ("KB", 1e3), ("B", 1),
   ]
 
-  /// Parses `8GiB`, `512 MiB`, `40GB`, `1024B`; `nil` when there is no known unit.
+  /// Parses `8GiB`, `512 MiB`, `40GB`, `1024B`; `nil` when there is no known unit or the value is
+  /// negative or too large (ranges are checked where the value is read, see ``Limits``).
   public init?(parsing text: String) {
     guard let value = UnitParser.parse(text, units: Self.units), value >= 0, value < 9e18 else {
       return nil

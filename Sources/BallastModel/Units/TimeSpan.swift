@@ -23,7 +23,8 @@ public struct TimeSpan: Sendable, Hashable, Comparable, Codable, CustomStringCon
     ("ms", 0.001), ("min", 60), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400),
   ]
 
-  /// Parses `300ms`, `60s`, `5m`, `1h`, `2d`; `nil` when there is no known unit.
+  /// Parses `300ms`, `60s`, `5m`, `1h`, `2d`; `nil` when there is no known unit or the value is
+  /// negative or not finite (ranges are checked where the value is read, see ``Limits``).
   public init?(parsing text: String) {
     guard let value = UnitParser.parse(text, units: Self.units), value >= 0 else { return nil }
     self.seconds = value
@@ -47,11 +48,9 @@ public struct TimeSpan: Sendable, Hashable, Comparable, Codable, CustomStringCon
   /// What encoders write, so values read back unchanged.
   public var exactDescription: String {
     for (suffix, factor) in [("d", 86400.0), ("h", 3600), ("m", 60), ("s", 1)] where seconds >= factor {
-      let value = seconds / factor
-      if value == value.rounded() { return "\(Int64(value))\(suffix)" }
+      if let whole = UnitParser.wholeNumber(seconds / factor) { return whole + suffix }
     }
-    let ms = seconds * 1000
-    if ms == ms.rounded() { return "\(Int64(ms))ms" }
+    if let whole = UnitParser.wholeNumber(seconds * 1000) { return whole + "ms" }
     return "\(seconds)s"
   }
 

@@ -34,23 +34,25 @@ public struct BalanceOptions: Sendable, Hashable {
 /// need room another frees get `dependsOn`; all are ordered by ``PredictedTimeline``.
 public enum BalancePlanner {
   /// The balance plan for `cluster` under `policy`, given past moves and migrations in flight.
+  /// - Throws: ``PlannerError/inconsistentPlan(_:)`` when the moves the search chose do not
+  ///   replay from the snapshot: a failure of the planner, never shown as "nothing to move".
   public static func plan(
     cluster: Cluster, policy: Policy, history: MoveHistory = .none, options: BalanceOptions = BalanceOptions()
-  ) -> MigrationPlan {
+  ) throws -> MigrationPlan {
     var search = BalanceSearch(cluster: cluster, policy: policy, history: history, options: options)
-    return search.run()
+    return try search.run()
   }
 }
 
 /// One move found by the search.
-private struct Choice {
+struct Choice {
   var vm: Int
   var destination: Int
   var value: Double
 }
 
 /// The plan's moves once replayed from the snapshot, with their reasons and scores.
-private struct Replay {
+struct Replay {
   var moves: [PlannedMove] = []
   /// Each move's VM and destination positions.
   var placements: [(vm: Int, to: Int)] = []
@@ -58,7 +60,7 @@ private struct Replay {
   var final: PlacementState
 }
 
-private struct BalanceSearch {
+struct BalanceSearch {
   var state: PlacementState
   let initial: PlacementState
   let policy: Policy
@@ -66,6 +68,10 @@ private struct BalanceSearch {
   let options: BalanceOptions
   let pipeline: PlacementPipeline
   let profile = ScoringProfile.balance
+  /// What the scorers other than balance-per-cost and preference can add at most: the bound
+  /// that lets the search skip a candidate before its (costly) checks.
+  let otherTermsBound = ScoringProfile.balance.bound(
+    excluding: [BalancePerCostScorer().name, PreferenceScorer().name])
   let minimumGain: Double
   var cache = PredictionCache()
   /// VMs moved by the partial plan being extended.
@@ -94,7 +100,7 @@ private struct BalanceSearch {
     self.cooling = cooling
   }
 
-  mutating func run() -> MigrationPlan {
+  mutating func run() throws -> MigrationPlan {
     let before = initial.view()
     if initial.activeHosts.count < 2 {
       notes.append("fewer than two active hosts: nothing to balance")
@@ -111,7 +117,7 @@ private struct BalanceSearch {
 
     let limit = max(0, policy.maxMovesPerRound)
     chosen = beamSearch(depth: limit)
-    let replay = self.replay(chosen) ?? Replay(final: initial)
+    let replay = try self.replay(chosen)
     let count = replay.moves.count
     let minimum = Wording.imbalance(minimumGain)
     if count == 0 {
@@ -217,8 +223,14 @@ private struct BalanceSearch {
           let gain = imbalance - after
           guard gain >= minimumGain else { continue }
           let penalty = PreferenceScorer.penalty(vm: v, destination: d, in: state)
-          // Cost is at least one unit and headroom at most 1: skip what cannot beat the worst kept.
-          if top.count == keep, let worst = top.last, gain * 100 + penalty + 0.01 < worst.value { continue }
+          // Cost is at least one unit, so balance-per-cost is at most the gain in points; the
+          // other terms add at most their bound: skip what cannot beat the worst kept.
+          if top.count == keep, let worst = top.last,
+            profile.weight(of: BalancePerCostScorer().name) * gain * 100
+              + profile.weight(of: PreferenceScorer().name) * penalty + otherTermsBound < worst.value
+          {
+            continue
+          }
           let move = MoveRequest(vm: v, destination: d)
           guard case .pass(let decision) = pipeline.check(move, in: state, cache: &cache),
             gain >= minimumGain * decision.costUnits
@@ -279,19 +291,25 @@ private struct BalanceSearch {
   // MARK: Replay
 
   /// Replays `choices` from the snapshot, checking each move again and building its reason,
-  /// score and the rejections of the other destinations; `nil` if one no longer passes or
-  /// gains less than the minimum at its place in the order.
-  private mutating func replay(_ choices: [Choice]) -> Replay? {
+  /// score and the rejections of the other destinations.
+  /// - Throws: ``PlannerError/inconsistentPlan(_:)`` when one no longer passes its checks or
+  ///   gains less than the minimum at its place in the order (the search and the checks disagree).
+  mutating func replay(_ choices: [Choice]) throws -> Replay {
     var replay = Replay(final: initial)
     for choice in choices {
       let v = choice.vm
       let d = choice.destination
       let current = replay.final
       let move = MoveRequest(vm: v, destination: d)
-      guard case .pass(let decision) = pipeline.check(move, in: current, cache: &cache) else { return nil }
+      let step = "step \(replay.moves.count + 1) (\(current.vm(v).name) to \(current.host(d).name))"
+      guard case .pass(let decision) = pipeline.check(move, in: current, cache: &cache) else {
+        throw PlannerError.inconsistentPlan("\(step) no longer passes the placement checks")
+      }
       let after = current.imbalanceAfterMoving(v, to: d)
       guard current.imbalance > policy.threshold, current.imbalance - after >= minimumGain * decision.costUnits
-      else { return nil }
+      else {
+        throw PlannerError.inconsistentPlan("\(step) no longer removes the minimum imbalance at its place")
+      }
       let context = ScoringContext(
         move: move, decision: decision, imbalanceBefore: current.imbalance, imbalanceAfter: after,
         destinationScoreAfter: current.scoreAfterAdding(v, to: d))

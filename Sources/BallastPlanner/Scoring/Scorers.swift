@@ -131,9 +131,15 @@ public struct ScoringProfile: Sendable {
   public static let pack = ScoringProfile([FullnessScorer(weight: 1)])
 
   /// The most that the scorers other than `excluded` can add to a total (weights assumed ≥ 0).
-  public func bound(excluding excluded: String) -> Double {
-    scorers.filter { $0.name != excluded }.reduce(0) { $0 + max(0, $1.weight) * $1.maximumValue }
+  public func bound(excluding excluded: String) -> Double { bound(excluding: [excluded]) }
+
+  /// The most that the scorers not named in `excluded` can add to a total (weights assumed ≥ 0).
+  public func bound(excluding excluded: Set<String>) -> Double {
+    scorers.filter { !excluded.contains($0.name) }.reduce(0) { $0 + max(0, $1.weight) * $1.maximumValue }
   }
+
+  /// The weight of the scorer called `name` (0 when the profile has none).
+  public func weight(of name: String) -> Double { scorers.first { $0.name == name }?.weight ?? 0 }
 
   /// Σ weight × value for `context`, without building the terms.
   public func total(_ context: ScoringContext, in state: PlacementState) -> Double {

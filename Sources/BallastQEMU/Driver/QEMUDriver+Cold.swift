@@ -96,7 +96,7 @@ extension QEMUDriver {
     for image in try disksToCopy(request, definition: definition) {
       let target = try targetDatastore(for: image, vm: vm, on: request.to)
       let from = lab.diskPath(image, on: request.from)
-      let to = layout.mount(target, on: request.to) + "/" + image.file
+      let to = layout.diskImage(image.file, in: target, on: request.to)
       // Recorded before copying, so a failed copy is cleaned up by discardDestination.
       try saveMoves(
         moves + [DiskMove(file: image.file, fromDatastore: image.datastore, toDatastore: target, sha256: "", bytes: 0)],
@@ -225,7 +225,7 @@ extension QEMUDriver {
         hint: "copy and register first")
     }
     for move in loadMoves(registered) {
-      let copied = layout.mount(move.toDatastore, on: request.to) + "/" + move.file
+      let copied = layout.diskImage(move.file, in: move.toDatastore, on: request.to)
       let size = ((try? FileManager.default.attributesOfItem(atPath: copied))?[.size] as? NSNumber)?.int64Value
       guard size == move.bytes else {
         throw DriverError(
@@ -237,7 +237,7 @@ extension QEMUDriver {
       throw DriverError(vm: vm, host: request.from, "the source copy is running; refusing to remove it")
     }
     for move in loadMoves(registered) {
-      try? FileManager.default.removeItem(atPath: layout.mount(move.fromDatastore, on: request.from) + "/" + move.file)
+      try? FileManager.default.removeItem(atPath: layout.diskImage(move.file, in: move.fromDatastore, on: request.from))
     }
     let source = layout.vmDirectory(vm, on: request.from)
     if FileManager.default.fileExists(atPath: source) {
@@ -258,9 +258,9 @@ extension QEMUDriver {
     }
     let moves = loadMoves(staging) + loadMoves(registered)
     for move in moves {
-      let original = layout.mount(move.fromDatastore, on: request.from) + "/" + move.file
+      let original = layout.diskImage(move.file, in: move.fromDatastore, on: request.from)
       guard FileManager.default.fileExists(atPath: original) else { continue }
-      let copied = layout.mount(move.toDatastore, on: request.to) + "/" + move.file
+      let copied = layout.diskImage(move.file, in: move.toDatastore, on: request.to)
       try? FileManager.default.removeItem(atPath: copied)
       try? FileManager.default.removeItem(atPath: copied + ".partial")
     }
@@ -275,7 +275,7 @@ extension QEMUDriver {
   private func saveMoves(_ moves: [DiskMove], in directory: String) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    try encoder.encode(moves).write(to: URL(fileURLWithPath: directory + "/" + Self.diskMovesFile))
+    try AtomicFile.write(encoder.encode(moves), to: directory + "/" + Self.diskMovesFile)
   }
 
   private func loadMoves(_ directory: String) -> [DiskMove] {

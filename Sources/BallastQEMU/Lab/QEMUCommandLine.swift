@@ -1,3 +1,5 @@
+import BallastModel
+
 /// How a VM's QEMU process starts.
 public enum LaunchMode: Sendable, Hashable {
   /// Boots the guest and runs it.
@@ -14,6 +16,11 @@ public enum LaunchMode: Sendable, Hashable {
 /// socket, disk mounts) differ. Two QMP monitors: `qmp.sock` for the process that migrates
 /// or powers the VM, `monitor.sock` for short looks from any process. COM1 is the guest's console (a file), COM2 its control port
 /// (a UNIX socket the lab writes load changes to).
+///
+/// Names and paths reach QEMU only as option values escaped by ``SafeName/qemuOptionValue(_:)``
+/// (commas doubled), or where QEMU reads the rest of the argument as one value (`-pidfile`,
+/// `-kernel`, `-serial file:`): a VM called `x,foo=bar` cannot add an option, and `a,x` and
+/// `a,,x` stay apart.
 struct QEMUCommandLine {
   var definition: VMDefinition
   var host: String
@@ -23,8 +30,10 @@ struct QEMUCommandLine {
 
   func arguments(_ mode: LaunchMode) -> [String] {
     let vm = definition.name
+    let name = SafeName.qemuOptionValue("ballast-\(vm)")
+    func path(_ path: String) -> String { SafeName.qemuOptionValue(path) }
     var args: [String] = [
-      "-name", "ballast-\(vm),process=ballast-\(vm)",
+      "-name", "\(name),process=\(name)",
       "-machine", options.machine,
       "-accel", options.effectiveAccelerator.rawValue,
       "-cpu", definition.cpuModel,
@@ -33,18 +42,19 @@ struct QEMUCommandLine {
       "-nodefaults", "-no-user-config", "-display", "none",
       "-kernel", kernel,
       "-append", definition.workload.commandLine,
+      // `file:` takes the rest of the argument as the path, commas included: no escaping.
       "-serial", "file:" + layout.consoleLog(vm, on: host),
-      "-chardev", "socket,id=control,path=\(layout.controlSocket(vm, on: host)),server=on,wait=off",
+      "-chardev", "socket,id=control,path=\(path(layout.controlSocket(vm, on: host))),server=on,wait=off",
       "-serial", "chardev:control",
-      "-qmp", "unix:\(layout.qmpSocket(vm, on: host)),server=on,wait=off",
-      "-qmp", "unix:\(layout.monitorSocket(vm, on: host)),server=on,wait=off",
+      "-qmp", "unix:\(path(layout.qmpSocket(vm, on: host))),server=on,wait=off",
+      "-qmp", "unix:\(path(layout.monitorSocket(vm, on: host))),server=on,wait=off",
       "-netdev", "user,id=net0",
       "-device", "virtio-net-pci,netdev=net0,mac=\(definition.mac),romfile=",
       "-daemonize", "-pidfile", layout.pidFile(vm, on: host),
     ]
     for (i, disk) in definition.disks.enumerated() {
-      let path = layout.mount(disk.datastore, on: host) + "/" + disk.file
-      args += ["-drive", "file=\(path),format=qcow2,if=virtio,index=\(i),cache=writeback"]
+      let image = layout.diskImage(disk.file, in: disk.datastore, on: host)
+      args += ["-drive", "file=\(path(image)),format=qcow2,if=virtio,index=\(i),cache=writeback"]
     }
     if mode == .incoming {
       args += ["-S", "-incoming", "defer"]

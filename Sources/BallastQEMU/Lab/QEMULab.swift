@@ -35,9 +35,13 @@ public struct QEMULab: Sendable {
       throw DriverError("cluster \(cluster.name) has no labRoot", hint: "add labRoot: the folder for the lab's hosts")
     }
     let base = URL(fileURLWithPath: baseDirectory).standardizedFileURL.path
+    let layout = LabLayout(root: root.hasPrefix("/") ? root : base + "/" + root)
+    if let problem = layout.socketPathProblem(hosts: cluster.hosts.map(\.name), vms: cluster.vms.map(\.name)) {
+      throw DriverError("cluster \(cluster.name): \(problem)")
+    }
     self.cluster = cluster
     self.baseDirectory = base
-    self.layout = LabLayout(root: root.hasPrefix("/") ? root : base + "/" + root)
+    self.layout = layout
     self.options = options
     self.logger = logger
     self.connections = QMPConnections(logger: logger)
@@ -190,7 +194,7 @@ public struct QEMULab: Sendable {
 
   /// A disk's path through `host`'s mount of its datastore.
   public func diskPath(_ disk: DiskImage, on host: String) -> String {
-    layout.mount(disk.datastore, on: host) + "/" + disk.file
+    layout.diskImage(disk.file, in: disk.datastore, on: host)
   }
 
   /// The host whose directory defines `vm` as its home (role active), if any.

@@ -72,11 +72,8 @@ public struct VMDefinition: Sendable, Hashable, Codable {
   public func save(to path: String) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    let data = try encoder.encode(self)
-    let temporary = path + ".tmp"
     do {
-      try data.write(to: URL(fileURLWithPath: temporary))
-      guard rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown) }
+      try AtomicFile.write(try encoder.encode(self), to: path)
     } catch {
       throw DriverError(
         vm: name, "cannot write VM definition \(path): \(error)", hint: "check disk space and permissions")

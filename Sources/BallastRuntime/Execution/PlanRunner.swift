@@ -8,8 +8,9 @@ import UnixSignals
 /// tells an observer each engine event as it happens.
 ///
 /// SIGINT or SIGTERM cancels the run: no new migration starts, and those in flight finish or
-/// abort safely as the policy's `onCancel` says. The signals are trapped only while the plan
-/// runs; afterwards they have their default effect again.
+/// abort safely as the policy's `onCancel` says; a second SIGINT or SIGTERM aborts them where it
+/// is safe whatever the policy says (each rollback journaled), so the run ends promptly. The
+/// signals are trapped only while the plan runs; afterwards they have their default effect again.
 public struct PlanRunner: Sendable {
   public var policy: Policy
   /// Virtual seconds per wall-clock second; `nil` runs as fast as possible.
@@ -17,13 +18,14 @@ public struct PlanRunner: Sendable {
   /// Where the engine journals (the history store; an in-memory journal only in tests).
   public var journal: any MigrationJournal
   public var logger: Logger
-  /// Called on each SIGINT or SIGTERM, just before the run is cancelled (a front end says so).
-  public var onStopRequested: @Sendable () -> Void
+  /// Called on each SIGINT or SIGTERM, just before the run is cancelled (a front end says so);
+  /// `force` is true from the second one on (moves in flight then abort).
+  public var onStopRequested: @Sendable (_ force: Bool) -> Void
 
   public init(
     policy: Policy, pace: Double? = nil, journal: any MigrationJournal,
     logger: Logger = Logger(label: "ballast.engine", factory: { _ in SwiftLogNoOpLogHandler() }),
-    onStopRequested: @escaping @Sendable () -> Void = {}
+    onStopRequested: @escaping @Sendable (_ force: Bool) -> Void = { _ in }
   ) {
     self.policy = policy
     self.pace = pace
@@ -39,9 +41,9 @@ public struct PlanRunner: Sendable {
   ) async throws -> (ExecutionSummary, Cluster) {
     let engine = MigrationEngine(
       driver: driver, journal: journal, clock: clock, policy: policy, logger: logger, observer: observer)
-    let signals = await StopSignals.trap { [onStopRequested] in
-      onStopRequested()
-      engine.cancel()
+    let signals = await StopSignals.trap { [onStopRequested] force in
+      onStopRequested(force)
+      engine.cancel(force: force)
     }
     let pacer = (clock as? VirtualClock).flatMap { virtual in pace.map { VirtualPacer(clock: virtual, rate: $0) } }
     let summary = await engine.execute(plan)
@@ -52,21 +54,26 @@ public struct PlanRunner: Sendable {
 }
 
 /// SIGINT and SIGTERM turned into a callback while trapped (through `UnixSignals`).
-struct StopSignals: Sendable {
+public struct StopSignals: Sendable {
   private let watcher: Task<Void, Never>
 
-  /// Traps SIGINT and SIGTERM (they no longer end the process) and calls `onSignal` for each.
-  static func trap(_ onSignal: @escaping @Sendable () -> Void) async -> StopSignals {
+  /// Traps SIGINT and SIGTERM (they no longer end the process) and calls `onSignal` for each:
+  /// `force` is false for the first, true for every later one.
+  public static func trap(_ onSignal: @escaping @Sendable (_ force: Bool) -> Void) async -> StopSignals {
     // Registered before it returns, so no signal sent after this call is missed.
     let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
     return StopSignals(
       watcher: Task {
-        for await _ in signals { onSignal() }
+        var received = 0
+        for await _ in signals {
+          received += 1
+          onSignal(received > 1)
+        }
       })
   }
 
   /// Stops trapping and gives both signals their default effect back.
-  func restore() async {
+  public func restore() async {
     watcher.cancel()
     await watcher.value
     signal(SIGINT, SIG_DFL)

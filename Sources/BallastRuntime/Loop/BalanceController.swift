@@ -9,9 +9,10 @@ import Logging
 /// The same controller runs `balance` (one round), `balance --loop` (a ``BalanceLoopService``)
 /// and `simulate` (rounds on a virtual clock), so a replay shows what the daemon would do.
 /// Anti-flap: smoothed load, the hold time, per-VM cooldowns read from history (so a restart
-/// keeps them), and a back-off when VMs move under the loop. Hosts the driver did not report
-/// (or whose samples are older than the policy's `staleAfter`) are neither sources nor
-/// destinations.
+/// keeps them), and a back-off when VMs move under the loop. Each round records a sample per
+/// host and deletes those older than the policy's `monitor.sampleRetention`. Hosts the driver
+/// did not report (or whose samples are older than the policy's `staleAfter`) are neither
+/// sources nor destinations.
 public actor BalanceController {
   /// What kind of round this controller runs.
   public struct Options: Sendable {
@@ -69,20 +70,14 @@ public actor BalanceController {
     self.logger = logger
     self.observer = observer
     self.monitor = LoadMonitor(settings: policy.monitor)
-    self.hold = HoldTracker(threshold: policy.threshold, maxGap: Self.maxGap(policy, interval: options.interval))
+    self.hold = HoldTracker(threshold: policy.threshold, maxGap: policy.holdGap(interval: options.interval))
     self.knownHosts = hosts
-  }
-
-  /// A gap between observations longer than this breaks the hold streak: three intervals, or
-  /// the staleness limit if that is longer.
-  private static func maxGap(_ policy: Policy, interval: Double?) -> Double {
-    max(3 * (interval ?? policy.monitor.interval.seconds), policy.monitor.staleAfter.seconds)
   }
 
   /// Rebuilds the hold time from recorded host samples, so a restart does not reset it.
   public func restoreHold() async throws {
     let now = clock.now()
-    let since = now - policy.holdFor.seconds - Self.maxGap(policy, interval: options.interval)
+    let since = now - policy.minimumSampleRetention(interval: options.interval).seconds
     let samples = try await history.samples(cluster: options.cluster, since: since)
     let weights = policy.weights.normalized
     for (at, group) in Dictionary(grouping: samples, by: \.at).sorted(by: { $0.key < $1.key }) {
@@ -96,13 +91,14 @@ public actor BalanceController {
     policy = newPolicy
     monitor.settings = newPolicy.monitor
     hold.threshold = newPolicy.threshold
-    hold.maxGap = Self.maxGap(newPolicy, interval: options.interval)
+    hold.maxGap = newPolicy.holdGap(interval: options.interval)
   }
 
   /// No new round or migration starts; migrations in flight finish or abort per the policy.
-  public func stop() {
+  /// With `force` they abort where it is safe, whatever the policy says (a second signal).
+  public func stop(force: Bool = false) {
     stopping = true
-    engine?.cancel()
+    engine?.cancel(force: force)
   }
 
   public var isStopping: Bool { stopping }
@@ -138,6 +134,9 @@ public actor BalanceController {
     // above the threshold: a lone spike is high only in the first, its echo only in the second.
     let measuredImbalance = Imbalance.of(measured, weights: policy.weights)
     try await history.record(samples: samples(inventory, at: now))
+    // Samples older than the retention go (never sooner than rebuilding the hold needs them).
+    let retention = policy.sampleRetention(interval: options.interval)
+    try await history.pruneSamples(cluster: options.cluster, before: now - retention.seconds)
     hold.observe(at: now, imbalance: min(imbalance, measuredImbalance))
 
     var report = RoundReport(
@@ -163,7 +162,8 @@ public actor BalanceController {
 
   private func planAndRun(_ view: Cluster, excluded: Set<String>, now: Double) async throws -> RoundDecision {
     let lastMoves = try await history.lastMoves(cluster: options.cluster)
-    var plan = BalancePlanner.plan(cluster: view, policy: policy, history: MoveHistory(lastMove: lastMoves, now: now))
+    var plan = try BalancePlanner.plan(
+      cluster: view, policy: policy, history: MoveHistory(lastMove: lastMoves, now: now))
     plan.trigger = options.trigger
     if !excluded.isEmpty {
       plan.notes.append("left out, not seen recently: \(excluded.sorted().joined(separator: ", "))")

@@ -12,6 +12,8 @@ public protocol LoopHistory: Sendable {
   func record(samples: [HostSample]) async throws
   /// Host samples of `cluster` since `since`, oldest first (to rebuild the hold time).
   func samples(cluster: String, since: Double) async throws -> [HostSample]
+  /// Deletes the host samples of `cluster` taken before `before` (the loop's retention).
+  func pruneSamples(cluster: String, before: Double) async throws
   /// Runs `body` holding the cluster's migration lease (renewed while it runs).
   /// - Throws: ``LeaseError`` when another process holds it.
   func withLease<T: Sendable>(cluster: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T
@@ -36,6 +38,10 @@ public actor InMemoryLoopHistory: LoopHistory {
 
   public func samples(cluster: String, since: Double) -> [HostSample] {
     recorded.filter { $0.cluster == cluster && $0.at >= since }
+  }
+
+  public func pruneSamples(cluster: String, before: Double) {
+    recorded.removeAll { $0.cluster == cluster && $0.at < before }
   }
 
   /// One process, no database: nobody else to exclude.
@@ -72,6 +78,10 @@ public actor SQLiteLoopHistory: LoopHistory {
 
   public func samples(cluster: String, since: Double) async throws -> [HostSample] {
     try await store.hostSamples(cluster: cluster, since: since).sorted { $0.at < $1.at }
+  }
+
+  public func pruneSamples(cluster: String, before: Double) async throws {
+    try await store.pruneHostSamples(before: before, cluster: cluster)
   }
 
   public func withLease<T: Sendable>(

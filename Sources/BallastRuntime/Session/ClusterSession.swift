@@ -39,7 +39,8 @@ public struct ClusterSession: Sendable {
   {
     let (fileCluster, policy) = try files.load()
     var cluster = fileCluster
-    let store = try HistoryStore(path: databasePath)
+    // A damaged journal is refused before anything moves (SQLite quick_check), with how to recover.
+    let store = try HistoryStore(path: databasePath, verifyIntegrity: true)
     let maintenance = try await store.latestHostStates(cluster: cluster.name).filter(\.value.maintenance)
     for i in cluster.hosts.indices where maintenance[cluster.hosts[i].name] != nil {
       cluster.hosts[i].state = .maintenance

@@ -25,7 +25,8 @@ public enum SimulatedCluster {
     let store = FileStateStore(path: statePath)
     if let saved = try store.load() {
       let resumeAt = max(now, saved.clockTime ?? now)
-      return try SimulatedDriver(resumingFrom: store, timings: timings, origin: resumeAt - saved.elapsed)
+      return try SimulatedDriver(
+        resumingFrom: store, expecting: cluster, timings: timings, origin: resumeAt - saved.elapsed)
     }
     return try SimulatedDriver(cluster: cluster, store: store, timings: timings, clock: VirtualClock(origin: now))
   }
