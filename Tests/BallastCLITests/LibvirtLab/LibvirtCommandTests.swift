@@ -32,6 +32,15 @@ struct LibvirtCommandTests {
       #expect(snapshot.vm(named: "cache-1")?.disks.first?.datastore == "local@lab-1")
       let plan = try await lab.run(["plan", "--cluster", "snapshot.yaml", "--json"])
       #expect(plan.status == 0, "a snapshot plans offline: \(plan.stderr)")
+      // By URI alone: hosts are named as their daemons name them.
+      let uris = try ["lab-1", "lab-2"].map { try #require(lab.lab.layout.uri($0)) }
+      let byURI = try await lab.run(["discover", "--name", "by-uri"] + uris.flatMap { ["--uri", $0] })
+      #expect(byURI.status == 0, "\(byURI.stderr)")
+      #expect(byURI.stderr.contains("Discovered 2 hosts, 5 VMs"), "\(byURI.stderr)")
+      #expect(byURI.stdout.contains("name: by-uri\n"), "\(byURI.stdout)")
+      for host in ["ballast-lab-1", "ballast-lab-2"] {
+        #expect(byURI.stdout.contains("- name: \(host)\n"), "\(host) in \(byURI.stdout)")
+      }
 
       let status = try await lab.run(["status", "--vms", "--json"] + LibvirtLabWorkspace.labFiles)
       #expect(status.status == 0, "\(status.stdout) \(status.stderr)")
