@@ -65,8 +65,17 @@ private struct DrainSearch {
     /// Best fit, when the spread leaves VMs without room: fullness, fullest hosts first.
     static let pack = Strategy(profile: .pack, leading: FullnessScorer(), fullestFirst: true, shortlists: false)
 
-    /// At most what the profile's scorers other than the leading one can add.
-    var otherTermsBound: Double { profile.bound(excluding: leading.name) }
+    /// At most what the profile's scorers other than the leading one can add (read for every
+    /// candidate host, so computed once).
+    let otherTermsBound: Double
+
+    init(profile: ScoringProfile, leading: any PlacementScorer, fullestFirst: Bool, shortlists: Bool) {
+      self.profile = profile
+      self.leading = leading
+      self.fullestFirst = fullestFirst
+      self.shortlists = shortlists
+      self.otherTermsBound = profile.bound(excluding: leading.name)
+    }
   }
 
   struct Placement {
