@@ -79,9 +79,6 @@ struct BalanceCommand: AsyncParsableCommand {
 
   private var intervalSeconds: Double? { interval.flatMap { TimeSpan(parsing: $0)?.seconds } }
 
-  /// Real seconds between the starts of two rounds of the loop.
-  private func realInterval(_ policy: Policy) -> Double { intervalSeconds ?? policy.monitor.interval.seconds }
-
   func run() async throws {
     MoveSignals.ignoreHangups()
     let logger = logging.logger("ballast.balance")
@@ -103,8 +100,7 @@ struct BalanceCommand: AsyncParsableCommand {
     // With --listen, the endpoint's telemetry follows the rounds and the engine's events.
     let address = try endpoint.address
     let served = address.map { _ in
-      LoopEndpoint(
-        cluster: session.cluster.name, interval: spacing.interval * spacing.realSecondsPerClockSecond)
+      LoopEndpoint(cluster: session.cluster.name, interval: spacing.realInterval)
     }
     let telemetry = served?.telemetry
     let engineObserver: EngineObserver = { event in telemetry?.engineEvent(event) }

@@ -14,6 +14,8 @@ public struct RoundSpacing: Sendable, Hashable {
   /// Real seconds per second of the cluster's clock: 1 for real hypervisors, 1 / pace for a
   /// paced simulated cluster.
   public var realSecondsPerClockSecond: Double
+  /// Real seconds between the starts of two rounds.
+  public var realInterval: Double { interval * realSecondsPerClockSecond }
   /// The interval asked for, when the real-time floor stretched it.
   public var requested: Double?
 
