@@ -117,7 +117,7 @@ public actor LibvirtDriver: Driver, MaintenanceControl {
   // MARK: Locate
 
   public func locate(vm: String) async throws -> [VMPlacement] {
-    try await findings(of: vm).map(\.placement)
+    try await findings(of: vm, allJobs: false).map(\.placement)
   }
 
   /// ``locate(vm:)`` once no migration job of `vm` runs on any host (peer-to-peer, the source's
@@ -125,29 +125,34 @@ public actor LibvirtDriver: Driver, MaintenanceControl {
   /// it says what it found, and the reconciler's rules for a job still running apply.
   public func locateSettled(vm: String) async throws -> [VMPlacement] {
     let deadline = ContinuousClock.now + settleLimit
-    var findings = try await findings(of: vm)
+    var findings = try await findings(of: vm, allJobs: true)
     while findings.contains(where: \.migrating), ContinuousClock.now < deadline {
       let hosts = findings.filter(\.migrating).map(\.placement.host).joined(separator: ", ")
       logger.notice(
         "a migration of the VM is still running on \(hosts): waiting for libvirt to finish it before deciding",
         metadata: ["vm": "\(vm)"])
       try await Task.sleep(for: .milliseconds(500))
-      findings = try await self.findings(of: vm)
+      findings = try await self.findings(of: vm, allJobs: true)
     }
     return findings.map(\.placement)
   }
 
   /// Each host's copy of `vm`, and whether a migration job of it runs there. A domain that
   /// disappears between its lookup and its state (a migration just gave the source up) is not
-  /// there.
-  private func findings(of vm: String) async throws -> [(placement: VMPlacement, migrating: Bool)] {
+  /// there. Jobs are read for paused copies (an incoming destination), or for every copy when
+  /// `allJobs` (a running source migrating out): one more call per host.
+  private func findings(
+    of vm: String, allJobs: Bool
+  ) async throws -> [(placement: VMPlacement, migrating: Bool)] {
     var found: [(placement: VMPlacement, migrating: Bool)] = []
     for host in hostNames {
       let status: DomainStatus? = try await onHost(host, vm: vm, "looking for the VM") { connection in
         guard let domain = try connection.domain(named: vm) else { return nil }
         do {
           let (state, reason) = try domain.state()
-          return DomainStatus(state: state, reason: reason, job: try? domain.jobStats())
+          var status = DomainStatus(state: state, reason: reason, job: nil)
+          if allJobs || status.isPaused { status.job = try? domain.jobStats() }
+          return status
         } catch let failure as LibvirtFailure where failure.isNoDomain {
           return nil
         }
