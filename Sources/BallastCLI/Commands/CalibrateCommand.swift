@@ -50,6 +50,8 @@ struct CalibrateCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Print the whole report as JSON.")
   var json = false
 
+  @OptionGroup var logging: LoggingOptions
+
   func validate() throws {
     guard (1...20).contains(migrations) else {
       throw ValidationError("--migrations must be 1 to 20, got \(migrations)")
@@ -82,7 +84,7 @@ struct CalibrateCommand: AsyncParsableCommand {
     settings.linkRate = link.flatMap(Bandwidth.init(parsing:))
     settings.vmMemory = ByteCount(parsing: memory) ?? settings.vmMemory
     settings.workingSet = ByteCount(parsing: workingSet) ?? settings.workingSet
-    let logger = Logger(label: "ballast.calibrate", factory: { _ in SwiftLogNoOpLogHandler() })
+    let logger = logging.detailLogger("ballast.calibrate")
     let calibration = try LabCalibration(lab: lab, clusterFile: cluster, settings: settings, logger: logger)
     let json = self.json
     if !json {

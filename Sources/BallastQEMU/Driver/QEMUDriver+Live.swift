@@ -210,8 +210,9 @@ extension QEMUDriver {
   /// time and downtime, so ask again briefly until they are there.
   private func finalFigures(_ qmp: QMPClient, completed: MigrationInfo) async throws -> MigrationInfo {
     var info = completed
-    for _ in 0..<50 where (info.totalTimeMs ?? 0) == 0 || info.downtimeMs == nil {
-      try await Task.sleep(for: .milliseconds(20))
+    var backoff = PollingBackoff(ceiling: .milliseconds(20))
+    for _ in 0..<60 where (info.totalTimeMs ?? 0) == 0 || info.downtimeMs == nil {
+      try await backoff.pause()
       info = MigrationInfo(try await qmp.execute("query-migrate"))
     }
     return info
@@ -274,6 +275,7 @@ extension QEMUDriver {
   private func waitForCompleteDestination(_ destination: QEMUInstance, vm: String) async throws {
     let qmp = try await client(destination)
     let deadline = Date().addingTimeInterval(options.settleTimeout)
+    var backoff = PollingBackoff()
     while true {
       let state = try await runState(of: destination)
       let incoming = MigrationInfo(try await qmp.execute("query-migrate"))
@@ -291,7 +293,7 @@ extension QEMUDriver {
           vm: vm, host: destination.host,
           "the destination is \(state) (incoming \(incoming.status)), not paused with the complete state")
       }
-      try await Task.sleep(for: .milliseconds(50))
+      try await backoff.pause()
     }
   }
 

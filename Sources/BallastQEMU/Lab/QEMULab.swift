@@ -286,9 +286,10 @@ public struct QEMULab: Sendable {
   /// Waits up to `timeout` seconds for `instance` to exit; whether it did.
   public func waitForExit(_ instance: QEMUInstance, timeout: TimeInterval) async -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
+    var backoff = PollingBackoff()
     while instance.isAlive {
       if Date() >= deadline { return false }
-      try? await Task.sleep(for: .milliseconds(50))
+      try? await backoff.pause()
     }
     return true
   }

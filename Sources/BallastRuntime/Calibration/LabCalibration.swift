@@ -266,7 +266,15 @@ public struct LabCalibration: Sendable {
     let rounds = RoundRecorder()
     let engine = MigrationEngine(
       driver: driver, journal: journal, clock: SystemClock(), policy: policy, logger: logger,
-      observer: { event in rounds.take(event) })
+      observer: { [logger] event in
+        rounds.take(event)
+        logger.debug(
+          "engine event",
+          metadata: [
+            "type": "\(event.type)", "stage": "\(event.stage.map { "\($0)" } ?? "")",
+            "outcome": "\(event.stageOutcome.map { "\($0)" } ?? "")", "time": "\(event.time)",
+          ])
+      })
     let summary = await engine.execute(plan)
     let result = summary.results.first
     let observation = result?.observation
