@@ -38,6 +38,10 @@ struct ModelTests {
       let link = try #require(learned.links[HostPair(from: "h1", to: "h2")])
       #expect(link.liveSetupSeconds?.count == 1)
       #expect(link.efficiency.map { $0.value > 0.7 && $0.value <= 1 } == true)
+      // The other way round: the steps only (the same two hypervisors), not the link's rate.
+      let reverse = try #require(learned.links[HostPair(from: "h2", to: "h1")])
+      #expect(reverse.liveSetupSeconds?.value == 0.3 && reverse.liveFinishSeconds?.count == 1)
+      #expect(reverse.efficiency == nil && reverse.pause == nil)
       #expect(try await store.learnedEstimates(cluster: "other").isEmpty)
       // Kept in plain SQL for the sqlite3 and psql shells.
       let rows = try await store.rowsForTest("SELECT count(*) AS n FROM model_observations WHERE learned = 1")

@@ -228,4 +228,29 @@ struct CostModelTests {
     #expect(
       MigrationCost.units(PredictedCost(seconds: 30, downtimeMs: 30_000, bytes: 0, rounds: 0, converges: true)) == 7.5)
   }
+
+  /// A live move a → b that took 0.09s before and 0.03s after its transfer, at 60 % of the link.
+  @Test("Steps learned one way serve both ways; the link's rate stays with its direction")
+  func stepsLearnedForBothDirections() throws {
+    let cluster = Fixture.cluster(
+      [Fixture.host("a", linkGbit: 1), Fixture.host("b", linkGbit: 1)],
+      [Fixture.vm("v", on: "a", memoryGiB: 1, dirtyMBps: 0)])
+    let vm = try #require(cluster.vm(named: "v"))
+    let observation = MigrationObservation(
+      vm: "v", from: "a", to: "b", kind: .live, vmAtStart: vm, downtimeLimitSeconds: 0.3,
+      convergence: Convergence(), nominalRate: 1.25e8, cap: nil, fairShare: 1, totalSeconds: 2.12,
+      setupSeconds: 0.09, transferSeconds: 2, finishSeconds: 0.03, bytes: 1.5e8, rounds: 1,
+      firstRoundBytes: 1.5e8, finalCopyBytes: 0, downtimeSeconds: 0.005)
+    var learned = LearnedEstimates()
+    learned.learn(from: observation)
+    let model = CostModel(learned: learned)
+    let (a, b) = (try #require(cluster.host(named: "a")), try #require(cluster.host(named: "b")))
+    for link in [model.link(from: a, to: b), model.link(from: b, to: a)] {
+      #expect(link.liveSetupSeconds == Figure(0.09, .learned(migrations: 1)))
+      #expect(link.liveFinishSeconds == Figure(0.03, .learned(migrations: 1)))
+    }
+    #expect(model.link(from: a, to: b).efficiency.source == .learned(migrations: 1))
+    #expect(model.link(from: a, to: b).efficiency.value < 0.7)
+    #expect(model.link(from: b, to: a).efficiency == Figure(1, .assumed))
+  }
 }

@@ -213,6 +213,18 @@ struct LiveTransferRunTests {
     #expect(abs(round.bytesSent - pass) < 1)
   }
 
+  /// QEMU answers `migrate-continue` before it leaves `pre-switchover`: a reading taken in
+  /// between must not send a second one, which QEMU refuses once in `device` (failing the move).
+  @Test("the switchover is continued once, however many readings still show pre-switchover")
+  func switchoverContinuedOnce() {
+    var run = LiveTransferRun(settings: Self.settings(), memory: 64e6, bandwidth: 10e6)
+    let answers = [QEMUMigrationStatus.active, .preSwitchover, .preSwitchover, .device].map {
+      run.continuesSwitchover(at: $0)
+    }
+    #expect(answers == [false, true, false, false])
+    #expect(run.switchoverContinued)
+  }
+
   @Test("a migration that stops straight after round 0 (no sync) still reports that round")
   func singleRound() throws {
     var run = LiveTransferRun(settings: Self.settings(), memory: 64e6, bandwidth: 10e6)

@@ -34,10 +34,19 @@ extension HistoryStore {
           LinkEstimates.self, tx, cluster: cluster, scope: "link", subject: observation.from, target: observation.to)
         ?? LinkEstimates()
       CostLearner.learn(from: observation, vm: &vm, link: &link, settings: settings)
+      // The steps around a transfer are learned for both directions of the pair.
+      var reverse =
+        try Self.stored(
+          LinkEstimates.self, tx, cluster: cluster, scope: "link", subject: observation.to, target: observation.from)
+        ?? LinkEstimates()
+      CostLearner.learnSteps(from: observation, link: &reverse, settings: settings)
       try Self.save(tx, cluster: cluster, scope: "vm", subject: observation.vm, vm, count: vm.migrations, at: now)
       try Self.save(
         tx, cluster: cluster, scope: "link", subject: observation.from, target: observation.to, link,
         count: link.migrations, at: now)
+      try Self.save(
+        tx, cluster: cluster, scope: "link", subject: observation.to, target: observation.from, reverse,
+        count: reverse.migrations, at: now)
       return nil
     }
   }

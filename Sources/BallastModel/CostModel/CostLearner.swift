@@ -13,8 +13,10 @@
 ///   as were measured (found by bisection).
 /// - **The pause** (per host pair): a line through (bytes left at the stop, pause): its fixed
 ///   part and the final copy's rate.
-/// - **Shutdown and boot** (per VM) and the **steps around the transfer** (per host pair and
-///   kind): as measured.
+/// - **Shutdown and boot** (per VM): as measured.
+/// - **The steps around the transfer** (per kind and pair of hosts, both directions together:
+///   the same two hypervisors start, commit and resume either way, and twice the migrations
+///   settle the figure sooner): as measured (``learnSteps(from:link:priors:settings:)``).
 public enum CostLearner {
   /// Transfers shorter than this (seconds) say too little about a link's rate to learn from.
   public static let shortestTransfer = 0.05
@@ -28,10 +30,7 @@ public enum CostLearner {
   ) -> [String] {
     var learned: [String] = []
     func update(_ estimate: inout Estimate?, _ name: String, prior: Double, _ value: Double?) {
-      guard let value, value.isFinite, value >= 0 else { return }
-      var current = estimate ?? Estimate(value: prior)
-      if current.take(value, settings: settings) { learned.append(name) }
-      estimate = current
+      if take(value, into: &estimate, prior: prior, settings: settings) { learned.append(name) }
     }
     let o = observation
     let entitled = o.entitledRate * min(max(o.fairShare, 0.01), 1)
@@ -77,8 +76,6 @@ public enum CostLearner {
         let dirty = dirtyRate(o, touched: touched ?? vm.touchedMemory?.value, rate: rate, limiter: limiter)
         update(&vm.dirtyRate, "dirty rate", prior: o.vmAtStart.dirtyRate.bytesPerSecond, dirty)
       }
-      update(&link.liveSetupSeconds, "live setup", prior: priors.liveSetupSeconds, o.setupSeconds)
-      update(&link.liveFinishSeconds, "live finish", prior: priors.liveFinishSeconds, o.finishSeconds)
     case .cold:
       if o.transferSeconds > shortestTransfer, o.bytes > 0, entitled > 0 {
         update(&link.efficiency, "link efficiency", prior: 1, min(o.bytes / o.transferSeconds / entitled, 1))
@@ -87,10 +84,43 @@ public enum CostLearner {
         &vm.shutdownSeconds, "shutdown", prior: o.vmAtStart.shutdownTime?.seconds ?? priors.shutdownSeconds,
         o.shutdownSeconds)
       update(&vm.bootSeconds, "boot", prior: o.vmAtStart.bootTime?.seconds ?? priors.bootSeconds, o.bootSeconds)
+    }
+    return learned + learnSteps(from: observation, link: &link, priors: priors, settings: settings)
+  }
+
+  /// Updates the step figures of `link` (the observation's host pair, in either direction)
+  /// with the steps before and after `observation`'s transfer; returns the names it changed.
+  @discardableResult
+  public static func learnSteps(
+    from observation: MigrationObservation, link: inout LinkEstimates, priors: CostPriors = CostPriors(),
+    settings: LearningSettings = LearningSettings()
+  ) -> [String] {
+    var learned: [String] = []
+    func update(_ estimate: inout Estimate?, _ name: String, prior: Double, _ value: Double) {
+      if take(value, into: &estimate, prior: prior, settings: settings) { learned.append(name) }
+    }
+    let o = observation
+    switch o.kind {
+    case .live:
+      update(&link.liveSetupSeconds, "live setup", prior: priors.liveSetupSeconds, o.setupSeconds)
+      update(&link.liveFinishSeconds, "live finish", prior: priors.liveFinishSeconds, o.finishSeconds)
+    case .cold:
       update(&link.coldSetupSeconds, "cold setup", prior: priors.coldSetupSeconds, o.setupSeconds)
       update(&link.coldFinishSeconds, "cold finish", prior: priors.coldFinishSeconds, o.finishSeconds)
     }
     return learned
+  }
+
+  /// Takes `value` (a measured figure, when there is one) into `estimate`, which starts at
+  /// `prior`; whether it was taken (not missing, negative or an outlier).
+  private static func take(
+    _ value: Double?, into estimate: inout Estimate?, prior: Double, settings: LearningSettings
+  ) -> Bool {
+    guard let value, value.isFinite, value >= 0 else { return false }
+    var current = estimate ?? Estimate(value: prior)
+    let taken = current.take(value, settings: settings)
+    estimate = current
+    return taken
   }
 
   /// The dirty rate at which the pre-copy model, at `rate` (paced by `limiter` when QEMU's

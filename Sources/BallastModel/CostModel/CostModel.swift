@@ -110,9 +110,11 @@ public struct CostModel: Sendable, Hashable {
     self.rateLimiter = rateLimiter
   }
 
-  /// The model for `cluster`'s hypervisors: QEMU's rate limiter unless they are simulated.
-  public init(for cluster: Cluster, learned: LearnedEstimates = .empty, priors: CostPriors = CostPriors()) {
-    self.init(priors: priors, learned: learned, rateLimiter: cluster.driver != .simulated)
+  /// The model for `cluster`'s hypervisors: QEMU's rate limiter unless they are simulated, and
+  /// their own priors (``CostPriors/init(for:)``) unless `priors` are given.
+  public init(for cluster: Cluster, learned: LearnedEstimates = .empty, priors: CostPriors? = nil) {
+    self.init(
+      priors: priors ?? CostPriors(for: cluster.driver), learned: learned, rateLimiter: cluster.driver != .simulated)
   }
 
   // MARK: Figures

@@ -78,6 +78,9 @@ public struct HostPair: Sendable, Hashable, Codable, Comparable, CustomStringCon
 
   public var description: String { "\(from)→\(to)" }
 
+  /// The same hosts the other way.
+  public var reversed: HostPair { HostPair(from: to, to: from) }
+
   public static func < (a: HostPair, b: HostPair) -> Bool { (a.from, a.to) < (b.from, b.to) }
 }
 
@@ -97,7 +100,7 @@ public struct LearnedEstimates: Sendable, Hashable, Codable {
   public var isEmpty: Bool { vms.isEmpty && links.isEmpty }
 
   /// Takes in what `observation` shows (``CostLearner``): the estimates of its VM and of its
-  /// host pair.
+  /// host pair, and the step figures of the pair the other way.
   public mutating func learn(from observation: MigrationObservation, settings: LearningSettings = LearningSettings()) {
     var vm = vms[observation.vm] ?? VMEstimates()
     let pair = HostPair(from: observation.from, to: observation.to)
@@ -105,5 +108,8 @@ public struct LearnedEstimates: Sendable, Hashable, Codable {
     CostLearner.learn(from: observation, vm: &vm, link: &link, settings: settings)
     vms[observation.vm] = vm
     links[pair] = link
+    var reverse = links[pair.reversed] ?? LinkEstimates()
+    CostLearner.learnSteps(from: observation, link: &reverse, settings: settings)
+    links[pair.reversed] = reverse
   }
 }

@@ -12,6 +12,9 @@ struct LiveTransferRun: Sendable {
   private var roundStartTransferred: Int64 = 0
   private var roundStartMs: Int64 = 0
   var stopAndCopyAnnounced = false
+  /// Whether `migrate-continue` was sent: QEMU leaves `pre-switchover` a moment after it
+  /// answers, so a reading taken in between still shows that state.
+  private(set) var switchoverContinued = false
 
   init(settings: LiveSettings, memory: Double, bandwidth: Double) {
     watch = ConvergenceWatch(settings: settings, memory: memory, bandwidth: bandwidth)
@@ -21,6 +24,15 @@ struct LiveTransferRun: Sendable {
   var rounds: Int { watch.rounds }
   /// Highest auto-converge throttle seen, 0…1.
   var throttle: Double { watch.throttle }
+
+  /// Whether to send `migrate-continue` for the reading `status`: once, at the first
+  /// `pre-switchover`. A second one, sent because a reading still showed that state, finds
+  /// QEMU in `device` or `completed` and fails the migration.
+  mutating func continuesSwitchover(at status: QEMUMigrationStatus) -> Bool {
+    guard status == .preSwitchover, !switchoverContinued else { return false }
+    switchoverContinued = true
+    return true
+  }
 
   /// Takes in a `query-migrate` reading; returns the round that ended, if a sync happened.
   ///

@@ -170,7 +170,9 @@ extension QEMUDriver {
             if let last = run.closeRounds(info) { await onEvent(.round(last)) }
             await onEvent(.stopAndCopyStarting(remaining: Double(info.remaining)))
           }
-          try await qmp.execute("migrate-continue", ["state": "pre-switchover"])
+          if run.continuesSwitchover(at: info.status) {
+            try await qmp.execute("migrate-continue", ["state": "pre-switchover"])
+          }
         case .device:
           continue
         case .completed:
