@@ -55,7 +55,7 @@ struct CopyTests {
         #expect(try await destination.hostSamples(cluster: "lab") == source.hostSamples(cluster: "lab"))
         #expect(try await destination.hostStateChanges() == source.hostStateChanges())
         #expect(try await destination.learnedEstimates(cluster: "lab") == source.learnedEstimates(cluster: "lab"))
-        #expect(report.first { $0.table == "model_estimates" }?.copiedRows == 3)  // two VMs, one link
+        #expect(report.first { $0.table == "model_estimates" }?.copiedRows == 4)  // two VMs, a link both ways
         let epochs = "SELECT lease_epoch FROM stages ORDER BY id"
         #expect(try await destination.rowsForTest(epochs) == source.rowsForTest(epochs))
         // New rows get new ids after the copied ones, and the fencing triggers are back.

@@ -51,6 +51,12 @@ extension QEMUIntegration {
         try await driver.commit(reservation)
         try await driver.activate(reservation)
         #expect(try await driver.locate(vm: "mover") == [VMPlacement(host: "host-b", state: .running)])
+        // The guest stays stopped from QEMU's pause through commitment until activation
+        // resumes it: its outage is longer than the downtime QEMU reports.
+        let outage = try #require(await driver.outage(of: reservation), "STOP and RESUME were timed")
+        #expect(outage * 1000 >= result.downtimeMs - 1, "outage \(outage) s, QEMU's downtime \(result.downtimeMs) ms")
+        #expect(outage < 5)
+        #expect(await driver.outage(of: reservation) == nil, "told once")
         #expect(!FileManager.default.fileExists(atPath: test.lab.layout.vmDirectory("mover", on: "host-a")))
 
         let after = try #require(await test.lab.guestStatus(vm: "mover", on: "host-b"))

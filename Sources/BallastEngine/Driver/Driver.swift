@@ -8,8 +8,9 @@ import BallastModel
 /// failure and a ``DriverError/Kind``: the engine retries only ``DriverError/Kind/transient``
 /// failures of the steps it must not give up lightly (activation, start, rollback steps).
 ///
-/// Three requirements have defaults a driver overrides when it differs: ``switchover`` (`.staged`),
-/// ``additionalChecks(_:vm:destination:)`` (none) and ``locateSettled(vm:)`` (``locate(vm:)``).
+/// Four requirements have defaults a driver overrides when it differs: ``switchover`` (`.staged`),
+/// ``additionalChecks(_:vm:destination:)`` (none), ``locateSettled(vm:)`` (``locate(vm:)``) and
+/// ``outage(of:)`` (not known).
 public protocol Driver: Sendable {
   /// How this driver's live migration reaches commitment, which decides how the engine runs
   /// stages 2–4 and how `reconcile` reads what a killed process left. Defaults to
@@ -81,6 +82,13 @@ public protocol Driver: Sendable {
   /// paused destination).
   func activate(_ reservation: Reservation) async throws
 
+  /// The guest's outage in the live move of `reservation`, seconds, once ``activate(_:)``
+  /// resumed it: from the source's stop to the destination's resume. A hypervisor's own
+  /// downtime ends when the last byte left (QEMU) or when the destination holds the state
+  /// (libvirt with a paused destination), not when the guest runs again. `nil` when the driver
+  /// cannot tell (the default): the transfer's downtime stands.
+  func outage(of reservation: Reservation) async -> Double?
+
   // MARK: Cold migration and power
 
   /// Shuts `vm` down on `host` (clean shutdown, forced after `timeout`).
@@ -114,6 +122,9 @@ extension Driver {
 
   /// Default: ``locate(vm:)``, for drivers whose migrations stop with the process that runs them.
   public func locateSettled(vm: String) async throws -> [VMPlacement] { try await locate(vm: vm) }
+
+  /// Default: not known; the transfer's downtime is the outage.
+  public func outage(of reservation: Reservation) async -> Double? { nil }
 }
 
 /// How a driver's live migration gets from pre-copy to a committed destination.

@@ -31,17 +31,20 @@ public struct CostPriors: Sendable, Hashable, Codable {
 }
 
 extension CostPriors {
-  /// The priors for `driver`'s hypervisors: the defaults, with the live steps the QEMU driver
-  /// measures (a QEMU started with `-incoming` on the destination is most of the setup; the
-  /// destination settling, the commitment and the resume make the finish). Medians of 74 live
-  /// moves of `ballast calibrate --cluster clusters/lab.yaml --migrations 5` (TCG, 2 cores):
-  /// setup 0.073 s (p10 0.055, p90 0.100), finish 0.024 s (p10 0.018, p90 0.065).
-  /// libvirt's steps depend on the daemons and are learned from the first migrations.
+  /// The priors for `driver`'s hypervisors: the defaults, with the live steps and pause the
+  /// QEMU driver measures (a QEMU started with `-incoming` on the destination is most of the
+  /// setup; the guest's outage runs from its stop on the source through the destination's
+  /// loading, the commitment and the resume; the finish is the source's exit). Medians of the
+  /// 75 live moves of `ballast calibrate --cluster clusters/lab.yaml --migrations 5` (TCG,
+  /// 2 cores): setup 0.081 s (p10 0.062, p90 0.129), finish 0.015 s (p10 0.011, p90 0.020),
+  /// outage 0.020 s (p10 0.015, p90 0.075; under a MiB left to copy). libvirt's depend on the
+  /// daemons and are learned from the first migrations.
   public init(for driver: DriverKind) {
     self.init()
     if driver == .qemu {
-      liveSetupSeconds = 0.075
-      liveFinishSeconds = 0.025
+      liveSetupSeconds = 0.08
+      liveFinishSeconds = 0.015
+      pauseSeconds = 0.02
     }
   }
 }

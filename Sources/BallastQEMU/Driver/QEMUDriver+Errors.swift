@@ -111,6 +111,13 @@ extension QEMUDriver {
     try await asDriverError("activation", vm: request.vm, host: request.to) { try await activateSteps(reservation) }
   }
 
+  /// From the source's `STOP` to the destination's `RESUME`, as QEMU stamped the two events:
+  /// QEMU's own downtime ends when the last byte left the source, but the destination stays
+  /// paused until commitment and activation. Known once, for a move this driver activated.
+  public func outage(of reservation: Reservation) async -> Double? {
+    outages.removeValue(forKey: reservation.token)
+  }
+
   // MARK: Cold and power
 
   /// Shuts `vm` down on `host` (ACPI powerdown, `quit` after `timeout`).

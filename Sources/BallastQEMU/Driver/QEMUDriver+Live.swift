@@ -133,7 +133,9 @@ extension QEMUDriver {
       settings: settings, memory: Double(definition.memoryBytes), bandwidth: bandwidth.bytesPerSecond)
     do {
       try await configure(qmp, settings: settings, bandwidth: bandwidth)
+      switchoverStops[reservation.token] = nil  // a port reused after an earlier move's rollback
       var cursor = await qmp.eventCount
+      let migrationEvents = cursor
       try await qmp.execute("migrate", ["uri": .string(uri)])
       logger.info(
         "live migration started",
@@ -182,6 +184,9 @@ extension QEMUDriver {
             await onEvent(.stopAndCopyStarting(remaining: 0))
           }
           try await waitForCompleteDestination(destination, vm: vm)
+          if let stop = await qmp.waitForEvent(["STOP"], since: migrationEvents, timeout: 0) {
+            switchoverStops[reservation.token] = stop.timestamp
+          }
           let result = run.result(try await finalFigures(qmp, completed: info))
           try await QEMUStepDelays.pause(options.stepDelays.afterTransfer)
           logger.info(
@@ -277,8 +282,8 @@ extension QEMUDriver {
   private func waitForCompleteDestination(_ destination: QEMUInstance, vm: String) async throws {
     let qmp = try await client(destination)
     let deadline = Date().addingTimeInterval(options.settleTimeout)
-    var backoff = PollingBackoff()
     while true {
+      let cursor = await qmp.eventCount
       let state = try await runState(of: destination)
       let incoming = MigrationInfo(try await qmp.execute("query-migrate"))
       if state == .paused && incoming.status == .completed { return }
@@ -295,7 +300,10 @@ extension QEMUDriver {
           vm: vm, host: destination.host,
           "the destination is \(state) (incoming \(incoming.status)), not paused with the complete state")
       }
-      try await backoff.pause()
+      // The guest is stopped meanwhile: look again as soon as QEMU announces a change of the
+      // incoming migration's status (else after 50 ms).
+      _ = await qmp.waitForEvent(["MIGRATION"], since: cursor, timeout: 0.05)
+      try Task.checkCancellation()
     }
   }
 
@@ -410,8 +418,14 @@ extension QEMUDriver {
     }
     let destination = try requireInstance(vm, on: request.to, role: "destination")
     let qmp = try await client(destination)
+    let stopped = switchoverStops.removeValue(forKey: reservation.token)
     if try await runState(of: destination) != .running {
+      let cursor = await qmp.eventCount
       try await qmp.execute("cont")
+      // QEMU stamps both events with its host's clock: the lab's hosts share one.
+      if let stopped, let resumed = await qmp.waitForEvent(["RESUME"], since: cursor, timeout: 2) {
+        outages[reservation.token] = max(resumed.timestamp - stopped, 0)
+      }
     }
     try await qmp.execute("announce-self", ["initial": 50, "max": 550, "rounds": 5, "step": 100])
     if let source = lab.instance(vm: vm, on: request.from) {

@@ -25,6 +25,11 @@ public actor QEMUDriver: Driver {
   let logger: Logger
   var cpuSamples: [String: ProcessInspector.Sample] = [:]
   var measuredDirtyRates: [String: DirtyRateMeasurement] = [:]
+  /// When the source stopped for each completed transfer (QEMU's `STOP` event, by reservation
+  /// token), until activation resumes the destination.
+  var switchoverStops: [String: Double] = [:]
+  /// The guest's outage of each activated live move (by reservation token), until asked.
+  var outages: [String: Double] = [:]
 
   public init(lab: QEMULab, options: QEMUDriverOptions = QEMUDriverOptions(), logger: Logger) {
     self.lab = lab
