@@ -250,7 +250,11 @@ public actor QMPClient {
     let micro = message["timestamp"]?["microseconds"]?.double ?? 0
     let event = QMPEvent(
       name: name, data: message["data"] ?? .null, timestamp: seconds + micro / 1e6, sequence: eventCount)
-    logger.debug("qmp event", metadata: ["socket": "\(socketPath)", "event": "\(name)", "data": "\(event.data)"])
+    logger.debug(
+      "qmp event",
+      metadata: [
+        "socket": "\(socketPath)", "event": "\(name)", "data": "\(event.data)", "stamp": "\(event.timestamp)",
+      ])
     events.append(event)
     if events.count > Self.eventsKept {
       events.removeFirst(events.count - Self.eventsKept / 2)
