@@ -42,8 +42,9 @@ struct LeaseProcessTests {
     defer { workspace.remove() }
     let store = try workspace.store()
     let elsewhere = LeaseHolder(id: "balance --loop pid 7 on node-b #1", pid: 7, hostname: "node-b")
-    // Long enough that the first attempt surely comes before it expires, even on a busy machine.
-    let lease = try await store.acquireLease(cluster: "slow", holder: elsewhere, duration: 10)
+    // Long enough that the first attempt surely comes before it expires, even on a machine busy
+    // with every other suite (a `ballast migrate` process took 14 s to answer there once).
+    let lease = try await store.acquireLease(cluster: "slow", holder: elsewhere, duration: 40)
 
     let refused = try await workspace.run(["migrate", "web", "--to", "h2", "--json"] + ProcessWorkspace.files)
     try #require(Date().timeIntervalSince1970 < lease.expiresAt, "the machine was too busy to test in time")
