@@ -114,7 +114,7 @@ public struct CostModel: Sendable, Hashable {
   /// their own priors (``CostPriors/init(for:)``) unless `priors` are given.
   public init(for cluster: Cluster, learned: LearnedEstimates = .empty, priors: CostPriors? = nil) {
     self.init(
-      priors: priors ?? CostPriors(for: cluster.driver), learned: learned, rateLimiter: cluster.driver != .simulated)
+      priors: priors ?? CostPriors(for: cluster.driver), learned: learned, rateLimiter: cluster.driver.capsByWindows)
   }
 
   // MARK: Figures
@@ -192,12 +192,23 @@ public struct CostModel: Sendable, Hashable {
   /// The whole live move of `vm` from `from` to `to`, alone on the link: setup, pre-copy,
   /// pause and finish (`totalSeconds` counts them all).
   public func predictLive(vm: VM, from: Host?, to: Host, policy: Policy) -> LivePrediction {
-    let link = link(from: from, to: to)
-    var prediction = PreCopyRun.predict(
-      liveParameters(vm: vm, link: link, policy: policy), bandwidth: preCopyRate(link, policy: policy),
-      finalBandwidth: Bandwidth(bytesPerSecond: link.finalRate.value))
+    predictLive(vm: vm, link: link(from: from, to: to), policy: policy)
+  }
+
+  /// The whole live move of `vm` over `link`, alone on it: ``predictTransfer(vm:link:policy:)``
+  /// and the steps around it.
+  public func predictLive(vm: VM, link: LinkFigures, policy: Policy) -> LivePrediction {
+    var prediction = predictTransfer(vm: vm, link: link, policy: policy)
     prediction.totalSeconds += link.liveSetupSeconds.value + link.liveFinishSeconds.value
     return prediction
+  }
+
+  /// The live transfer alone (pre-copy at the link's rate under the cap, then the pause) of
+  /// `vm` over `link`: what the hypervisor times as the migration.
+  public func predictTransfer(vm: VM, link: LinkFigures, policy: Policy) -> LivePrediction {
+    PreCopyRun.predict(
+      liveParameters(vm: vm, link: link, policy: policy), bandwidth: preCopyRate(link, policy: policy),
+      finalBandwidth: Bandwidth(bytesPerSecond: link.finalRate.value))
   }
 
   // MARK: Cold

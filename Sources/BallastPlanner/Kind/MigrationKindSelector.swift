@@ -228,12 +228,7 @@ extension MigrationKindSelector {
       if let known = cache.cached(vm: v, key: key) {
         prediction = known
       } else {
-        let vm = state.vm(v)
-        var made = PreCopyRun.predict(
-          model.liveParameters(vm: vm, link: link, policy: policy), bandwidth: rate,
-          finalBandwidth: Bandwidth(bytesPerSecond: link.finalRate.value))
-        made.totalSeconds += key.steps
-        prediction = made
+        prediction = model.predictLive(vm: state.vm(v), link: link, policy: policy)
         cache.store(prediction, vm: v, key: key)
       }
       // The common case, without copying the VM and host values.

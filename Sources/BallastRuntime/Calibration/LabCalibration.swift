@@ -256,9 +256,7 @@ public struct LabCalibration: Sendable {
     guard let move = plan.moves.first else { throw RuntimeError(.notPossible, "no move planned") }
     let source = cluster.host(named: vm.host)
     let link = model.link(from: source, to: other)
-    let transfer = PreCopyRun.predict(
-      model.liveParameters(vm: vm, link: link, policy: policy), bandwidth: model.preCopyRate(link, policy: policy),
-      finalBandwidth: Bandwidth(bytesPerSecond: link.finalRate.value))
+    let transfer = model.predictTransfer(vm: vm, link: link, policy: policy)
     let figures = model.figures(for: vm)
     let learned =
       [figures.touchedMemory, figures.dirtyRate, link.efficiency, link.pauseSeconds, link.liveSetupSeconds]
