@@ -126,7 +126,7 @@ public enum PreflightCheck {
       PreflightResult(
         vm: vm, disksToCopy: move.kind == .cold ? unreachable : [], running: running, hold: hold,
         source: cluster.host(named: move.from), destination: cluster.host(named: move.to),
-        rateLimiter: cluster.driver != .simulated))
+        rateLimiter: cluster.driver.capsByWindows))
   }
 
   /// The VM's power state on its source does not allow the move's kind.

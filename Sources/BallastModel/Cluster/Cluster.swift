@@ -9,6 +9,12 @@ public enum DriverKind: String, Sendable, Hashable, Codable, CaseIterable {
   case libvirt
 }
 
+extension DriverKind {
+  /// Whether a bandwidth cap is QEMU's windowed rate limiter (QEMU and libvirt hosts), not a
+  /// steady rate (the simulated hypervisors): see ``RateLimiterWindows``.
+  public var capsByWindows: Bool { self != .simulated }
+}
+
 /// A whole cluster: datastores, hosts and VMs. The snapshot every planner and command reads.
 public struct Cluster: Sendable, Hashable, Codable {
   /// Format version of the file (currently 1).
