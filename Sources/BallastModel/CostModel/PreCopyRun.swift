@@ -255,8 +255,11 @@ public struct PreCopyRun: Sendable, Hashable {
 
   /// Seconds the round in progress takes at `rate`: its windows' time when the rate limiter
   /// paces it, its bytes at `rate` otherwise.
-  private func roundSeconds(_ rate: Double) -> Double {
-    guard let window = roundWindow, let limiter = parameters.rateLimiter else { return roundBytes / rate }
+  private func roundSeconds(_ rate: Double) -> Double { pacedRoundSeconds ?? roundBytes / rate }
+
+  /// The windows' time of the round in progress, when QEMU's rate limiter paces it.
+  private var pacedRoundSeconds: Double? {
+    guard let window = roundWindow, let limiter = parameters.rateLimiter else { return nil }
     let end = limiter.time(of: bytesSent + roundBytes, window: window, emptied: roundEmpties)
     return max(end - pacedElapsed, 0)
   }
@@ -267,11 +270,7 @@ public struct PreCopyRun: Sendable, Hashable {
     let seconds = max(seconds, 0)
     // Under the rate limiter the guest dirties for the windows' time, whatever the caller's
     // clock (a steady share of a link) says.
-    var lived = seconds
-    if let window = roundWindow, let limiter = parameters.rateLimiter {
-      let end = limiter.time(of: bytesSent + roundBytes, window: window, emptied: roundEmpties)
-      lived = max(end - pacedElapsed, 0)
-    }
+    let lived = pacedRoundSeconds ?? seconds
     pacedElapsed += lived
     let left = rounds == 0 ? 0 : max(remaining - roundBytes, 0)
     let dirtied = effectiveDirtyRate * lived
