@@ -141,8 +141,8 @@ extension HistoryStore {
             group.cancelAll()
             if let lost { throw lost }
             if fence.revocation != nil {
-              // The database refused a write of `body` before the renewer noticed the takeover.
-              // (or the lease went unrenewed for its duration).
+              // The database refused a write of `body` before the renewer noticed the takeover,
+              // or the lease went unrenewed for its duration (then nobody else may hold it yet).
               let now = try? await currentLease(cluster: cluster)
               throw LeaseError.lost(
                 cluster: cluster, holder: holder, takenBy: now?.holder == holder ? nil : now?.holder)

@@ -126,11 +126,15 @@ public actor LibvirtDriver: Driver, MaintenanceControl {
   public func locateSettled(vm: String) async throws -> [VMPlacement] {
     let deadline = ContinuousClock.now + settleLimit
     var findings = try await findings(of: vm, allJobs: true)
+    var announced = ""
     while findings.contains(where: \.migrating), ContinuousClock.now < deadline {
       let hosts = findings.filter(\.migrating).map(\.placement.host).joined(separator: ", ")
-      logger.notice(
-        "a migration of the VM is still running on \(hosts): waiting for libvirt to finish it before deciding",
-        metadata: ["vm": "\(vm)"])
+      if hosts != announced {  // once per change, not every half second
+        announced = hosts
+        logger.notice(
+          "a migration of the VM is still running on \(hosts): waiting for libvirt to finish it before deciding",
+          metadata: ["vm": "\(vm)"])
+      }
       try await Task.sleep(for: .milliseconds(500))
       findings = try await self.findings(of: vm, allJobs: true)
     }
