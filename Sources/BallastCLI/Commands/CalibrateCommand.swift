@@ -18,8 +18,10 @@ struct CalibrateCommand: AsyncParsableCommand {
       predicted from the VM's description only (the static model), each later one with what the \
       earlier ones taught. Unless --link is given, an idle guest is migrated first, three times \
       with no cap, and the fastest gives the lab's link. Prints, per migration, the transfer \
-      (pre-copy and pause) and the whole move predicted vs measured, then the mean absolute \
-      errors before and after learning. \
+      (pre-copy and pause) and the whole move predicted vs measured, the pause predicted vs the \
+      guest's outage (stop on the source to resume on the destination) and the hypervisor's own \
+      downtime (hyp: until the last byte left the source), then the mean absolute errors before \
+      and after learning, and from the 4th migration on. \
       Takes a few minutes; other labs on the machine skew it (run it alone). Needs what `lab up` \
       needs.
       """)
@@ -89,8 +91,8 @@ struct CalibrateCommand: AsyncParsableCommand {
     let json = self.json
     if !json {
       writeLine(
-        "Calibrating the cost model on \(lab.name): \(settings.dirtyRates.count) dirty rates × "
-          + "\(settings.bandwidthCaps.count) caps, \(migrations) migration\(migrations == 1 ? "" : "s") each.")
+        "Calibrating the cost model on \(lab.name): \(Self.count(settings.dirtyRates.count, "dirty rate")) × "
+          + "\(Self.count(settings.bandwidthCaps.count, "cap")), \(Self.count(migrations, "migration")) each.")
       writeLine(CalibrationText.header)
     }
     let report = try await calibration.run { point, migration in
@@ -103,6 +105,8 @@ struct CalibrateCommand: AsyncParsableCommand {
       writeLine(CalibrationText.summary(report))
     }
   }
+
+  static func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
 
   static func numbers(_ list: String) -> [Double]? {
     let parts = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }

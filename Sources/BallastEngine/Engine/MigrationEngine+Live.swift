@@ -134,7 +134,7 @@ extension MigrationEngine {
       setupSeconds: setup, transferSeconds: transferSeconds, finishSeconds: max(total - setup - transferSeconds, 0),
       bytes: result.bytesSent, rounds: result.rounds, firstRoundBytes: transfer.firstRoundBytes,
       finalCopyBytes: transfer.finalCopyBytes, downtimeSeconds: pause + pausedLonger, throttle: result.throttle,
-      rateLimiter: accepted.rateLimiter)
+      rateLimiter: accepted.rateLimiter, hypervisorDowntimeSeconds: pause)
   }
 
   /// Figures of a completed stop-and-copy: every round, every byte sent, the downtime.

@@ -40,8 +40,13 @@ public struct MigrationObservation: Sendable, Hashable, Codable {
   public var firstRoundBytes: Double?
   /// Bytes left for the final copy when the guest stopped, when the driver said.
   public var finalCopyBytes: Double?
-  /// The stop-and-copy pause (live), seconds.
+  /// The stop-and-copy pause (live), seconds: the guest's outage, from its stop on the source
+  /// to its resume on the destination, where the driver can tell (else the hypervisor's figure).
   public var downtimeSeconds: Double
+  /// The hypervisor's own downtime (live), seconds: QEMU's, from the stop until the last byte
+  /// left the source; shorter than ``downtimeSeconds`` by what the destination and the switchover
+  /// took after it.
+  public var hypervisorDowntimeSeconds: Double?
   /// The highest auto-converge throttle reached.
   public var throttle: Double
   /// The guest's shutdown (a cold move of a running VM), seconds.
@@ -54,7 +59,8 @@ public struct MigrationObservation: Sendable, Hashable, Codable {
     convergence: Convergence, nominalRate: Double, cap: Double?, fairShare: Double, totalSeconds: Double,
     setupSeconds: Double, transferSeconds: Double, finishSeconds: Double, bytes: Double, rounds: Int,
     firstRoundBytes: Double? = nil, finalCopyBytes: Double? = nil, downtimeSeconds: Double, throttle: Double = 0,
-    shutdownSeconds: Double? = nil, bootSeconds: Double? = nil, rateLimiter: Bool? = nil
+    shutdownSeconds: Double? = nil, bootSeconds: Double? = nil, rateLimiter: Bool? = nil,
+    hypervisorDowntimeSeconds: Double? = nil
   ) {
     self.vm = vm
     self.from = from
@@ -79,6 +85,7 @@ public struct MigrationObservation: Sendable, Hashable, Codable {
     self.shutdownSeconds = shutdownSeconds
     self.bootSeconds = bootSeconds
     self.rateLimiter = rateLimiter
+    self.hypervisorDowntimeSeconds = hypervisorDowntimeSeconds
   }
 
   /// The rate the transfer would have had alone, under the cap, bytes per second.

@@ -30,73 +30,6 @@ public struct CalibrationSettings: Sendable, Hashable, Codable {
   public init() {}
 }
 
-/// One migration of a calibration point: the cost model's prediction and what it measured.
-public struct CalibrationMigration: Sendable, Hashable, Codable {
-  /// 1 for the first migration of the point's VM.
-  public var number: Int
-  public var from: String
-  public var to: String
-  /// The whole move as planned (setup, transfer, pause, finish), and as measured.
-  public var predicted: PredictedCost
-  public var measured: MeasuredCost?
-  /// The transfer alone (pre-copy and pause): the model's and the hypervisor's own figure.
-  public var predictedTransferSeconds: Double
-  public var measuredTransferSeconds: Double?
-  /// How many of the model's figures for this VM and link were learned.
-  public var learnedFigures: Int
-  /// Pre-copy rounds as the hypervisor reported them.
-  public var rounds: [PreCopyRound]
-  /// The highest auto-converge throttle the hypervisor applied.
-  public var throttle: Double?
-  /// Why it did not complete, when it did not.
-  public var failure: String?
-  /// What the engine measured for the learner.
-  public var observation: MigrationObservation?
-
-  /// (predicted − measured) ÷ measured, of the transfer.
-  public var transferError: Double? {
-    measuredTransferSeconds.flatMap { $0 > 0 ? (predictedTransferSeconds - $0) / $0 : nil }
-  }
-
-  /// (predicted − measured) ÷ measured, of the whole move.
-  public var totalError: Double? {
-    measured.flatMap { $0.seconds > 0 ? (predicted.seconds - $0.seconds) / $0.seconds : nil }
-  }
-
-  /// Predicted − measured pause, milliseconds.
-  public var downtimeErrorMs: Double? { measured.map { predicted.downtimeMs - $0.downtimeMs } }
-}
-
-/// One point of the grid: a VM with one dirty rate, migrated under one cap.
-public struct CalibrationPoint: Sendable, Hashable, Codable {
-  public var dirtyRate: Bandwidth
-  public var bandwidthCap: Bandwidth?
-  public var migrations: [CalibrationMigration]
-  /// Why the point could not run, when it could not.
-  public var failure: String?
-}
-
-/// Everything a calibration run measured.
-public struct CalibrationReport: Sendable, Hashable, Codable {
-  /// The lab's cluster name and kind.
-  public var lab: String
-  public var driver: DriverKind
-  public var settings: CalibrationSettings
-  /// The link's rate the grid ran with (measured, or as given).
-  public var linkRate: Bandwidth
-  public var points: [CalibrationPoint]
-
-  /// The migrations with number `n` (1: before learning), completed.
-  public func migrations(number n: Int) -> [CalibrationMigration] {
-    points.compactMap { point in point.migrations.first { $0.number == n && $0.measured != nil } }
-  }
-
-  /// The migrations after the first of each point, completed.
-  public var learnedMigrations: [CalibrationMigration] {
-    points.flatMap { $0.migrations.filter { $0.number > 1 && $0.measured != nil } }
-  }
-}
-
 /// Real live migrations on a throwaway copy of a lab (QEMU or libvirt), over a grid of dirty
 /// rates × bandwidth caps, each predicted by the cost model before it runs and measured by the
 /// hypervisor: how good the model is, before and after it learned.
@@ -152,7 +85,8 @@ public struct LabCalibration: Sendable {
       }
     }
     return CalibrationReport(
-      lab: lab.name, driver: lab.driver, settings: settings, linkRate: link, points: points)
+      lab: lab.name, driver: lab.driver, settings: settings, linkRate: link, points: points,
+      machineNotes: [MachineMemoryNote.current()].compactMap { $0 })
   }
 
   // MARK: Steps
