@@ -63,11 +63,14 @@ let package = Package(
         .product(name: "SystemPackage", package: "swift-system"),
       ]
     ),
+    // Process controls Swift cannot call directly (C's variadic prctl).
+    .target(name: "CProcessControl"),
     // QMP client and the QEMU driver (real processes).
     .target(
       name: "BallastQEMU",
       dependencies: [
-        "BallastModel", "BallastEngine", "BallastDriverSupport", .product(name: "Logging", package: "swift-log"),
+        "BallastModel", "BallastEngine", "BallastDriverSupport", "CProcessControl",
+        .product(name: "Logging", package: "swift-log"),
       ]
     ),
     // libvirt's C API (Debian: libvirt-dev, found with pkg-config).

@@ -238,6 +238,9 @@ public struct QEMULab: Sendable {
       definition: definition, host: host, layout: layout, options: options, kernel: kernel)
     let arguments = commandLine.arguments(mode)
     logger.debug("starting QEMU", metadata: ["vm": "\(vm)", "host": "\(host)", "mode": "\(mode)"])
+    if !options.transparentHugePages, let refused = TransparentHugePages.disableForStartedProcesses() {
+      logger.debug("QEMU keeps transparent huge pages", metadata: ["reason": "\(refused)"])
+    }
     let output: ProcessOutput
     do {
       output = try await ProcessRunner.run(options.qemuSystem, arguments, timeout: options.startTimeout)

@@ -20,11 +20,14 @@ public struct QEMULabOptions: Sendable, Hashable {
   public var startTimeout: TimeInterval = 30
   /// Longest wait for one QMP command.
   public var commandTimeout: TimeInterval = 30
+  /// Whether the lab's QEMUs may back guest memory with transparent huge pages (off: see
+  /// `TransparentHugePages`; `BALLAST_QEMU_HUGEPAGES=on` allows them).
+  public var transparentHugePages = false
 
   public init() {}
 
-  /// Defaults, with `BALLAST_QEMU_ACCEL=kvm|tcg`, `BALLAST_QEMU`, `BALLAST_QEMU_IMG` and
-  /// `BALLAST_GUEST_KERNEL` from the environment applied.
+  /// Defaults, with `BALLAST_QEMU_ACCEL=kvm|tcg`, `BALLAST_QEMU`, `BALLAST_QEMU_IMG`,
+  /// `BALLAST_GUEST_KERNEL` and `BALLAST_QEMU_HUGEPAGES=on|off` from the environment applied.
   public static func fromEnvironment(
     _ environment: [String: String] = ProcessInfo.processInfo.environment
   )
@@ -35,6 +38,7 @@ public struct QEMULabOptions: Sendable, Hashable {
     if let qemu = environment["BALLAST_QEMU"], !qemu.isEmpty { options.qemuSystem = qemu }
     if let img = environment["BALLAST_QEMU_IMG"], !img.isEmpty { options.qemuImg = img }
     if let kernel = environment["BALLAST_GUEST_KERNEL"], !kernel.isEmpty { options.guestKernel = kernel }
+    options.transparentHugePages = environment["BALLAST_QEMU_HUGEPAGES"] == "on"
     return options
   }
 

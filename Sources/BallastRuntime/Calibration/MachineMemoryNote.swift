@@ -9,7 +9,8 @@ import Foundation
 /// README's calibration figures come from, 6.5 ms per 2 MiB where memory already backed took
 /// 0.17 ms. When the destination falls behind the source that way, the guest's outage and
 /// short transfers grow by tens of milliseconds at random; the hypervisor's own downtime
-/// (until the last byte left the source) does not.
+/// (until the last byte left the source) does not. Transparent huge pages made it far worse
+/// (2 MiB backed per first write), so the QEMU lab starts its QEMUs without them.
 public enum MachineMemoryNote {
   /// Total memory the kernel has reported free to its hypervisor, KiB.
   public static let reportedFile = "/sys/module/page_reporting/parameters/reported_kib"
@@ -29,7 +30,7 @@ public enum MachineMemoryNote {
       "This machine hands memory its processes free back to the hypervisor it runs under (free page "
       + "reporting: \(String(format: "%.1f", gib)) GiB so far, \(reportedFile)). A destination QEMU writes "
       + "the incoming memory into pages that hypervisor must back again first; where that makes it fall "
-      + "behind the source, the guest's outage and short transfers grow by tens of milliseconds at random. "
+      + "behind the source, the guest's outage and short transfers grow by milliseconds to tens of them. "
       + "The hypervisor's own downtime is not affected; a bare-metal host does not pay this."
   }
 }
