@@ -26,6 +26,12 @@ extension QEMUIntegration {
         #expect(test.lab.instance(vm: "busy", on: "host-a") != nil)
         #expect(test.lab.instance(vm: "idle", on: "host-b") != nil)
         #expect(test.lab.instance(vm: "off", on: "host-a") == nil)
+        // The lab's QEMUs run without transparent huge pages (see TransparentHugePages).
+        let pid = try #require(test.lab.instance(vm: "busy", on: "host-a")?.pid)
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        if status.contains("THP_enabled:") {  // Linux 5.0 and later say
+          #expect(status.contains("THP_enabled:\t0"), "\(status.split(separator: "\n").filter { $0.hasPrefix("THP") })")
+        }
 
         _ = try await test.lab.waitForGuest(vm: "busy", on: "host-a")
         _ = try await test.driver.inventory()  // first CPU sample

@@ -144,6 +144,13 @@ struct ParsingTests {
     #expect(QEMULabOptions.fromEnvironment(["BALLAST_QEMU_ACCEL": "KVM"]).accelerator == .kvm)
     #expect(QEMULabOptions().effectiveAccelerator == .tcg)
   }
+
+  @Test("transparent huge pages stay off unless the environment turns them on")
+  func hugePages() {
+    #expect(!QEMULabOptions.fromEnvironment([:]).transparentHugePages)
+    #expect(QEMULabOptions.fromEnvironment(["BALLAST_QEMU_HUGEPAGES": "on"]).transparentHugePages)
+    #expect(!QEMULabOptions.fromEnvironment(["BALLAST_QEMU_HUGEPAGES": "yes please"]).transparentHugePages)
+  }
 }
 
 @Suite("Pre-copy rounds and convergence from query-migrate readings")
