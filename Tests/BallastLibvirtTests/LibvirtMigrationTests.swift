@@ -40,6 +40,11 @@ extension LibvirtLabTests {
       try await driver.commit(reservation)
       try await driver.activate(reservation)
       #expect(try await driver.locate(vm: "web-1") == [VMPlacement(host: "lab-2", state: .running)])
+      // The guest stayed paused from libvirt's Finish until activation resumed it.
+      let outage = try #require(await driver.outage(of: reservation), "the outage is estimated")
+      #expect(outage * 1000 > result.downtimeMs, "outage \(outage) s, libvirt's downtime \(result.downtimeMs) ms")
+      #expect(outage < 10)
+      #expect(await driver.outage(of: reservation) == nil, "told once")
       let after = try #require(try await lab.lab.guestStatus(vm: "web-1", on: "lab-2"))
       #expect(after.dirtiedPages >= before.dirtiedPages, "the guest's memory came along")
       let rising = await eventually(timeout: 10) {

@@ -36,6 +36,11 @@ public actor LibvirtDriver: Driver, MaintenanceControl {
   /// Expanded feature lists of CPU models Ballast's table does not know, by host and model.
   var expandedFeatures: [String: [String]] = [:]
   var maintenance: Set<String> = []
+  /// Per reservation token, when libvirt's migration call returned and the downtime libvirt
+  /// measured until its Finish: the guest stays paused from there until activation resumes it.
+  var switchoverEnds: [String: (at: ContinuousClock.Instant, downtime: Double)] = [:]
+  /// The guest's outage of each activated live move (by reservation token), until asked.
+  var outages: [String: Double] = [:]
 
   /// A driver for `cluster` (a `driver: libvirt` file); `uris` gives each host's URI (the
   /// file's `uri:`, or the lab's socket).

@@ -30,7 +30,7 @@ public enum MachineMemoryNote {
       "This machine hands memory its processes free back to the hypervisor it runs under (free page "
       + "reporting: \(String(format: "%.1f", gib)) GiB so far, \(reportedFile)). A destination QEMU writes "
       + "the incoming memory into pages that hypervisor must back again first; where that makes it fall "
-      + "behind the source, the guest's outage and short transfers grow by milliseconds to tens of them. "
+      + "behind the source, the guest's outage and short transfers grow, by up to tens of milliseconds. "
       + "The hypervisor's own downtime is not affected; a bare-metal host does not pay this."
   }
 }
