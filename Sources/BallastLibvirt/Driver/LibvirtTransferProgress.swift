@@ -5,9 +5,14 @@ import CLibvirt
 
 /// Bookkeeping of one live migration as libvirt's job statistics show it: a pre-copy round
 /// ends whenever `memory_iteration` grows; the policy's convergence rules over the rounds.
+///
+/// `memory_iteration` is QEMU's dirty-sync-count, already 1 through the first pass (the bitmap
+/// is synced once as the migration sets up): the first round ends when it reaches 2. (Counting
+/// from 0 ended a round at the first reading and cut the first pass in two: the learner then
+/// took a few MB read 100 ms in as the VM's touched memory.)
 struct LibvirtTransferProgress: Sendable {
   var watch: ConvergenceWatch
-  private(set) var iteration: Double = 0
+  private(set) var iteration: Double = 1
   private var roundStartProcessed: Double = 0
   private var roundStartElapsedMs: Double = 0
   var stopAndCopyAnnounced = false

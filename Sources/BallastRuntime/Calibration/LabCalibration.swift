@@ -298,7 +298,9 @@ public struct LabCalibration: Sendable {
     let folder =
       base.hasPrefix("/")
       ? base : URL(fileURLWithPath: clusterFile).deletingLastPathComponent().appendingPathComponent(base).path
-    let root = folder + "-calibration-" + UUID().uuidString.prefix(6).lowercased()
+    // Short: a libvirt lab's daemons put sockets 70 characters deep under it, and a UNIX socket's
+    // path may not pass 107 (`-calibration-` made clusters/libvirt-lab.yaml's reach 113).
+    let root = folder + "-cal-" + UUID().uuidString.prefix(6).lowercased()
     try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
     return root
   }
