@@ -19,6 +19,37 @@ public enum GuestKernel {
     }
   }
 
+  /// The file name ``build(source:output:)`` and ``prepare(prebuilt:source:searchFrom:output:)``
+  /// leave in their output directory.
+  public static let fileName = "ballast-guest.elf"
+
+  /// The kernel in `output`: `prebuilt` copied there when given (`BALLAST_GUEST_KERNEL`), else
+  /// built from `source`, else from the `guest/` found above one of `searchFrom` in turn.
+  /// Returns its path; throws ``DriverError`` saying what to do when there is neither.
+  public static func prepare(
+    prebuilt: String?, source: String?, searchFrom: [String], output: String
+  ) async throws
+    -> String
+  {
+    let files = FileManager.default
+    try files.createDirectory(atPath: output, withIntermediateDirectories: true)
+    let kernel = output + "/" + fileName
+    if let prebuilt {
+      guard files.fileExists(atPath: prebuilt) else {
+        throw DriverError("guest kernel \(prebuilt) does not exist", hint: "unset BALLAST_GUEST_KERNEL to build it")
+      }
+      if files.fileExists(atPath: kernel) { try files.removeItem(atPath: kernel) }
+      try files.copyItem(atPath: prebuilt, toPath: kernel)
+      return kernel
+    }
+    guard let found = source ?? searchFrom.lazy.compactMap(findSource(from:)).first else {
+      throw DriverError(
+        "cannot find the test guest's sources (guest/build.sh) above \(searchFrom.joined(separator: " or "))",
+        hint: "run from the Ballast repository or set BALLAST_GUEST_KERNEL")
+    }
+    return try await build(source: found, output: output)
+  }
+
   /// Builds the kernel from `source` (the `guest/` directory) into `output` and returns its path.
   /// Throws ``DriverError`` with the compiler's message when the build fails.
   public static func build(source: String, output: String) async throws -> String {
@@ -34,7 +65,7 @@ public enum GuestKernel {
         "building the test guest failed (exit \(result.status)): \(result.standardError.suffix(800))",
         hint: "install gcc-multilib and binutils (Debian)")
     }
-    let kernel = output + "/ballast-guest.elf"
+    let kernel = output + "/" + fileName
     guard FileManager.default.fileExists(atPath: kernel) else {
       throw DriverError("the guest build produced no \(kernel)")
     }

@@ -20,6 +20,9 @@ public struct LibvirtLab: Sendable {
   let logger: Logger
   /// The `guest/` source folder (holding `build.sh`).
   let guestSource: String?
+  /// A prebuilt guest kernel to use instead of building one (`BALLAST_GUEST_KERNEL`).
+  let prebuiltKernel: String?
+  let baseDirectory: String
   /// `qemu` (TCG) unless KVM is asked for and usable.
   let domainType: String
 
@@ -41,7 +44,9 @@ public struct LibvirtLab: Sendable {
     self.settings = settings
     self.layout = LibvirtLabLayout(root: root, cluster: cluster)
     self.logger = logger
-    self.guestSource = guestSource ?? GuestKernel.findSource(from: baseDirectory)
+    self.guestSource = guestSource
+    self.baseDirectory = baseDirectory
+    self.prebuiltKernel = environment["BALLAST_GUEST_KERNEL"].flatMap { $0.isEmpty ? nil : $0 }
     self.domainType = Accelerator.fromEnvironment(environment).effective == .kvm ? "kvm" : "qemu"
   }
 
@@ -98,10 +103,9 @@ public struct LibvirtLab: Sendable {
   func prepareKernel() async throws -> String {
     try Self.makeDirectory(layout.root, mode: 0o755)
     try Self.makeDirectory(layout.guestDirectory, mode: 0o755)
-    guard let source = guestSource else {
-      throw DriverError("cannot find the test guest's source (guest/build.sh)", hint: "run from a Ballast checkout")
-    }
-    let kernel = try await GuestKernel.build(source: source, output: layout.guestDirectory)
+    let kernel = try await GuestKernel.prepare(
+      prebuilt: prebuiltKernel, source: guestSource,
+      searchFrom: [baseDirectory, FileManager.default.currentDirectoryPath], output: layout.guestDirectory)
     chmod(kernel, 0o644)
     return kernel
   }

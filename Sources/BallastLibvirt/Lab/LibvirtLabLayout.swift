@@ -40,7 +40,7 @@ public struct LibvirtLabLayout: Sendable, Hashable {
 
   public var stateFile: String { root + "/lab.json" }
   public var guestDirectory: String { root + "/guest" }
-  public var guestKernel: String { guestDirectory + "/ballast-guest.elf" }
+  public var guestKernel: String { guestDirectory + "/" + GuestKernel.fileName }
 
   func number(_ host: String) -> Int? { hosts.firstIndex(of: host).map { $0 + 1 } }
 

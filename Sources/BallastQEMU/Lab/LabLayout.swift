@@ -32,7 +32,7 @@ public struct LabLayout: Sendable, Hashable {
   }
 
   public var guestDirectory: String { root + "/guest" }
-  public var guestKernel: String { guestDirectory + "/ballast-guest.elf" }
+  public var guestKernel: String { guestDirectory + "/" + GuestKernel.fileName }
   public var hostsDirectory: String { root + "/hosts" }
 
   public func hostDirectory(_ host: String) -> String { hostsDirectory + "/" + SafeName.fileName(host) }

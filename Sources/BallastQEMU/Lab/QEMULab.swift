@@ -132,25 +132,9 @@ public struct QEMULab: Sendable {
 
   /// Builds (or copies) the guest kernel into the lab and returns its path.
   public func prepareKernel() async throws -> String {
-    let files = FileManager.default
-    try files.createDirectory(atPath: layout.guestDirectory, withIntermediateDirectories: true)
-    if let prebuilt = options.guestKernel {
-      guard files.fileExists(atPath: prebuilt) else {
-        throw DriverError("guest kernel \(prebuilt) does not exist", hint: "unset BALLAST_GUEST_KERNEL to build it")
-      }
-      if files.fileExists(atPath: layout.guestKernel) { try files.removeItem(atPath: layout.guestKernel) }
-      try files.copyItem(atPath: prebuilt, toPath: layout.guestKernel)
-      return layout.guestKernel
-    }
-    guard
-      let source = options.guestSource ?? GuestKernel.findSource(from: baseDirectory)
-        ?? GuestKernel.findSource(from: files.currentDirectoryPath)
-    else {
-      throw DriverError(
-        "cannot find the test guest's sources (guest/build.sh) above \(baseDirectory)",
-        hint: "run from the Ballast repository or set BALLAST_GUEST_KERNEL")
-    }
-    return try await GuestKernel.build(source: source, output: layout.guestDirectory)
+    try await GuestKernel.prepare(
+      prebuilt: options.guestKernel, source: options.guestSource,
+      searchFrom: [baseDirectory, FileManager.default.currentDirectoryPath], output: layout.guestDirectory)
   }
 
   /// Writes `vm`'s definition on its cluster-file host and creates its disks.

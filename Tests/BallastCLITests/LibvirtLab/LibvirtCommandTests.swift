@@ -1,6 +1,8 @@
+import BallastDriverSupport
 import BallastEngine
 import BallastHistory
 import BallastModel
+import BallastRuntime
 import BallastTestSupport
 import Foundation
 import Testing
@@ -182,6 +184,34 @@ struct LibvirtCommandTests {
       #expect(await lab.dirtiedPasses("web-1", on: host, counter), "web-1's guest runs on \(host)")
       let record = try #require(try await lab.store().migrations().first { $0.vm == "web-1" })
       #expect(record.outcome == (host == "lab-1" ? .rolledBack : .completed), "\(record) with web-1 on \(host)")
+    }
+  }
+
+  @Test("calibrate on the libvirt lab: whole first passes (the learner's touched memory), both pauses, learning")
+  func calibrate() async throws {
+    // calibrate runs throwaway copies of the lab beside its labRoot; the lab itself stays down.
+    try await LibvirtLabWorkspace.with(policy: Self.fastPolicy, up: false) { lab in
+      // Outside a checkout: the guest kernel comes from BALLAST_GUEST_KERNEL.
+      let kernel = try await GuestKernel.build(
+        source: BallastProcess.repositoryRoot.appendingPathComponent("guest").path,
+        output: lab.folder.appendingPathComponent("guest").path)
+      let run = try await lab.run(
+        ["calibrate"] + LibvirtLabWorkspace.labFiles + [
+          "--rates", "4", "--caps", "32", "--migrations", "3", "--link", "1GB/s", "--json",
+        ], environment: ["BALLAST_GUEST_KERNEL": kernel])
+      try #require(run.status == 0, "\(run.stdout) \(run.stderr)")
+      let report = try JSONDecoder().decode(CalibrationReport.self, from: Data(run.stdout.utf8))
+      let point = try #require(report.points.first)
+      try #require(point.failure == nil, "\(point.failure ?? "")")
+      #expect(point.migrations.map(\.from) == ["lab-1", "lab-2", "lab-1"])
+      for migration in point.migrations {
+        let observation = try #require(migration.observation, "#\(migration.number): \(migration.failure ?? "")")
+        // The guest fills a 16 MiB working set: round 0 sends at least that.
+        #expect((observation.firstRoundBytes ?? 0) > 15e6, "#\(migration.number): \(observation.firstRoundBytes ?? 0)")
+        let hypervisor = try #require(observation.hypervisorDowntimeSeconds)
+        #expect(observation.downtimeSeconds > hypervisor, "the guest's outage runs until Ballast resumes it")
+      }
+      #expect(point.migrations.last?.learnedFigures ?? 0 > 0)
     }
   }
 }

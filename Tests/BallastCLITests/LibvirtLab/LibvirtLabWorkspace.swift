@@ -21,8 +21,8 @@ struct LibvirtLabWorkspace {
 
   var databasePath: String { folder.appendingPathComponent("h.sqlite").path }
 
-  func run(_ arguments: [String]) async throws -> BallastProcess.Result {
-    try await BallastProcess.running(arguments, in: folder)
+  func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> BallastProcess.Result {
+    try await BallastProcess.running(arguments, in: folder, environment: environment)
   }
 
   func start(_ arguments: [String]) throws -> BallastProcess.Background {
@@ -49,9 +49,10 @@ struct LibvirtLabWorkspace {
     return false
   }
 
-  /// `lab up` through the binary, `body`, then `lab down --remove-files`, whatever happened.
+  /// `lab up` (unless not `up`), `body`, then `lab down --remove-files`, whatever happened.
   static func with(
-    edit: (String) -> String = { $0 }, policy: String, _ body: (LibvirtLabWorkspace) async throws -> Void
+    edit: (String) -> String = { $0 }, policy: String, up: Bool = true,
+    _ body: (LibvirtLabWorkspace) async throws -> Void
   ) async throws {
     try await QEMUTestLock.held {
       await LibvirtTestLabs.removeStale(prefix: "ballast-lc-")
@@ -71,7 +72,7 @@ struct LibvirtLabWorkspace {
       let workspace = LibvirtLabWorkspace(folder: folder, labRoot: labRoot, lab: lab, driver: driver)
       var failure: (any Error)?
       do {
-        _ = try await lab.up()
+        if up { _ = try await lab.up() }
         try await body(workspace)
       } catch {
         failure = error
