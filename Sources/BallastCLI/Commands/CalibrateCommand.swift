@@ -91,8 +91,8 @@ struct CalibrateCommand: AsyncParsableCommand {
     let json = self.json
     if !json {
       writeLine(
-        "Calibrating the cost model on \(lab.name): \(Self.count(settings.dirtyRates.count, "dirty rate")) × "
-          + "\(Self.count(settings.bandwidthCaps.count, "cap")), \(Self.count(migrations, "migration")) each.")
+        "Calibrating the cost model on \(lab.name): \(Wording.count(settings.dirtyRates.count, "dirty rate")) × "
+          + "\(Wording.count(settings.bandwidthCaps.count, "cap")), \(Wording.count(migrations, "migration")) each.")
       writeLine(CalibrationText.header)
     }
     let report = try await calibration.run { point, migration in
@@ -105,8 +105,6 @@ struct CalibrateCommand: AsyncParsableCommand {
       writeLine(CalibrationText.summary(report))
     }
   }
-
-  static func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
 
   static func numbers(_ list: String) -> [Double]? {
     let parts = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }

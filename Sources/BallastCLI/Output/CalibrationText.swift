@@ -36,7 +36,7 @@ enum CalibrationText {
   static func summary(_ report: CalibrationReport) -> String {
     var lines = report.machineNotes.map { "Note: \($0)" }
     lines.append("Link: \(report.linkRate) (\(report.settings.linkRate == nil ? "measured" : "given")).")
-    func migrations(_ some: [CalibrationMigration]) -> String { CalibrateCommand.count(some.count, "migration") }
+    func migrations(_ some: [CalibrationMigration]) -> String { Wording.count(some.count, "migration") }
     let first = report.migrations(number: 1)
     let later = report.learnedMigrations
     lines.append("Before learning (\(migrations(first)), the VM's description only): " + errors(first))

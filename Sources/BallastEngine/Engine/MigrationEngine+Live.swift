@@ -96,30 +96,30 @@ extension MigrationEngine {
         StageFigures(note: "running on \(move.to), announced")
       }
       let transferred = transfer.result
-      // The guest's real outage, from its stop to its resume here, when the driver can tell.
-      let outage = await driver.outage(of: reserved)
+      // The guest's real outage, from its stop to its resume here, when the driver can tell;
+      // never shorter than the hypervisor's own pause.
+      let downtime = max(transferred.downtimeMs / 1000, await driver.outage(of: reserved) ?? 0)
       let total = clock.uptime() - run.startedAt
-      let downtimeMs = max(transferred.downtimeMs, (outage ?? 0) * 1000)
       return run.result(
         .completed,
         measured: MeasuredCost(
-          seconds: total, downtimeMs: downtimeMs, bytes: transferred.bytesSent, rounds: transferred.rounds),
-        observation: observation(run, accepted: accepted, transfer: transfer, total: total, outage: outage))
+          seconds: total, downtimeMs: downtime * 1000, bytes: transferred.bytesSent, rounds: transferred.rounds),
+        observation: observation(run, accepted: accepted, transfer: transfer, total: total, downtime: downtime))
     } catch {
       return error.result
     }
   }
 
   /// What the completed live move showed: its steps' times, its transfer's figures and share.
-  /// An `outage` longer than the hypervisor's pause (the guest stayed stopped until activation
-  /// resumed it) counts as pause and transfer, not as the steps after it.
+  /// A `downtime` (the guest's outage) longer than the hypervisor's pause (the guest stayed
+  /// stopped until activation resumed it) counts as pause and transfer, not as the steps after it.
   private func observation(
-    _ run: MoveRun, accepted: PreflightResult, transfer: LiveTransfer, total: Double, outage: Double?
+    _ run: MoveRun, accepted: PreflightResult, transfer: LiveTransfer, total: Double, downtime: Double
   ) -> MigrationObservation? {
     guard let source = accepted.source, let destination = accepted.destination else { return nil }
     let result = transfer.result
     let pause = result.downtimeMs / 1000
-    let pausedLonger = max((outage ?? 0) - pause, 0)
+    let pausedLonger = downtime - pause
     // The driver's own figure of the transfer where it has one (QEMU's total time).
     let transferSeconds =
       (result.totalSeconds > 0 ? result.totalSeconds : transfer.ended - transfer.began) + pausedLonger
@@ -133,7 +133,7 @@ extension MigrationEngine {
       cap: policy.bandwidthCap?.bytesPerSecond, fairShare: transfer.fairShare, totalSeconds: total,
       setupSeconds: setup, transferSeconds: transferSeconds, finishSeconds: max(total - setup - transferSeconds, 0),
       bytes: result.bytesSent, rounds: result.rounds, firstRoundBytes: transfer.firstRoundBytes,
-      finalCopyBytes: transfer.finalCopyBytes, downtimeSeconds: pause + pausedLonger, throttle: result.throttle,
+      finalCopyBytes: transfer.finalCopyBytes, downtimeSeconds: downtime, throttle: result.throttle,
       rateLimiter: accepted.rateLimiter, hypervisorDowntimeSeconds: pause)
   }
 

@@ -15,6 +15,9 @@ public enum Wording {
     return text
   }
 
+  /// `n` and `noun`, plural unless `n` is 1: `1 migration`, `3 caps`.
+  public static func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+
   /// `x` with exactly one decimal: `1.0`, `4.5` (for overcommit factors).
   public static func factor(_ x: Double) -> String {
     let tenths = Int64((x * 10).rounded())

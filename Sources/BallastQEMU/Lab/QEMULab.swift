@@ -222,7 +222,7 @@ public struct QEMULab: Sendable {
       definition: definition, host: host, layout: layout, options: options, kernel: kernel)
     let arguments = commandLine.arguments(mode)
     logger.debug("starting QEMU", metadata: ["vm": "\(vm)", "host": "\(host)", "mode": "\(mode)"])
-    if !options.transparentHugePages, let refused = TransparentHugePages.disableForStartedProcesses() {
+    if !options.transparentHugePages, let refused = TransparentHugePages.disabledForStartedProcesses {
       logger.debug("QEMU keeps transparent huge pages", metadata: ["reason": "\(refused)"])
     }
     let output: ProcessOutput

@@ -38,7 +38,7 @@ public struct QEMULabOptions: Sendable, Hashable {
     if let qemu = environment["BALLAST_QEMU"], !qemu.isEmpty { options.qemuSystem = qemu }
     if let img = environment["BALLAST_QEMU_IMG"], !img.isEmpty { options.qemuImg = img }
     if let kernel = environment["BALLAST_GUEST_KERNEL"], !kernel.isEmpty { options.guestKernel = kernel }
-    options.transparentHugePages = environment["BALLAST_QEMU_HUGEPAGES"] == "on"
+    options.transparentHugePages = environment["BALLAST_QEMU_HUGEPAGES"]?.lowercased() == "on"
     return options
   }
 

@@ -12,10 +12,10 @@ import Foundation
 /// 37–105 ms without. The lab's guests run under TCG, whose software TLB gains nothing from huge
 /// pages.
 enum TransparentHugePages {
-  /// Turns huge pages off for this process and the QEMUs it starts from now on; the error
-  /// (`errno`'s text) when the system refused.
-  static func disableForStartedProcesses() -> String? {
+  /// Turns huge pages off for this process and the QEMUs it starts from then on, once per
+  /// process (the first time it is read); the error (`errno`'s text) when the system refused.
+  static let disabledForStartedProcesses: String? = {
     guard ballast_disable_transparent_huge_pages() != 0 else { return nil }
     return String(cString: strerror(errno))
-  }
+  }()
 }
