@@ -47,8 +47,11 @@ enum CalibrationText {
     if !settled.isEmpty {
       lines.append("From the 4th migration on (\(migrations(settled))): " + errors(settled))
     }
-    let failed = report.points.filter { $0.failure != nil }.count
-    if failed > 0 { lines.append("\(failed) point(s) could not run.") }
+    for point in report.points {
+      guard let failure = point.failure else { continue }
+      let cap = point.bandwidthCap.map { "a \($0) cap" } ?? "no cap"
+      lines.append("Could not run \(point.dirtyRate) dirty under \(cap): \(failure)")
+    }
     return lines.joined(separator: "\n")
   }
 
